@@ -1,0 +1,27 @@
+// Errors an engine raises for requests it cannot serve. The server maps each kind to an HTTP
+// status and an OpenAI error body; the engine never decides status codes.
+
+export type EngineErrorKind =
+  /** The prompt (plus the requested tokens) does not fit the context. */
+  | "context_length_exceeded"
+  /** No such model is served. */
+  | "model_not_found"
+  /** The engine is still loading or has failed to load. */
+  | "not_ready"
+  /** The wait queue is full. */
+  | "overloaded"
+  /** The request was cancelled by its caller. */
+  | "aborted"
+  /** A fault inside the engine (native error, upstream failure). */
+  | "internal";
+
+export class EngineError extends Error {
+  constructor(
+    readonly kind: EngineErrorKind,
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+    this.name = "EngineError";
+  }
+}
