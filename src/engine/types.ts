@@ -39,6 +39,8 @@ export type FinishReason = "stop" | "length";
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens whose KV state was reused from an earlier request instead of evaluated. */
+  cachedPromptTokens: number;
 }
 
 export type GenerationEvent =

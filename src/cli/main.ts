@@ -1,0 +1,30 @@
+// `lavash <command>`: the command line entry point (bin/lavash.js loads it after setting up the
+// process environment).
+import { makeModelCommand } from "./make-model.js";
+import { serveCommand } from "./serve.js";
+
+const commands: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
+  serve: { run: serveCommand, summary: "Serve the OpenAI API over local GGUF models" },
+  "make-model": { run: makeModelCommand, summary: "Generate a built-in random-weight test model (GGUF)" },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `Usage: lavash <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'lavash <command> --help' for a command's options.`;
+}
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  console.log(usage());
+  process.exitCode = name === undefined ? 1 : 0;
+} else if (!(name in commands)) {
+  console.error(`lavash: unknown command '${name}'\n\n${usage()}`);
+  process.exitCode = 1;
+} else {
+  try {
+    process.exitCode = await commands[name]!.run(args);
+  } catch (error) {
+    console.error(`lavash ${name}: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,68 @@
+// Typed handles on node-llama-cpp internals (version pinned in package.json).
+//
+// Why internals: the public evaluate() API runs one generation loop per sequence, and those loops
+// drift out of step so concurrent requests stop sharing decodes (measured 1.01 sequences per
+// decode with 2 streams). lavash's scheduler drives the native batch directly: one decode per
+// tick carrying every active sequence, its own chunked prefill, and samplers configured without
+// the whole-vocabulary top-k sort the JS layer adds by default. test/engine/native.test.ts pins
+// the behaviour this file relies on.
+import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+
+export type BatchLogitIndex = number & { readonly __batchLogitIndex: never };
+
+/** The slice of llama.cpp's context that the scheduler uses. */
+export interface NativeContext {
+  initBatch(size: number): void;
+  /** Returns, for each entry of `logitIndexes`, where its logits sit in the batch. */
+  addToBatch(sequenceId: number, firstPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
+  decodeBatch(): Promise<void>;
+  sampleToken(index: BatchLogitIndex, sampler: NativeSampler): Promise<Token | -1>;
+  /** Removes positions [start, end) of a sequence from the KV cache; end < 0 means "to the end". */
+  removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
+  getContextSize(): number;
+}
+
+export interface NativeSamplerConfig {
+  /** Absent or <= 0: greedy (argmax). */
+  temperature?: number;
+  /** Absent: no nucleus filter (and no sort of the vocabulary). */
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+}
+
+export interface NativeSampler {
+  applyConfig(config: NativeSamplerConfig): void;
+  dispose(): void;
+}
+
+interface ContextInternals {
+  _ctx: NativeContext;
+}
+interface ModelInternals {
+  _model: unknown;
+}
+interface LlamaInternals {
+  _bindings: { AddonSampler: new (model: unknown) => NativeSampler };
+}
+
+export function nativeContext(context: LlamaContext): NativeContext {
+  return (context as unknown as ContextInternals)._ctx;
+}
+
+/**
+ * A sampler owns its RNG state, so each generation gets its own: the same seed then gives the
+ * same tokens whatever else runs in the batch.
+ */
+export function createNativeSampler(llama: Llama, model: LlamaModel, config: NativeSamplerConfig): NativeSampler {
+  const Sampler = (llama as unknown as LlamaInternals)._bindings.AddonSampler;
+  const sampler = new Sampler((model as unknown as ModelInternals)._model);
+  // Keys must be absent (not undefined) for the addon to leave those samplers out.
+  const clean: NativeSamplerConfig = {};
+  for (const [k, v] of Object.entries(config) as [keyof NativeSamplerConfig, number | undefined][]) {
+    if (v !== undefined) clean[k] = v;
+  }
+  sampler.applyConfig(clean);
+  return sampler;
+}

@@ -1,0 +1,116 @@
+// The HTTP application: Fastify with OpenAI-shaped errors everywhere, request ids, one log line
+// per request, and the routes. Routes are thin: parse (src/api), call the engine, format.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { ApiError, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../api/errors.js";
+import type { Engine } from "../engine/types.js";
+import type { Logger } from "./logger.js";
+import { newRequestId } from "../api/common.js";
+import { registerChatCompletions } from "./routes/chat-completions.js";
+import { registerCompletions } from "./routes/completions.js";
+import { registerHealth } from "./routes/health.js";
+import { registerModels } from "./routes/models.js";
+import { registerStatus } from "./routes/status.js";
+
+export interface AppOptions {
+  engine: Engine;
+  logger: Logger;
+  /** Largest accepted request body, bytes. */
+  bodyLimit?: number;
+}
+
+/** Facts a route learns about a request (model, tokens) for its log line. */
+export interface RequestFacts {
+  model?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  finishReason?: string;
+  stream?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    facts: RequestFacts;
+  }
+}
+
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: () => newRequestId(),
+    requestIdHeader: false,
+    bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  app.decorateRequest("facts", null as unknown as RequestFacts);
+  app.addHook("onRequest", (request, reply, done) => {
+    request.facts = {};
+    reply.header("x-request-id", request.id);
+    const started = performance.now();
+    // 'close' covers every ending: sent, hijacked stream ended, or the client going away.
+    reply.raw.once("close", () => {
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          status: reply.raw.statusCode,
+          ms: Math.round(performance.now() - started),
+          completed: reply.raw.writableFinished,
+          ...request.facts,
+        },
+        "request",
+      );
+    });
+    done();
+  });
+
+  // Any content type is read as JSON: curl's default form type and a missing header are common
+  // mistakes with one obvious meaning.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(invalidJson((error as Error).message), undefined);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    let apiError: ApiError;
+    if (error instanceof ApiError) apiError = error;
+    else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+      apiError = new ApiError(413, `The request body is larger than ${options.bodyLimit ?? 32 * 1024 * 1024} bytes.`, { code: "request_too_large" });
+    else if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
+      apiError = invalidRequest(error.message);
+    else {
+      request.log.error({ err: error }, "unhandled error");
+      apiError = serverError();
+    }
+    void reply.status(apiError.status).headers(apiError.headers).send(toErrorBody(apiError));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = routeNotFound(request.method, request.url);
+    void reply.status(e.status).send(toErrorBody(e));
+  });
+
+  registerHealth(app, options.engine);
+  registerModels(app, options.engine);
+  registerStatus(app, options.engine);
+  registerChatCompletions(app, options.engine);
+  registerCompletions(app, options.engine);
+  return app;
+}
+
+export interface StartOptions extends AppOptions {
+  host: string;
+  port: number;
+}
+
+export async function startServer(options: StartOptions): Promise<FastifyInstance> {
+  const app = buildApp(options);
+  await app.listen({ host: options.host, port: options.port });
+  return app;
+}

@@ -1,0 +1,30 @@
+// Maps engine failures onto OpenAI-shaped HTTP errors: the one place that decides which status
+// each engine condition gets.
+import {
+  ApiError,
+  contextLengthExceeded,
+  modelNotFound,
+  rateLimited,
+  serverError,
+  serviceUnavailable,
+} from "../api/errors.js";
+import { EngineError } from "../engine/errors.js";
+
+export function toApiError(error: unknown, model: string): ApiError {
+  if (error instanceof ApiError) return error;
+  if (!(error instanceof EngineError)) return serverError();
+  switch (error.kind) {
+    case "model_not_found":
+      return modelNotFound(model);
+    case "context_length_exceeded":
+      return contextLengthExceeded(error.message, error.param === "prompt" ? "prompt" : "messages");
+    case "not_ready":
+      return serviceUnavailable(error.message, 1);
+    case "overloaded":
+      return rateLimited(`${error.message} Retry shortly.`, 1);
+    case "aborted":
+      return new ApiError(499, error.message, { type: "invalid_request_error", code: "request_cancelled" });
+    case "internal":
+      return serverError(error.message);
+  }
+}
