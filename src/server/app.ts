@@ -1,6 +1,6 @@
 // The HTTP application: Fastify with OpenAI-shaped errors everywhere, request ids, one log line
 // per request, and the routes. Routes are thin: parse (src/api), call the engine, format.
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { ApiError, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../api/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
@@ -36,7 +36,8 @@ declare module "fastify" {
 export function buildApp(options: AppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One line per request is written by the onRequest hook below, with model and token counts.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => newRequestId(),
     requestIdHeader: false,
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,

@@ -110,6 +110,12 @@ export class LlamaEngine implements Engine {
       entry.scheduler.wakeUp();
     };
     if (request.signal?.aborted) throw new EngineError("aborted", "The request was cancelled.");
+    if (job.maxTokens === 0) {
+      // Nothing to generate; the prompt's evaluation would serve only prompt scoring.
+      job.channel.push({ type: "finish", finishReason: "length", usage: { promptTokens: promptTokens.length, completionTokens: 0, cachedPromptTokens: 0 } });
+      job.channel.end();
+      return Object.assign(job.channel, { promptTokens: promptTokens.length });
+    }
     request.signal?.addEventListener("abort", cancel, { once: true });
     entry.scheduler.submit(job);
     return Object.assign(job.channel, { promptTokens: promptTokens.length });

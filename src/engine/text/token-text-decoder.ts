@@ -7,13 +7,13 @@
 // - a model can emit a genuine U+FFFD; after MAX_STALLED_PUSHES pushes that release nothing, the
 //   pending text is emitted as it is (a UTF-8 character has at most 4 bytes, and every token has
 //   at least one, so a real split character always completes within 4 pushes);
-// - if tokens keep straddling characters so that no clean boundary comes, the pending run is
-//   cut at MAX_PENDING_TOKENS (possibly mangling one character) rather than re-decoded forever.
+// - the run resets at every token boundary that is also a character boundary; if tokens keep
+//   straddling characters so that none comes, the run is cut at MAX_PENDING_TOKENS (mangling
+//   the character at the cut) rather than re-decoded ever longer. Real vocabularies do not
+//   produce such chains; the cap only bounds the cost if one ever does.
 
 const MAX_STALLED_PUSHES = 4;
 const MAX_PENDING_TOKENS = 32;
-/** A partial character has at most 3 bytes, so at most 3 tokens can hold it. */
-const MAX_PARTIAL_TOKENS = 3;
 
 export type Detokenize<T extends number = number> = (tokens: readonly T[]) => string;
 
@@ -51,7 +51,6 @@ export class TokenTextDecoder<T extends number = number> {
       const out = text.slice(this.emitted, stableEnd);
       this.emitted = stableEnd;
       this.stalled = 0;
-      this.reanchor(text);
       if (this.pending.length >= MAX_PENDING_TOKENS) return out + this.releaseAll(text);
       return out;
     }
@@ -79,23 +78,5 @@ export class TokenTextDecoder<T extends number = number> {
     this.pending = [];
     this.emitted = 0;
     this.stalled = 0;
-  }
-
-  /**
-   * After releasing text while a character is still incomplete, try to drop the tokens already
-   * fully emitted: if the first tokens decode to exactly the emitted text, the remaining ones
-   * start on a character boundary and can be decoded on their own from now on.
-   */
-  private reanchor(text: string): void {
-    const emittedText = text.slice(0, this.emitted);
-    const limit = Math.min(MAX_PARTIAL_TOKENS, this.pending.length - 1);
-    for (let k = 1; k <= limit; k++) {
-      const head = this.pending.slice(0, this.pending.length - k);
-      if (this.detokenize(head) === emittedText) {
-        this.pending = this.pending.slice(this.pending.length - k);
-        this.emitted = 0;
-        return;
-      }
-    }
   }
 }

@@ -1,0 +1,151 @@
+// Server-sent events parsing with arrival times, and what a streamed completion's events say
+// about its timing. Times are those at which the bytes reached the client: an event split over
+// two network reads counts from the read that completed it, because that is when a client could
+// have shown it.
+
+export interface SseEvent {
+  /** The event's data lines joined with "\n". */
+  data: string;
+  /** Arrival time (ms, the caller's clock) of the read that completed the event. */
+  at: number;
+}
+
+/** Incremental parser for `text/event-stream` (data fields only; comments and other fields ignored). */
+export class SseParser {
+  private buffer = "";
+  private dataLines: string[] = [];
+
+  /** Feeds decoded text received at `at`; returns the events it completed. */
+  push(text: string, at: number): SseEvent[] {
+    this.buffer += text;
+    const events: SseEvent[] = [];
+    for (;;) {
+      const match = /\r\n|\n|\r/.exec(this.buffer);
+      if (match === null) break;
+      // A lone trailing CR may be the first half of a CRLF split across reads.
+      if (match[0] === "\r" && match.index === this.buffer.length - 1) break;
+      const line = this.buffer.slice(0, match.index);
+      this.buffer = this.buffer.slice(match.index + match[0].length);
+      const event = this.line(line, at);
+      if (event !== null) events.push(event);
+    }
+    return events;
+  }
+
+  /** End of stream: an event without its closing blank line is still delivered. */
+  end(at: number): SseEvent[] {
+    const events: SseEvent[] = [];
+    if (this.buffer.length > 0) {
+      const line = this.buffer.replace(/\r$/, "");
+      this.buffer = "";
+      const event = this.line(line, at);
+      if (event !== null) events.push(event);
+    }
+    if (this.dataLines.length > 0) events.push(this.dispatch(at));
+    return events;
+  }
+
+  private line(line: string, at: number): SseEvent | null {
+    if (line === "") return this.dataLines.length > 0 ? this.dispatch(at) : null;
+    if (line.startsWith(":")) return null;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") this.dataLines.push(value);
+    return null;
+  }
+
+  private dispatch(at: number): SseEvent {
+    const event = { data: this.dataLines.join("\n"), at };
+    this.dataLines = [];
+    return event;
+  }
+}
+
+/** One streamed completion as the client saw it. All times in ms on the caller's clock. */
+export interface StreamTiming {
+  startedAt: number;
+  endedAt: number;
+  /** Arrival of every chunk that carried non-empty text. */
+  textTimes: number[];
+  /** completion_tokens of the usage chunk, when the server sent one. */
+  usageTokens: number | null;
+  finishReason: string | null;
+  /** Whether `data: [DONE]` arrived. */
+  done: boolean;
+  /** A transport failure, an HTTP error status, or an error event in the stream. */
+  error: string | null;
+}
+
+interface ChunkShape {
+  error?: { message?: unknown } | unknown;
+  choices?: { text?: unknown; delta?: { content?: unknown }; finish_reason?: unknown }[];
+  usage?: { completion_tokens?: unknown } | null;
+}
+
+/**
+ * Reads the events of a streamed `/v1/completions` (choices[].text) or `/v1/chat/completions`
+ * (choices[].delta.content) response.
+ */
+export function analyzeStream(events: readonly SseEvent[], startedAt: number, endedAt: number, transportError: string | null = null): StreamTiming {
+  const timing: StreamTiming = { startedAt, endedAt, textTimes: [], usageTokens: null, finishReason: null, done: false, error: transportError };
+  for (const event of events) {
+    if (event.data === "[DONE]") {
+      timing.done = true;
+      continue;
+    }
+    let chunk: ChunkShape;
+    try {
+      chunk = JSON.parse(event.data) as ChunkShape;
+    } catch {
+      timing.error ??= `unparseable event: ${event.data.slice(0, 120)}`;
+      continue;
+    }
+    if (chunk === null || typeof chunk !== "object") continue;
+    if (chunk.error !== undefined && chunk.error !== null) {
+      const message = (chunk.error as { message?: unknown }).message;
+      timing.error ??= typeof message === "string" ? message : JSON.stringify(chunk.error);
+      continue;
+    }
+    for (const choice of chunk.choices ?? []) {
+      const text = typeof choice.text === "string" ? choice.text : typeof choice.delta?.content === "string" ? choice.delta.content : "";
+      if (text.length > 0) timing.textTimes.push(event.at);
+      if (typeof choice.finish_reason === "string") timing.finishReason = choice.finish_reason;
+    }
+    const tokens = chunk.usage?.completion_tokens;
+    if (typeof tokens === "number") timing.usageTokens = tokens;
+  }
+  if (timing.error === null && !timing.done && timing.finishReason === null) timing.error = "the stream ended before the completion finished";
+  return timing;
+}
+
+/** Generated tokens: the server's usage count, else one per text chunk (a lower bound). */
+export function tokenCount(t: StreamTiming): number {
+  return t.usageTokens ?? t.textTimes.length;
+}
+
+/** Time to first token: request start to the first chunk with text. */
+export function ttftMs(t: StreamTiming): number | null {
+  return t.textTimes.length === 0 ? null : t.textTimes[0]! - t.startedAt;
+}
+
+/** Decode time per token after the first: (last text − first text) / (tokens − 1). */
+export function decodeMsPerToken(t: StreamTiming): number | null {
+  const n = tokenCount(t);
+  if (n < 2 || t.textTimes.length < 2) return null;
+  const span = t.textTimes[t.textTimes.length - 1]! - t.textTimes[0]!;
+  return span > 0 ? span / (n - 1) : null;
+}
+
+export function decodeTokPerS(t: StreamTiming): number | null {
+  const ms = decodeMsPerToken(t);
+  return ms === null ? null : 1000 / ms;
+}
+
+/** Gaps between consecutive text chunks (inter-token latency as the client sees it). */
+export function interTokenGaps(t: StreamTiming): number[] {
+  const gaps: number[] = [];
+  for (let i = 1; i < t.textTimes.length; i++) gaps.push(t.textTimes[i]! - t.textTimes[i - 1]!);
+  return gaps;
+}

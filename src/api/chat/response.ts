@@ -1,0 +1,157 @@
+// chat.completion and chat.completion.chunk bodies, with every key the spec marks required
+// (openai-node's stream helpers throw on a missing role or finish_reason).
+import {
+  SYSTEM_FINGERPRINT,
+  newChatCompletionId,
+  toWireUsage,
+  unixSeconds,
+  type TokenUsage,
+  type WireUsage,
+} from "../common.js";
+
+export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
+
+export interface ChatCompletionMessage {
+  role: "assistant";
+  content: string | null;
+  refusal: string | null;
+}
+
+export interface ChatCompletionChoice {
+  index: number;
+  message: ChatCompletionMessage;
+  logprobs: null;
+  finish_reason: ChatFinishReason;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: ChatCompletionChoice[];
+  usage: WireUsage;
+}
+
+export interface ChatChoiceResult {
+  /** Defaults to the position in the list. */
+  index?: number;
+  content: string;
+  finishReason: ChatFinishReason;
+}
+
+export interface ChatCompletionInput {
+  id?: string;
+  created?: number;
+  model: string;
+  choices: readonly ChatChoiceResult[];
+  usage: TokenUsage;
+  systemFingerprint?: string;
+}
+
+export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion {
+  return {
+    id: input.id ?? newChatCompletionId(),
+    object: "chat.completion",
+    created: input.created ?? unixSeconds(),
+    model: input.model,
+    system_fingerprint: input.systemFingerprint ?? SYSTEM_FINGERPRINT,
+    choices: input.choices.map((c, i) => ({
+      index: c.index ?? i,
+      message: { role: "assistant", content: c.content, refusal: null },
+      logprobs: null,
+      finish_reason: c.finishReason,
+    })),
+    usage: toWireUsage(input.usage),
+  };
+}
+
+// ---- streaming ----
+
+export type ChatDelta =
+  | { role: "assistant"; content: string; refusal: null }
+  | { content: string }
+  | Record<string, never>;
+
+export interface ChatChunkChoice {
+  index: number;
+  delta: ChatDelta;
+  logprobs: null;
+  finish_reason: ChatFinishReason | null;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: ChatChunkChoice[];
+  /** Present only with stream_options.include_usage: null on every chunk but the last. */
+  usage?: WireUsage | null;
+}
+
+export interface StreamBuilderOptions {
+  id?: string;
+  created?: number;
+  model: string;
+  /** stream_options.include_usage */
+  includeUsage: boolean;
+  systemFingerprint?: string;
+}
+
+/**
+ * Builds the chunks of one streamed response; id and created are fixed at construction since
+ * every chunk of a stream must repeat them.
+ */
+export class ChatStreamBuilder {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+  readonly includeUsage: boolean;
+  readonly systemFingerprint: string;
+
+  constructor(options: StreamBuilderOptions) {
+    this.id = options.id ?? newChatCompletionId();
+    this.created = options.created ?? unixSeconds();
+    this.model = options.model;
+    this.includeUsage = options.includeUsage;
+    this.systemFingerprint = options.systemFingerprint ?? SYSTEM_FINGERPRINT;
+  }
+
+  /** First chunk of each choice: the SDK drops content until it has seen the role. */
+  roleChunk(index = 0): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }]);
+  }
+
+  contentChunk(index: number, text: string): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { content: text }, logprobs: null, finish_reason: null }]);
+  }
+
+  finishChunk(index: number, reason: ChatFinishReason): ChatCompletionChunk {
+    return this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
+  }
+
+  /** The closing `choices: []` chunk with totals; null when the client did not ask for usage. */
+  usageChunk(usage: TokenUsage): ChatCompletionChunk | null {
+    if (!this.includeUsage) return null;
+    return { ...this.base(), choices: [], usage: toWireUsage(usage) };
+  }
+
+  private chunk(choices: ChatChunkChoice[]): ChatCompletionChunk {
+    const chunk: ChatCompletionChunk = { ...this.base(), choices };
+    if (this.includeUsage) chunk.usage = null;
+    return chunk;
+  }
+
+  private base(): Omit<ChatCompletionChunk, "choices" | "usage"> {
+    return {
+      id: this.id,
+      object: "chat.completion.chunk",
+      created: this.created,
+      model: this.model,
+      system_fingerprint: this.systemFingerprint,
+    };
+  }
+}

@@ -1,0 +1,118 @@
+// text_completion bodies. The legacy API uses the same object name for the response and for
+// stream chunks (there is no ".chunk" variant).
+import {
+  SYSTEM_FINGERPRINT,
+  newCompletionId,
+  toWireUsage,
+  unixSeconds,
+  type TokenUsage,
+  type WireUsage,
+} from "../common.js";
+
+export type CompletionFinishReason = "stop" | "length" | "content_filter";
+
+export interface CompletionChoice {
+  text: string;
+  index: number;
+  logprobs: null;
+  /** null on stream chunks until the choice's last one. */
+  finish_reason: CompletionFinishReason | null;
+}
+
+export interface Completion {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: CompletionChoice[];
+  /** Always on a full response; on chunks only with include_usage (null until the last). */
+  usage?: WireUsage | null;
+}
+
+export interface CompletionChoiceResult {
+  index?: number;
+  text: string;
+  finishReason: CompletionFinishReason;
+}
+
+export interface CompletionInput {
+  id?: string;
+  created?: number;
+  model: string;
+  choices: readonly CompletionChoiceResult[];
+  usage: TokenUsage;
+  systemFingerprint?: string;
+}
+
+export function buildCompletion(input: CompletionInput): Completion & { usage: WireUsage } {
+  return {
+    id: input.id ?? newCompletionId(),
+    object: "text_completion",
+    created: input.created ?? unixSeconds(),
+    model: input.model,
+    system_fingerprint: input.systemFingerprint ?? SYSTEM_FINGERPRINT,
+    choices: input.choices.map((c, i) => ({
+      text: c.text,
+      index: c.index ?? i,
+      logprobs: null,
+      finish_reason: c.finishReason,
+    })),
+    usage: toWireUsage(input.usage),
+  };
+}
+
+export interface CompletionStreamBuilderOptions {
+  id?: string;
+  created?: number;
+  model: string;
+  includeUsage: boolean;
+  systemFingerprint?: string;
+}
+
+/** Chunks of one streamed legacy completion; no role chunk exists in this API. */
+export class CompletionStreamBuilder {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+  readonly includeUsage: boolean;
+  readonly systemFingerprint: string;
+
+  constructor(options: CompletionStreamBuilderOptions) {
+    this.id = options.id ?? newCompletionId();
+    this.created = options.created ?? unixSeconds();
+    this.model = options.model;
+    this.includeUsage = options.includeUsage;
+    this.systemFingerprint = options.systemFingerprint ?? SYSTEM_FINGERPRINT;
+  }
+
+  textChunk(index: number, text: string): Completion {
+    return this.chunk([{ text, index, logprobs: null, finish_reason: null }]);
+  }
+
+  finishChunk(index: number, reason: CompletionFinishReason): Completion {
+    return this.chunk([{ text: "", index, logprobs: null, finish_reason: reason }]);
+  }
+
+  /** The closing `choices: []` chunk with totals; null when the client did not ask for usage. */
+  usageChunk(usage: TokenUsage): Completion | null {
+    if (!this.includeUsage) return null;
+    return { ...this.base(), choices: [], usage: toWireUsage(usage) };
+  }
+
+  private chunk(choices: CompletionChoice[]): Completion {
+    const chunk: Completion = { ...this.base(), choices };
+    if (this.includeUsage) chunk.usage = null;
+    return chunk;
+  }
+
+  private base(): Omit<Completion, "choices" | "usage"> {
+    return {
+      id: this.id,
+      object: "text_completion",
+      created: this.created,
+      model: this.model,
+      system_fingerprint: this.systemFingerprint,
+    };
+  }
+}

@@ -1,0 +1,105 @@
+// OpenAI-shaped errors. Every failure the HTTP layer reports goes through ApiError so that the
+// body always carries all four keys the spec requires and the SDKs (which classify errors by
+// status and read type/param/code from the `error` wrapper) see what they expect from OpenAI.
+
+export interface ErrorObject {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+export interface ErrorBody {
+  error: ErrorObject;
+}
+
+export interface ApiErrorOptions {
+  type?: string;
+  param?: string | null;
+  code?: string | null;
+  headers?: Record<string, string>;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+  readonly code: string | null;
+  /** Extra response headers (Retry-After on 429/503). */
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, message: string, options: ApiErrorOptions = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.type = options.type ?? (status >= 500 ? "server_error" : "invalid_request_error");
+    this.param = options.param ?? null;
+    this.code = options.code ?? null;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function toErrorBody(e: ApiError): ErrorBody {
+  return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
+}
+
+export function invalidRequest(message: string, param: string | null = null, code: string | null = null): ApiError {
+  return new ApiError(400, message, { type: "invalid_request_error", param, code });
+}
+
+export function modelNotFound(model: string): ApiError {
+  return new ApiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, {
+    type: "invalid_request_error",
+    code: "model_not_found",
+  });
+}
+
+export function routeNotFound(method: string, url: string): ApiError {
+  return new ApiError(404, `Invalid URL (${method} ${url})`, { type: "invalid_request_error", code: "unknown_url" });
+}
+
+export function invalidJson(detail: string): ApiError {
+  // OpenAI's wording, so that people searching the message land on the right explanation.
+  return new ApiError(
+    400,
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP " +
+      "library correctly. The server expects a JSON payload, but what was sent was not valid JSON: " +
+      `${detail})`,
+    { type: "invalid_request_error" },
+  );
+}
+
+export function serverError(message = "The server had an error while processing your request. Sorry about that!"): ApiError {
+  return new ApiError(500, message, { type: "server_error" });
+}
+
+/** 503: the SDKs retry it, honouring Retry-After when given. */
+export function serviceUnavailable(message: string, retryAfterSeconds?: number): ApiError {
+  return new ApiError(503, message, {
+    type: "server_error",
+    code: "service_unavailable",
+    headers: retryAfterSeconds === undefined ? {} : retryHeaders(retryAfterSeconds),
+  });
+}
+
+export function rateLimited(message: string, retryAfterSeconds: number): ApiError {
+  // type "requests" is what OpenAI itself sends for request-count rate limits.
+  return new ApiError(429, message, {
+    type: "requests",
+    code: "rate_limit_exceeded",
+    headers: retryHeaders(retryAfterSeconds),
+  });
+}
+
+export function contextLengthExceeded(message: string, param: "messages" | "prompt" = "messages"): ApiError {
+  return new ApiError(400, message, { type: "invalid_request_error", param, code: "context_length_exceeded" });
+}
+
+function retryHeaders(seconds: number): Record<string, string> {
+  const s = Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+  return {
+    // The spec wants integer seconds >= 1; the SDKs prefer the precise millisecond hint when present.
+    "Retry-After": String(Math.max(1, Math.ceil(s))),
+    "retry-after-ms": String(Math.round(s * 1000)),
+  };
+}
