@@ -20,6 +20,11 @@ export interface BenchOptions {
   /** Run the per-token overhead comparison on the tiny model (bare engine vs lavash). */
   overhead: boolean;
   prompt: string;
+  /**
+   * Prefix each request's prompt with its seed so no server can reuse a cached prompt: TTFT then
+   * includes evaluating the whole prompt. Off by default: the fixed prompt is what the reference used.
+   */
+  uniquePrompts: boolean;
   /** First request seed; request i of a run uses seed + i, so runs generate the same tokens. */
   seed: number;
   quick: boolean;
@@ -60,6 +65,8 @@ starts 'lavash serve' itself and also measures lavash's per-token overhead over 
   --ctx-size N         context per sequence of the started server (default: ${DEFAULTS.ctxSize})
   --no-overhead        skip the bare-engine vs lavash per-token comparison on the tiny model
   --prompt TEXT        prompt of every request (default: a fixed short sentence)
+  --unique-prompts     start each prompt with the request's seed, so no cached prompt is reused
+                       (by default lavash reuses a free sequence's cached prompt: TTFT is then ~1 decode)
   --seed N             seed of the first request; the others count up from it (default: ${DEFAULTS.seed})
   --quick              smoke mode: ${QUICK.model}, ${QUICK.tokens} tokens, ${QUICK.repeat} round, levels ${QUICK.concurrency.join(",")}
   --help               show this help`;
@@ -100,6 +107,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
       help: { type: "boolean" },
       quick: { type: "boolean" },
       "no-overhead": { type: "boolean" },
+      "unique-prompts": { type: "boolean" },
       model: { type: "string" },
       target: { type: "string" },
       "model-name": { type: "string" },
@@ -140,6 +148,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     // The comparison needs a lavash server on the tiny model, which bench only has when it starts one.
     overhead: values["no-overhead"] !== true && target === null,
     prompt,
+    uniquePrompts: values["unique-prompts"] === true,
     seed: values.seed !== undefined ? positiveInt("seed", values.seed, 0, 2 ** 31 - 1) : DEFAULTS.seed,
     quick,
   };

@@ -1,5 +1,5 @@
 // Pieces shared by the chat and legacy completions endpoints: parameter schemas with OpenAI's
-// ranges, stream options, usage and the response constants.
+// ranges (and vLLM's for the extensions), stream options, usage and the response constants.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 
@@ -23,6 +23,67 @@ export const streamOptionsSchema = z
   })
   .nullish();
 
+// ---- extensions: parameters OpenAI does not define, named and ranged as vLLM names them ----
+
+export type Endpoint = "chat" | "completions";
+
+/** A request parameter lavash accepts beyond OpenAI's API; an OpenAPI generator tags these. */
+export interface ExtensionParameter {
+  /** Where the name and semantics come from, so clients written for that server work unchanged. */
+  origin: "vllm";
+  endpoints: readonly Endpoint[];
+  description: string;
+}
+
+/**
+ * Every extension parameter. OpenAI's strict parsing turns unknown names into a 400, and so does
+ * lavash, so each extension must be declared in the schemas as well as listed here.
+ */
+export const EXTENSION_PARAMETERS: Readonly<Record<string, ExtensionParameter>> = {
+  top_k: {
+    origin: "vllm",
+    endpoints: ["chat", "completions"],
+    description: "Sample from the k most likely tokens only; -1 or 0 turns it off (the default).",
+  },
+  min_p: {
+    origin: "vllm",
+    endpoints: ["chat", "completions"],
+    description: "Drop tokens less likely than min_p times the most likely one; 0 turns it off (the default).",
+  },
+  repetition_penalty: {
+    origin: "vllm",
+    endpoints: ["chat", "completions"],
+    description:
+      "Multiplicative penalty on tokens already in the prompt or output (> 0; 1 is off, the default; " +
+      "values above 1 discourage repetition, up to about 2 is typical).",
+  },
+  best_of: {
+    origin: "vllm",
+    endpoints: ["chat"],
+    description:
+      "Generate best_of candidates and return the n with the highest mean token logprob " +
+      "(legacy completions define it; for chat it is an extension).",
+  },
+};
+
+/** -1 and 0 both mean "off": vLLM used -1 and later switched to 0, and clients send either. */
+export const topKSchema = z.int().min(-1).nullish();
+export const minPSchema = z.number().min(0).max(1).nullish();
+/**
+ * Any positive value, as vLLM allows: below 1 rewards repetition, which is odd but well defined.
+ * zod already refuses non-finite numbers (JSON cannot carry them anyway).
+ */
+export const repetitionPenaltySchema = z.number().gt(0).nullish();
+
+/** Spread into both request schemas. */
+export const samplingExtensionShape = {
+  top_k: topKSchema,
+  min_p: minPSchema,
+  repetition_penalty: repetitionPenaltySchema,
+};
+
+// ---- cross-field rules ----
+
 export const STREAM_OPTIONS_WITHOUT_STREAM = "The 'stream_options' parameter is only allowed when 'stream' is enabled.";
 
 /** Refinement shared by both endpoints: stream_options only makes sense on a stream. */
@@ -38,6 +99,68 @@ export function checkStreamOptions(
       params: { code: "invalid_value" },
     });
   }
+}
+
+export const BEST_OF_BELOW_N = "Invalid value for 'best_of': 'best_of' must be greater than or equal to 'n'.";
+export const STREAM_WITH_BEST_OF =
+  "Invalid value for 'best_of': 'stream' is not supported when 'best_of' is greater than 'n' " +
+  "(the best candidates are only known once all of them have finished).";
+
+/**
+ * Refinement shared by both endpoints: best_of must cover n, and the ranking of candidates needs
+ * all of them finished, so best_of > n cannot stream (OpenAI: "results cannot be streamed").
+ */
+export function checkBestOf(
+  value: { n?: number | null | undefined; best_of?: number | null | undefined; stream?: boolean | null | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  // 0 is in the legacy spec's range without a stated meaning; it is read as "not given".
+  if (value.best_of == null || value.best_of === 0) return;
+  const n = value.n ?? 1;
+  if (value.best_of < n) {
+    ctx.addIssue({ code: "custom", message: BEST_OF_BELOW_N, path: ["best_of"], params: { code: "invalid_value" } });
+  } else if (value.best_of > n && value.stream === true) {
+    ctx.addIssue({ code: "custom", message: STREAM_WITH_BEST_OF, path: ["best_of"], params: { code: "invalid_value" } });
+  }
+}
+
+/** How many candidates to generate per prompt: best_of when given (0 counts as absent), else n. */
+export function bestOfCount(req: { n?: number | null | undefined; best_of?: number | null | undefined }): number {
+  const n = req.n ?? 1;
+  return req.best_of == null || req.best_of === 0 ? n : req.best_of;
+}
+
+/** The sampling controls beyond temperature/top_p, normalised so that "absent" always means "off". */
+export interface SamplingExtensions {
+  topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  /** [token id, bias]; ids are not checked against the vocabulary here (the engine does). */
+  logitBias: [number, number][];
+}
+
+export interface SamplingExtensionFields {
+  top_k?: number | null | undefined;
+  min_p?: number | null | undefined;
+  repetition_penalty?: number | null | undefined;
+  presence_penalty?: number | null | undefined;
+  frequency_penalty?: number | null | undefined;
+  logit_bias?: Readonly<Record<string, number>> | null | undefined;
+}
+
+export function samplingExtensions(req: SamplingExtensionFields): SamplingExtensions {
+  const out: SamplingExtensions = {
+    presencePenalty: req.presence_penalty ?? 0,
+    frequencyPenalty: req.frequency_penalty ?? 0,
+    logitBias: Object.entries(req.logit_bias ?? {}).map(([id, bias]) => [Number(id), bias]),
+  };
+  // The no-op values are dropped so that the engine can skip building those sampler stages.
+  if (req.top_k != null && req.top_k > 0) out.topK = req.top_k;
+  if (req.min_p != null && req.min_p > 0) out.minP = req.min_p;
+  if (req.repetition_penalty != null && req.repetition_penalty !== 1) out.repetitionPenalty = req.repetition_penalty;
+  return out;
 }
 
 /** The stop sequences as a list; empty strings dropped (they would stop before any output). */
@@ -65,12 +188,15 @@ export const SYSTEM_FINGERPRINT = "fp_lavash";
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens served from the KV cache of an earlier request. */
+  cachedTokens?: number;
 }
 
 export interface WireUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
 }
 
 export function toWireUsage(usage: TokenUsage): WireUsage {
@@ -78,6 +204,8 @@ export function toWireUsage(usage: TokenUsage): WireUsage {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
+    // OpenAI always sends the details object, and clients that track caching read it unguarded.
+    prompt_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
   };
 }
 

@@ -6,6 +6,7 @@ import { serveCommand } from "./serve.js";
 const commands: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
   serve: { run: serveCommand, summary: "Serve the OpenAI API over local GGUF models" },
   "make-model": { run: makeModelCommand, summary: "Generate a built-in random-weight test model (GGUF)" },
+  bench: { run: async (args) => (await import("./bench.js")).benchCommand(args), summary: "Benchmark a streaming server (default: starts lavash serve) against llama-server figures" },
 };
 
 function usage(): string {

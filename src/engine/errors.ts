@@ -12,6 +12,10 @@ export type EngineErrorKind =
   | "overloaded"
   /** The request was cancelled by its caller. */
   | "aborted"
+  /** The request is well-formed but names something invalid for this model (a token id outside the vocabulary). */
+  | "invalid_request"
+  /** The model cannot do this (embeddings from a model without them, fill-in-the-middle without FIM tokens). */
+  | "unsupported"
   /** A fault inside the engine (native error, upstream failure). */
   | "internal";
 

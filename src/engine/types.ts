@@ -9,10 +9,11 @@ export interface ChatMessage {
   content: string;
 }
 
-/** What to generate from: a chat rendered by the model's own template, or raw text. */
+/** What to generate from: a chat rendered by the model's own template, raw text, or token ids. */
 export type PromptInput =
   | { kind: "chat"; messages: ChatMessage[] }
-  | { kind: "text"; text: string };
+  | { kind: "text"; text: string; /** Fill-in-the-middle: the text that follows the insertion. */ suffix?: string }
+  | { kind: "tokens"; tokens: number[] };
 
 export interface SamplingParams {
   /** 0 means greedy. */
@@ -20,6 +21,17 @@ export interface SamplingParams {
   topP: number;
   /** Fixed seed: identical requests give identical output. Undefined: a fresh random seed. */
   seed?: number;
+  /** Extension (vLLM's top_k): keep the k most likely tokens. Absent: no top-k. */
+  topK?: number;
+  /** Extension (vLLM's min_p). Absent: off. */
+  minP?: number;
+  /** OpenAI's, over generated tokens: logit -= count * frequency + (count > 0) * presence. */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Extension (vLLM's repetition_penalty), over prompt and generated tokens; 1 = off. */
+  repetitionPenalty?: number;
+  /** Added to the logits of these token ids; -100 bans the token. */
+  logitBias?: readonly (readonly [token: number, bias: number])[];
 }
 
 export interface GenerateRequest {
@@ -30,11 +42,36 @@ export interface GenerateRequest {
   /** Generation ends before any of these strings; they are not part of the output. */
   stop: string[];
   sampling: SamplingParams;
+  /** Completions generated from the one evaluated prompt (each its own sequence); default 1. */
+  n?: number;
+  /** Report each generated token's logprob with this many alternatives (0..20); absent: none. */
+  logprobs?: number;
+  /** Track each choice's summed token logprob (for best_of ranking) even without `logprobs`. */
+  scoreChoices?: boolean;
+  /** Send a `prompt` event with the prompt's text; with `logprobs`, its tokens scored too. */
+  echo?: boolean;
   /** Aborting frees the sequence at the next scheduler tick (queued requests leave the queue). */
   signal?: AbortSignal;
 }
 
 export type FinishReason = "stop" | "length";
+
+/** One candidate token at a position, scored under the model's raw distribution. */
+export interface TokenAlternative {
+  token: number;
+  /** The token's text; a token holding part of a UTF-8 character is written `bytes:\\xe4\\xbd`. */
+  text: string;
+  /** The token's exact bytes. */
+  bytes: number[];
+  /** ln p(token | context) before temperature, penalties, biases and top-p/top-k. */
+  logprob: number;
+}
+
+/** A generated (or echoed prompt) token with its logprob and the most likely alternatives. */
+export interface TokenLogprob extends TokenAlternative {
+  /** Most likely tokens at this position, best first (k as requested; may include this token). */
+  top: TokenAlternative[];
+}
 
 export interface Usage {
   promptTokens: number;
@@ -43,14 +80,25 @@ export interface Usage {
   cachedPromptTokens: number;
 }
 
+/** A token of the output with where its text starts in the choice's generated text. */
+export interface PositionedTokenLogprob extends TokenLogprob {
+  /** Characters of this choice's text (or of the prompt text) before this token's text. */
+  offset: number;
+}
+
 export type GenerationEvent =
-  /** Text that is final: valid UTF-8, and never part of a stop sequence. */
-  | { type: "text"; text: string }
-  | { type: "finish"; finishReason: FinishReason; usage: Usage };
+  /** Once, before any text, when `echo` was asked: the prompt as text (the first token has no logprob). */
+  | { type: "prompt"; text: string; logprobs: PositionedTokenLogprob[] | null }
+  /** Text of choice `index` that is final: valid UTF-8, and never part of a stop sequence. */
+  | { type: "text"; index: number; text: string; logprobs: PositionedTokenLogprob[] | null }
+  | { type: "finish"; index: number; finishReason: FinishReason; completionTokens: number; logprobSum: number | null }
+  /** Last: totals over all choices. */
+  | { type: "usage"; usage: Usage };
 
 /**
  * A generation admitted by the engine: the prompt is tokenized and known to fit. Iterating it
- * waits for a free sequence, then yields text as it is decoded and ends with one `finish` event.
+ * waits for a free sequence, then yields text as it is decoded, one `finish` per choice, and ends
+ * with the `usage` event.
  * Leaving the iteration early (break, throw, or the request's signal) cancels it.
  */
 export interface Generation extends AsyncIterable<GenerationEvent> {
@@ -92,12 +140,47 @@ export interface EngineStatus {
   stats: SchedulerStats;
 }
 
+/** Input of tokenize: raw text, or chat messages rendered by the model's template. */
+export type TokenizeInput =
+  | { kind: "text"; text: string; addSpecialTokens: boolean }
+  | {
+      kind: "chat";
+      messages: ChatMessage[];
+      /** vLLM's chat options; absent: true, false, false (vLLM's defaults). */
+      addGenerationPrompt?: boolean;
+      continueFinalMessage?: boolean;
+      addSpecialTokens?: boolean;
+    };
+
+export interface TokenizeResult {
+  tokens: number[];
+  /** The model's context size per sequence (vLLM's `max_model_len`). */
+  contextSize: number;
+}
+
+export interface EmbeddingInput {
+  /** Each input is text or token ids. */
+  inputs: ({ kind: "text"; text: string } | { kind: "tokens"; tokens: number[] })[];
+  /** Requested vector length; an engine refuses (EngineError "unsupported") any it cannot produce. */
+  dimensions?: number;
+}
+
+export interface EmbeddingResult {
+  vectors: Float32Array[];
+  promptTokens: number;
+}
+
 export interface Engine {
   readonly state: EngineState;
   listModels(): ModelInfo[];
   getModel(id: string): ModelInfo | undefined;
   /** Throws EngineError (see errors.ts) when the request cannot be served at all. */
   generate(request: GenerateRequest): Promise<Generation>;
+  tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult>;
+  /** Throws EngineError("invalid_request") for ids outside the vocabulary. */
+  detokenize(model: string, tokens: number[]): Promise<string>;
+  /** Throws EngineError("unsupported") when the model cannot embed. */
+  embed(model: string, input: EmbeddingInput): Promise<EmbeddingResult>;
   status(): EngineStatus;
   close(): Promise<void>;
 }

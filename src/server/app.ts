@@ -7,9 +7,11 @@ import type { Logger } from "./logger.js";
 import { newRequestId } from "../api/common.js";
 import { registerChatCompletions } from "./routes/chat-completions.js";
 import { registerCompletions } from "./routes/completions.js";
+import { registerEmbeddings } from "./routes/embeddings.js";
 import { registerHealth } from "./routes/health.js";
 import { registerModels } from "./routes/models.js";
 import { registerStatus } from "./routes/status.js";
+import { registerTokenize } from "./routes/tokenize.js";
 
 export interface AppOptions {
   engine: Engine;
@@ -102,6 +104,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerStatus(app, options.engine);
   registerChatCompletions(app, options.engine);
   registerCompletions(app, options.engine);
+  registerEmbeddings(app, options.engine);
+  registerTokenize(app, options.engine);
   return app;
 }
 

@@ -3,6 +3,7 @@
 import {
   ApiError,
   contextLengthExceeded,
+  invalidRequest,
   modelNotFound,
   rateLimited,
   serverError,
@@ -24,6 +25,9 @@ export function toApiError(error: unknown, model: string): ApiError {
       return rateLimited(`${error.message} Retry shortly.`, 1);
     case "aborted":
       return new ApiError(499, error.message, { type: "invalid_request_error", code: "request_cancelled" });
+    case "invalid_request":
+    case "unsupported":
+      return invalidRequest(error.message, error.param, error.kind === "unsupported" ? "unsupported" : "invalid_value");
     case "internal":
       return serverError(error.message);
   }

@@ -1,101 +1,196 @@
-// Runs one engine generation for an HTTP request and writes it out, either as one JSON body or
-// as server-sent events. Shared by the chat and legacy completion routes, which differ only in
-// how a choice is formatted (ResponseFormat).
+// Runs the engine generations behind one HTTP request and writes them out, as one JSON body or as
+// server-sent events. Shared by the chat and legacy completion routes, which differ only in how
+// they shape bodies and chunks (ResponseFormat). One request may hold several prompts (legacy
+// prompt arrays: choice index = prompt_index × n + j) and several choices per prompt; with
+// best_of > n, best_of candidates are generated and the n with the highest mean token logprob
+// are returned.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { TokenUsage } from "../api/common.js";
 import { SseStream } from "../api/sse.js";
-import type { Engine, FinishReason, GenerateRequest, Generation, Usage } from "../engine/types.js";
+import type { Engine, FinishReason, GenerateRequest, Generation, GenerationEvent, PositionedTokenLogprob, Usage } from "../engine/types.js";
 import { toApiError } from "./engine-errors.js";
 
-export interface ChoiceResult {
+export interface PromptPart {
+  text: string;
+  logprobs: PositionedTokenLogprob[] | null;
+}
+
+export interface FinalChoice {
+  index: number;
   text: string;
   finishReason: FinishReason;
+  logprobs: PositionedTokenLogprob[] | null;
+  /** The echoed prompt (legacy `echo`), or null. */
+  prompt: PromptPart | null;
 }
 
 /** How one endpoint shapes its bodies and chunks. */
 export interface ResponseFormat {
-  complete(choices: ChoiceResult[], usage: TokenUsage): unknown;
+  complete(choices: FinalChoice[], usage: Usage): unknown;
   /** Chunks that open a choice (chat's role chunk); none for legacy completions. */
   open(index: number): unknown[];
-  text(index: number, text: string): unknown;
+  /** The echoed prompt of a choice, as chunks. */
+  prompt(index: number, prompt: PromptPart): unknown[];
+  /** `offsetBase`: characters before this choice's generated text in its returned text (echo). */
+  text(index: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown;
   finish(index: number, reason: FinishReason): unknown;
   /** The closing `choices: []` usage chunk, or null when not asked for. */
-  usage(usage: TokenUsage): unknown;
+  usage(usage: Usage): unknown;
 }
 
-export async function respond(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  engine: Engine,
-  generateRequest: Omit<GenerateRequest, "signal">,
-  format: ResponseFormat,
-  stream: boolean,
-): Promise<unknown> {
-  const facts = request.facts;
-  facts.model = generateRequest.model;
-  facts.stream = stream;
-  // A client that goes away (streaming or not) cancels its generation and frees the sequence.
+export interface RunPlan {
+  model: string;
+  /** One engine request per prompt; each generates `bestOf ?? n` candidates. */
+  requests: Omit<GenerateRequest, "signal" | "n" | "scoreChoices">[];
+  n: number;
+  /** Candidates per prompt when more than n are generated (never streamed). */
+  bestOf: number | null;
+  stream: boolean;
+}
+
+export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, format: ResponseFormat): Promise<unknown> {
+  request.facts.model = plan.model;
+  request.facts.stream = plan.stream;
+  // A client that goes away (streaming or not) cancels its generations and frees the sequences.
   const abort = new AbortController();
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) abort.abort();
   });
 
-  let generation: Generation;
+  const candidates = plan.bestOf !== null && plan.bestOf > plan.n ? plan.bestOf : plan.n;
+  const generations: Generation[] = [];
   try {
-    generation = await engine.generate({ ...generateRequest, signal: abort.signal });
+    for (const r of plan.requests)
+      generations.push(await engine.generate({ ...r, n: candidates, scoreChoices: candidates > plan.n, signal: abort.signal }));
   } catch (error) {
-    throw toApiError(error, generateRequest.model);
+    abort.abort(); // frees what the earlier prompts already started
+    throw toApiError(error, plan.model);
   }
-  facts.promptTokens = generation.promptTokens;
+  request.facts.promptTokens = generations.reduce((n, g) => n + g.promptTokens, 0);
 
-  if (!stream) {
-    let text = "";
+  if (!plan.stream) {
+    let result: { choices: FinalChoice[]; usage: Usage };
     try {
-      for await (const event of generation) {
-        if (event.type === "text") text += event.text;
-        else {
-          record(request, event.finishReason, event.usage);
-          return format.complete([{ text, finishReason: event.finishReason }], toTokenUsage(event.usage));
-        }
-      }
+      result = await collect(generations, plan.n, candidates);
     } catch (error) {
-      throw toApiError(error, generateRequest.model);
+      throw toApiError(error, plan.model);
     }
-    // The generation ended without finishing: the client went away, nobody reads this.
-    return reply.status(499).send();
+    if (abort.signal.aborted) return reply.status(499).send(); // nobody is listening any more
+    record(request, result.choices, result.usage);
+    return format.complete(result.choices, result.usage);
   }
 
   reply.hijack();
   const sse = new SseStream(reply.raw);
   sse.open({ "x-request-id": request.id });
+  const usage = emptyUsage();
+  const promptLength = new Map<number, number>();
   try {
-    for (const chunk of format.open(0)) await sse.send(chunk);
-    for await (const event of generation) {
+    for (let i = 0; i < generations.length * plan.n; i++) for (const chunk of format.open(i)) await sse.send(chunk);
+    for await (const { source, event } of merge(generations)) {
       if (sse.closed) break;
-      if (event.type === "text") await sse.send(format.text(0, event.text));
-      else {
-        record(request, event.finishReason, event.usage);
-        await sse.send(format.finish(0, event.finishReason));
-        const usage = format.usage(toTokenUsage(event.usage));
-        if (usage !== null) await sse.send(usage);
-        sse.done();
+      const base = source * plan.n;
+      switch (event.type) {
+        case "prompt":
+          for (let j = 0; j < plan.n; j++) {
+            promptLength.set(base + j, event.text.length);
+            for (const chunk of format.prompt(base + j, event)) await sse.send(chunk);
+          }
+          break;
+        case "text":
+          await sse.send(format.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0));
+          break;
+        case "finish":
+          await sse.send(format.finish(base + event.index, event.finishReason));
+          break;
+        case "usage":
+          addUsage(usage, event.usage);
+          break;
       }
     }
+    if (!sse.closed) {
+      request.facts.completionTokens = usage.completionTokens;
+      const chunk = format.usage(usage);
+      if (chunk !== null) await sse.send(chunk);
+      sse.done();
+    }
   } catch (error) {
-    const apiError = toApiError(error, generateRequest.model);
+    const apiError = toApiError(error, plan.model);
     if (apiError.status >= 500) request.log.error({ err: error }, "generation failed mid-stream");
     await sse.error(apiError);
   } finally {
+    abort.abort(); // no-op when everything finished; stops the rest if the stream broke off
     sse.end();
   }
   return reply;
 }
 
-function record(request: FastifyRequest, finishReason: FinishReason, usage: Usage): void {
-  request.facts.finishReason = finishReason;
-  request.facts.completionTokens = usage.completionTokens;
+interface Candidate extends FinalChoice {
+  meanLogprob: number;
 }
 
-function toTokenUsage(usage: Usage): TokenUsage {
-  return { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens };
+/** Reads every generation to its end; keeps the n best candidates per prompt when best_of > n. */
+async function collect(generations: Generation[], n: number, candidates: number): Promise<{ choices: FinalChoice[]; usage: Usage }> {
+  const usage = emptyUsage();
+  const choices: FinalChoice[] = [];
+  for (const [source, generation] of generations.entries()) {
+    let prompt: PromptPart | null = null;
+    const pool: Candidate[] = Array.from({ length: candidates }, (_, index) => ({
+      index,
+      text: "",
+      finishReason: "length",
+      logprobs: null,
+      prompt: null,
+      meanLogprob: -Infinity,
+    }));
+    for await (const event of generation) {
+      if (event.type === "prompt") prompt = { text: event.text, logprobs: event.logprobs };
+      else if (event.type === "text") {
+        const c = pool[event.index]!;
+        c.text += event.text;
+        if (event.logprobs) (c.logprobs ??= []).push(...event.logprobs);
+      } else if (event.type === "finish") {
+        const c = pool[event.index]!;
+        c.finishReason = event.finishReason;
+        if (event.logprobSum !== null && event.completionTokens > 0) c.meanLogprob = event.logprobSum / event.completionTokens;
+      } else addUsage(usage, event.usage);
+    }
+    // Stable sort: equal scores keep generation order.
+    const chosen = candidates > n ? [...pool].sort((a, b) => b.meanLogprob - a.meanLogprob).slice(0, n) : pool;
+    chosen.forEach((c, j) => choices.push({ index: source * n + j, text: c.text, finishReason: c.finishReason, logprobs: c.logprobs, prompt }));
+  }
+  return { choices, usage };
+}
+
+/** Events of several generations as they come, each tagged with its generation's position. */
+async function* merge(generations: Generation[]): AsyncGenerator<{ source: number; event: GenerationEvent }> {
+  const iterators = generations.map((g) => g[Symbol.asyncIterator]());
+  const next = (source: number) => iterators[source]!.next().then((result) => ({ source, result }));
+  const pending = new Map(iterators.map((_, i) => [i, next(i)]));
+  try {
+    while (pending.size > 0) {
+      const { source, result } = await Promise.race(pending.values());
+      if (result.done) pending.delete(source);
+      else {
+        pending.set(source, next(source));
+        yield { source, event: result.value };
+      }
+    }
+  } finally {
+    await Promise.all(iterators.map((it) => it.return?.()));
+  }
+}
+
+function emptyUsage(): Usage {
+  return { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0 };
+}
+
+function addUsage(total: Usage, part: Usage): void {
+  total.promptTokens += part.promptTokens;
+  total.completionTokens += part.completionTokens;
+  total.cachedPromptTokens += part.cachedPromptTokens;
+}
+
+function record(request: FastifyRequest, choices: FinalChoice[], usage: Usage): void {
+  request.facts.finishReason = [...new Set(choices.map((c) => c.finishReason))].join(",");
+  request.facts.completionTokens = usage.completionTokens;
 }

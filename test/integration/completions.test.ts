@@ -21,7 +21,7 @@ describe("legacy completions", () => {
     assert.equal(res.choices[0]!.logprobs, null);
     assert.equal(res.choices[0]!.finish_reason, "length");
     // "Once upon a time" is 4 tokens in the Qwen vocabulary; no BOS is added.
-    assert.deepEqual(res.usage, { prompt_tokens: 4, completion_tokens: 10, total_tokens: 14 });
+    assert.deepEqual(res.usage, { prompt_tokens: 4, completion_tokens: 10, total_tokens: 14, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it("defaults max_tokens to 16, as OpenAI does", async () => {
@@ -54,7 +54,14 @@ describe("legacy completions", () => {
     const finish = chunks.at(-2)!;
     assert.equal(finish.choices[0]!.finish_reason, "length");
     assert.deepEqual(chunks.at(-1)!.choices, []);
-    assert.deepEqual(chunks.at(-1)!.usage, plain.usage);
+    const { prompt_tokens, completion_tokens, total_tokens } = chunks.at(-1)!.usage!;
+    assert.deepEqual({ prompt_tokens, completion_tokens, total_tokens }, {
+      prompt_tokens: plain.usage!.prompt_tokens,
+      completion_tokens: plain.usage!.completion_tokens,
+      total_tokens: plain.usage!.total_tokens,
+    });
+    // The streamed request found the same prompt already in a sequence's KV cache.
+    assert.equal(chunks.at(-1)!.usage!.prompt_tokens_details?.cached_tokens, plain.usage!.prompt_tokens - 1);
   });
 
   it("keeps control-token text in a prompt as plain text", async () => {

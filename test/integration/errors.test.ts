@@ -65,20 +65,22 @@ describe("errors", () => {
   });
 
   it("rejects parameters lavash does not honour yet instead of ignoring them", async () => {
-    await expectApiError(server.client.chat.completions.create({ model: "tiny", messages, logprobs: true }), OpenAI.BadRequestError, {
-      status: 400,
-      param: "logprobs",
-    });
-    await expectApiError(server.client.chat.completions.create({ model: "tiny", messages, n: 2 }), OpenAI.BadRequestError, {
-      status: 400,
-      param: "n",
-    });
-    await expectApiError(server.client.completions.create({ model: "tiny", prompt: "x", echo: true }), OpenAI.BadRequestError, {
-      status: 400,
-      param: "echo",
-    });
+    await expectApiError(
+      server.client.chat.completions.create({ model: "tiny", messages, response_format: { type: "json_object" } }),
+      OpenAI.BadRequestError,
+      { status: 400, param: "response_format" },
+    );
+    await expectApiError(
+      server.client.chat.completions.create({
+        model: "tiny",
+        messages,
+        tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }],
+      }),
+      OpenAI.BadRequestError,
+      { status: 400, param: "tools" },
+    );
     // The same parameters at their no-op values are accepted.
-    const ok = await server.client.chat.completions.create({ model: "tiny", messages, n: 1, logprobs: false, presence_penalty: 0, max_tokens: 1 });
+    const ok = await server.client.chat.completions.create({ model: "tiny", messages, response_format: { type: "text" }, tools: [], max_tokens: 1 });
     assert.equal(ok.choices.length, 1);
   });
 

@@ -3,12 +3,13 @@ import { describe, it } from "node:test";
 import OpenAI from "openai";
 import { ApiError } from "../../src/api/errors.js";
 import {
+  chatLogprobsK,
   chatMaxTokens,
   flattenContent,
   parseChatCompletionRequest,
   type ChatCompletionRequest,
 } from "../../src/api/chat/schema.js";
-import { normalizeStop, wantsStreamUsage } from "../../src/api/common.js";
+import { EXTENSION_PARAMETERS, bestOfCount, normalizeStop, samplingExtensions, wantsStreamUsage } from "../../src/api/common.js";
 
 const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
 
@@ -98,6 +99,10 @@ describe("chat request schema: accepted", () => {
       logprobs: null,
       top_logprobs: null,
       user: null,
+      best_of: null,
+      top_k: null,
+      min_p: null,
+      repetition_penalty: null,
     });
     assert.equal(nulls.temperature, null);
     const edges = parseChatCompletionRequest({
@@ -292,8 +297,9 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
   it("unknown top-level parameters", () => {
     rejects({ ...base, foo: 1 }, { param: "foo", code: "unknown_parameter", message: "Unrecognized request argument supplied: foo" });
     rejects({ ...base, foo: 1, bar: 2 }, { param: "foo", code: "unknown_parameter", message: "Unrecognized request arguments supplied: foo, bar" });
-    // best_of is a legacy-completions parameter, unknown to chat.
-    rejects({ ...base, best_of: 1 }, { param: "best_of", code: "unknown_parameter" });
+    // Legacy-completions parameters that chat has no extension for.
+    rejects({ ...base, suffix: "x" }, { param: "suffix", code: "unknown_parameter" });
+    rejects({ ...base, echo: true }, { param: "echo", code: "unknown_parameter" });
   });
 
   it("stream_options requires stream: true", () => {
@@ -330,7 +336,138 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
       { param: "top_logprobs", code: "invalid_value", message: /'logprobs' must be set to true/ },
     );
     rejects({ ...base, top_logprobs: 3, logprobs: false }, { param: "top_logprobs", code: "invalid_value" });
-    // With logprobs on it is valid, but lavash cannot honour it yet.
-    rejects({ ...base, top_logprobs: 3, logprobs: true }, { param: "logprobs", code: "unsupported_parameter" });
+    // 0 asks for no alternatives, so it is harmless without logprobs.
+    parseChatCompletionRequest({ ...base, top_logprobs: 0 });
+    assert.equal(parseChatCompletionRequest({ ...base, top_logprobs: 3, logprobs: true }).top_logprobs, 3);
+  });
+});
+
+describe("chat request schema: sampling and scoring surface", () => {
+  it("accepts n, penalties, logit_bias, logprobs and the vLLM extensions at their edges", () => {
+    const low = parseChatCompletionRequest({
+      ...base,
+      n: 128,
+      presence_penalty: -2,
+      frequency_penalty: 2,
+      logit_bias: { "0": -100, "151645": 100, "42": 0.5 },
+      logprobs: true,
+      top_logprobs: 20,
+      top_k: -1,
+      min_p: 0,
+      repetition_penalty: 0.01,
+    });
+    assert.equal(low.n, 128);
+    assert.equal(low.top_logprobs, 20);
+    const high = parseChatCompletionRequest({ ...base, n: 2, best_of: 20, top_k: 50, min_p: 1, repetition_penalty: 5, logprobs: true });
+    assert.equal(high.best_of, 20);
+    parseChatCompletionRequest({ ...base, top_k: 0 });
+    parseChatCompletionRequest({ ...base, top_k: 1 });
+  });
+
+  it("range errors for the new parameters", () => {
+    rejects({ ...base, top_logprobs: -1, logprobs: true }, { param: "top_logprobs", code: "integer_below_min_value" });
+    rejects({ ...base, logprobs: 1 }, { param: "logprobs", code: "invalid_type", message: /expected a boolean, but got an integer/ });
+    rejects({ ...base, logit_bias: { "1": 100.5 } }, { param: "logit_bias.1", code: "decimal_above_max_value" });
+    rejects({ ...base, logit_bias: { "-1": 1 } }, { param: "logit_bias", code: "invalid_value", message: /Invalid key in 'logit_bias': '-1'/ });
+    rejects({ ...base, logit_bias: { "1": "x" } }, { param: "logit_bias.1", code: "invalid_type" });
+    rejects(
+      { ...base, top_k: -2 },
+      {
+        param: "top_k",
+        code: "integer_below_min_value",
+        message: "Invalid 'top_k': integer below minimum value. Expected a value >= -1, but got -2 instead.",
+      },
+    );
+    rejects({ ...base, top_k: 2.5 }, { param: "top_k", code: "invalid_type", message: /expected an integer/ });
+    rejects({ ...base, min_p: 1.5 }, { param: "min_p", code: "decimal_above_max_value" });
+    rejects({ ...base, min_p: -0.1 }, { param: "min_p", code: "decimal_below_min_value" });
+    rejects(
+      { ...base, repetition_penalty: 0 },
+      {
+        param: "repetition_penalty",
+        code: "decimal_below_min_value",
+        message: "Invalid 'repetition_penalty': decimal below minimum value. Expected a value > 0, but got 0 instead.",
+      },
+    );
+    rejects({ ...base, best_of: 0 }, { param: "best_of", code: "integer_below_min_value" });
+    rejects({ ...base, best_of: 21 }, { param: "best_of", code: "integer_above_max_value" });
+  });
+
+  it("best_of must cover n, and best_of > n cannot stream", () => {
+    rejects(
+      { ...base, n: 3, best_of: 2 },
+      { param: "best_of", code: "invalid_value", message: "Invalid value for 'best_of': 'best_of' must be greater than or equal to 'n'." },
+    );
+    rejects({ ...base, best_of: 2, stream: true }, { param: "best_of", code: "invalid_value", message: /'stream' is not supported when 'best_of' is greater than 'n'/ });
+    rejects({ ...base, n: 2, best_of: 3, stream: true }, { param: "best_of", code: "invalid_value" });
+    // Equal counts rank nothing away, so the candidates can stream as they are generated.
+    parseChatCompletionRequest({ ...base, n: 2, best_of: 2, stream: true });
+    parseChatCompletionRequest({ ...base, n: 4, stream: true });
+    parseChatCompletionRequest({ ...base, best_of: 3, stream: false });
+    assert.equal(bestOfCount({ n: 2 }), 2);
+    assert.equal(bestOfCount({ n: 2, best_of: 5 }), 5);
+    assert.equal(bestOfCount({}), 1);
+  });
+
+  it("accepts what the openai SDK sends for logprobs, n and penalties", async () => {
+    const bodies = await bodiesSentBySdk(async (client) => {
+      await client.chat.completions
+        .create({
+          model: "m",
+          messages: [{ role: "user", content: "hi" }],
+          n: 3,
+          logprobs: true,
+          top_logprobs: 5,
+          presence_penalty: 0.5,
+          frequency_penalty: -0.5,
+          logit_bias: { "50256": -100 },
+        })
+        .catch(() => {});
+      // The SDK's types do not know the extensions, but it sends whatever the body holds.
+      const extensions = { top_k: 40, min_p: 0.05, repetition_penalty: 1.1, best_of: 2 };
+      await client.chat.completions
+        .create({ model: "m", messages: [{ role: "user", content: "hi" }], ...extensions } as Parameters<typeof client.chat.completions.create>[0])
+        .catch(() => {});
+    });
+    assert.equal(bodies.length, 2);
+    for (const body of bodies) parseChatCompletionRequest(body);
+  });
+
+  it("helpers: logprobs count and normalised sampling extensions", () => {
+    assert.equal(chatLogprobsK({}), null);
+    assert.equal(chatLogprobsK({ logprobs: false, top_logprobs: 0 }), null);
+    assert.equal(chatLogprobsK({ logprobs: true }), 0);
+    assert.equal(chatLogprobsK({ logprobs: true, top_logprobs: null }), 0);
+    assert.equal(chatLogprobsK({ logprobs: true, top_logprobs: 7 }), 7);
+
+    assert.deepEqual(samplingExtensions({}), { presencePenalty: 0, frequencyPenalty: 0, logitBias: [] });
+    assert.deepEqual(
+      samplingExtensions(
+        parseChatCompletionRequest({
+          ...base,
+          top_k: 40,
+          min_p: 0.1,
+          repetition_penalty: 1.2,
+          presence_penalty: 0.5,
+          frequency_penalty: -1,
+          logit_bias: { "7": -100, "151645": 5 },
+        }),
+      ),
+      { topK: 40, minP: 0.1, repetitionPenalty: 1.2, presencePenalty: 0.5, frequencyPenalty: -1, logitBias: [[7, -100], [151645, 5]] },
+    );
+    // The values that mean "off" come out absent.
+    for (const off of [{ top_k: -1 }, { top_k: 0 }, { min_p: 0 }, { repetition_penalty: 1 }, { top_k: null, min_p: null }]) {
+      assert.deepEqual(samplingExtensions(off), { presencePenalty: 0, frequencyPenalty: 0, logitBias: [] }, JSON.stringify(off));
+    }
+  });
+
+  it("every extension is declared in the table an OpenAPI generator reads", () => {
+    for (const name of ["top_k", "min_p", "repetition_penalty", "best_of"]) {
+      const ext = EXTENSION_PARAMETERS[name];
+      assert.ok(ext, name);
+      assert.equal(ext.origin, "vllm");
+      assert.ok(ext.endpoints.includes("chat"));
+    }
+    assert.deepEqual(EXTENSION_PARAMETERS.best_of?.endpoints, ["chat"]);
   });
 });

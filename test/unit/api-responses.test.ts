@@ -55,8 +55,13 @@ describe("chat.completion", () => {
       choices: [
         { index: 0, message: { role: "assistant", content: "Hello", refusal: null }, logprobs: null, finish_reason: "stop" },
       ],
-      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } },
     });
+  });
+
+  it("usage always carries prompt_tokens_details, with the cached prompt tokens", () => {
+    const body = buildChatCompletion({ model: "m", choices: [], usage: { promptTokens: 10, completionTokens: 3, cachedTokens: 8 } });
+    assert.deepEqual(body.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, prompt_tokens_details: { cached_tokens: 8 } });
   });
 
   it("defaults id and created", () => {
@@ -101,7 +106,7 @@ describe("chat.completion.chunk", () => {
     assert.deepEqual(b.usageChunk({ promptTokens: 3, completionTokens: 4 }), {
       ...head,
       choices: [],
-      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+      usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } },
     });
   });
 
@@ -151,7 +156,7 @@ describe("text_completion", () => {
         model: "m",
         system_fingerprint: SYSTEM_FINGERPRINT,
         choices: [{ text: " there", index: 0, logprobs: null, finish_reason: "length" }],
-        usage: { prompt_tokens: 1, completion_tokens: 16, total_tokens: 17 },
+        usage: { prompt_tokens: 1, completion_tokens: 16, total_tokens: 17, prompt_tokens_details: { cached_tokens: 0 } },
       },
     );
   });
@@ -172,7 +177,7 @@ describe("text_completion", () => {
     assert.deepEqual(b.usageChunk({ promptTokens: 1, completionTokens: 1 }), {
       ...head,
       choices: [],
-      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, prompt_tokens_details: { cached_tokens: 0 } },
     });
     assert.equal(new CompletionStreamBuilder({ model: "m", includeUsage: false }).usageChunk({ promptTokens: 1, completionTokens: 1 }), null);
 

@@ -25,12 +25,6 @@ function unsupported(extra: Record<string, unknown>, param: string): void {
 
 describe("unsupported parameters (chat)", () => {
   it("rejects values that would change the result", () => {
-    unsupported({ n: 2 }, "n");
-    unsupported({ logprobs: true }, "logprobs");
-    unsupported({ logprobs: true, top_logprobs: 2 }, "logprobs");
-    unsupported({ presence_penalty: 0.5 }, "presence_penalty");
-    unsupported({ frequency_penalty: -1 }, "frequency_penalty");
-    unsupported({ logit_bias: { "42": 10 } }, "logit_bias");
     unsupported({ response_format: { type: "json_object" } }, "response_format");
     unsupported({ response_format: { type: "json_schema", json_schema: { name: "x", schema: {}, strict: true } } }, "response_format");
     unsupported({ tools: [tool] }, "tools");
@@ -72,6 +66,26 @@ describe("unsupported parameters (chat)", () => {
     });
   });
 
+  it("no longer lists the sampling and scoring parameters lavash honours", () => {
+    const names = new Set(CHAT_UNSUPPORTED.map((r) => r.name));
+    for (const name of ["n", "logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "best_of"]) {
+      assert.equal(names.has(name), false, name);
+    }
+    parseChatCompletionRequest({
+      ...base,
+      n: 2,
+      logprobs: true,
+      top_logprobs: 2,
+      presence_penalty: 0.5,
+      frequency_penalty: -1,
+      logit_bias: { "42": 10 },
+      best_of: 3,
+      top_k: 20,
+      min_p: 0.1,
+      repetition_penalty: 1.1,
+    });
+  });
+
   it("accepts absent, null and default values", () => {
     parseChatCompletionRequest({
       ...base,
@@ -106,8 +120,8 @@ describe("unsupported parameters (chat)", () => {
   });
 
   it("the table can be replaced (features landing shrink it)", () => {
-    const withoutN = CHAT_UNSUPPORTED.filter((r) => r.name !== "n");
-    assert.equal(parseChatCompletionRequest({ ...base, n: 3 }, { unsupported: withoutN }).n, 3);
+    const withoutStore = CHAT_UNSUPPORTED.filter((r) => r.name !== "store");
+    assert.equal(parseChatCompletionRequest({ ...base, store: true }, { unsupported: withoutStore }).store, true);
     assert.equal(parseChatCompletionRequest({ ...base, tools: [tool] }, { unsupported: [] }).tools?.length, 1);
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { EngineError } from "../../src/engine/errors.js";
-import type { Engine, EngineStatus, GenerateRequest, Generation, GenerationEvent, ModelInfo } from "../../src/engine/types.js";
+import type { EmbeddingResult, Engine, EngineStatus, GenerateRequest, Generation, GenerationEvent, ModelInfo, TokenizeResult } from "../../src/engine/types.js";
 import { startServer } from "../../src/server/app.js";
 
 class ScriptedEngine implements Engine {
@@ -23,14 +23,23 @@ class ScriptedEngine implements Engine {
     if (this.failBefore) throw this.failBefore;
     this.lastSignal = request.signal;
     async function* events(): AsyncGenerator<GenerationEvent> {
-      yield { type: "text", text: "Hello" };
-      yield { type: "text", text: " world" };
+      yield { type: "text", index: 0, text: "Hello", logprobs: null };
+      yield { type: "text", index: 0, text: " world", logprobs: null };
       throw new EngineError("internal", "Decoding failed: out of memory");
     }
     return Object.assign(events(), { promptTokens: 3 });
   }
   status(): EngineStatus {
     return { state: "ready", models: ["scripted"], sequences: [], queued: 0, stats: { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 } };
+  }
+  async tokenize(): Promise<TokenizeResult> {
+    throw new EngineError("unsupported", "The scripted engine does not tokenize.");
+  }
+  async detokenize(): Promise<string> {
+    throw new EngineError("unsupported", "The scripted engine does not detokenize.");
+  }
+  async embed(): Promise<EmbeddingResult> {
+    throw new EngineError("unsupported", "The scripted engine does not embed.");
   }
   async close(): Promise<void> {}
 }

@@ -8,6 +8,7 @@ import {
   type TokenUsage,
   type WireUsage,
 } from "../common.js";
+import { chatChoiceLogprobs, type ChatChoiceLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 
 export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
@@ -20,7 +21,7 @@ export interface ChatCompletionMessage {
 export interface ChatCompletionChoice {
   index: number;
   message: ChatCompletionMessage;
-  logprobs: null;
+  logprobs: ChatChoiceLogprobs | null;
   finish_reason: ChatFinishReason;
 }
 
@@ -39,6 +40,8 @@ export interface ChatChoiceResult {
   index?: number;
   content: string;
   finishReason: ChatFinishReason;
+  /** The choice's token entries (chatLogprobEntries) when logprobs were requested, else null/absent. */
+  logprobs?: ChatTokenLogprob[] | null;
 }
 
 export interface ChatCompletionInput {
@@ -60,7 +63,7 @@ export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion 
     choices: input.choices.map((c, i) => ({
       index: c.index ?? i,
       message: { role: "assistant", content: c.content, refusal: null },
-      logprobs: null,
+      logprobs: chatChoiceLogprobs(c.logprobs),
       finish_reason: c.finishReason,
     })),
     usage: toWireUsage(input.usage),
@@ -77,7 +80,7 @@ export type ChatDelta =
 export interface ChatChunkChoice {
   index: number;
   delta: ChatDelta;
-  logprobs: null;
+  logprobs: ChatChoiceLogprobs | null;
   finish_reason: ChatFinishReason | null;
 }
 
@@ -120,13 +123,28 @@ export class ChatStreamBuilder {
     this.systemFingerprint = options.systemFingerprint ?? SYSTEM_FINGERPRINT;
   }
 
-  /** First chunk of each choice: the SDK drops content until it has seen the role. */
-  roleChunk(index = 0): ChatCompletionChunk {
-    return this.chunk([{ index, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }]);
+  /**
+   * First chunk of each choice: the SDK drops content until it has seen the role. With logprobs
+   * requested it carries an empty list, as OpenAI's streams do.
+   */
+  roleChunk(index = 0, withLogprobs = false): ChatCompletionChunk {
+    return this.chunk([
+      {
+        index,
+        delta: { role: "assistant", content: "", refusal: null },
+        logprobs: withLogprobs ? { content: [], refusal: null } : null,
+        finish_reason: null,
+      },
+    ]);
   }
 
-  contentChunk(index: number, text: string): ChatCompletionChunk {
-    return this.chunk([{ index, delta: { content: text }, logprobs: null, finish_reason: null }]);
+  /**
+   * `logprobs` holds the entries of exactly the tokens behind `text`; the SDK concatenates them.
+   * `text` may be empty while `logprobs` is not, so tokens whose text is still held back (an
+   * incomplete UTF-8 character, a possible stop sequence) can be reported when they are scored.
+   */
+  contentChunk(index: number, text: string, logprobs?: ChatTokenLogprob[]): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { content: text }, logprobs: chatChoiceLogprobs(logprobs), finish_reason: null }]);
   }
 
   finishChunk(index: number, reason: ChatFinishReason): ChatCompletionChunk {

@@ -1,11 +1,14 @@
-// POST /v1/chat/completions request: the full OpenAI parameter surface, typed so later work
-// can honour more of it, with what lavash cannot honour yet rejected through CHAT_UNSUPPORTED.
+// POST /v1/chat/completions request: the full OpenAI parameter surface plus vLLM's sampling
+// extensions (see EXTENSION_PARAMETERS), with what lavash cannot honour yet rejected through
+// CHAT_UNSUPPORTED.
 import { z } from "zod";
 import {
+  checkBestOf,
   checkStreamOptions,
   logitBiasSchema,
   nSchema,
   penaltySchema,
+  samplingExtensionShape,
   seedSchema,
   stopSchema,
   streamOptionsSchema,
@@ -175,6 +178,10 @@ export const chatCompletionRequestSchema = z
     logprobs: z.boolean().nullish(),
     top_logprobs: z.int().min(0).max(20).nullish(),
 
+    // Extensions (EXTENSION_PARAMETERS): vLLM's names and ranges.
+    ...samplingExtensionShape,
+    best_of: z.int().min(1).max(20).nullish(),
+
     response_format: responseFormatSchema.nullish(),
     tools: z.array(toolSchema).nullish(),
     tool_choice: toolChoiceSchema.nullish(),
@@ -210,6 +217,7 @@ export const chatCompletionRequestSchema = z
   })
   .superRefine((req, ctx) => {
     checkStreamOptions(req, ctx);
+    checkBestOf(req, ctx);
     // top_logprobs: 0 asks for nothing, so it is let through without logprobs (lenient clients
     // send it as a default); any positive count needs logprobs on, as OpenAI requires.
     if (req.top_logprobs != null && req.top_logprobs > 0 && req.logprobs !== true) {
@@ -244,8 +252,9 @@ function hasNoFunctions(body: Readonly<Record<string, unknown>>): boolean {
 
 /**
  * What chat requests may carry only as no-ops today. Delete a row when lavash honours the
- * parameter. Parameters absent here (temperature, top_p, stop, seed, max_tokens, user, metadata,
- * prompt_cache_key, ...) are either honoured or have no effect on the generated text.
+ * parameter. Parameters absent here (sampling, penalties, logit_bias, n, best_of, logprobs, stop,
+ * seed, max_tokens, user, metadata, prompt_cache_key, ...) are either honoured or have no effect
+ * on the generated text.
  */
 export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
   {
@@ -255,12 +264,6 @@ export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
       "lavash does not support tool calls yet: messages with role 'tool' or 'function', and assistant " +
       "messages with 'tool_calls' or 'function_call', are not accepted.",
   },
-  onlyValues("n", [1], "only n=1 is accepted"),
-  onlyValues("logprobs", [false]),
-  onlyValues("top_logprobs", [0]),
-  onlyValues("presence_penalty", [0]),
-  onlyValues("frequency_penalty", [0]),
-  when("logit_bias", isEmpty),
   when(
     "response_format",
     (v) => (v as { type?: unknown }).type === "text",
@@ -296,6 +299,15 @@ export function parseChatCompletionRequest(body: unknown, options: ParseOptions 
   const req = parseWith(chatCompletionRequestSchema, body);
   rejectUnsupported(req, options.unsupported ?? CHAT_UNSUPPORTED);
   return req;
+}
+
+/**
+ * How many alternatives to report per token, or null when logprobs are off. With logprobs on,
+ * an absent top_logprobs means 0: the sampled token's own logprob and no alternatives.
+ */
+export function chatLogprobsK(req: Pick<ChatCompletionRequest, "logprobs" | "top_logprobs">): number | null {
+  if (req.logprobs !== true) return null;
+  return req.top_logprobs ?? 0;
 }
 
 /**

@@ -8,13 +8,14 @@ import {
   type TokenUsage,
   type WireUsage,
 } from "../common.js";
+import type { LegacyLogprobs } from "../logprobs.js";
 
 export type CompletionFinishReason = "stop" | "length" | "content_filter";
 
 export interface CompletionChoice {
   text: string;
   index: number;
-  logprobs: null;
+  logprobs: LegacyLogprobs | null;
   /** null on stream chunks until the choice's last one. */
   finish_reason: CompletionFinishReason | null;
 }
@@ -34,6 +35,8 @@ export interface CompletionChoiceResult {
   index?: number;
   text: string;
   finishReason: CompletionFinishReason;
+  /** legacyLogprobs(...) (with echo, concatLegacyLogprobs of prompt and completion) when requested. */
+  logprobs?: LegacyLogprobs | null;
 }
 
 export interface CompletionInput {
@@ -55,7 +58,7 @@ export function buildCompletion(input: CompletionInput): Completion & { usage: W
     choices: input.choices.map((c, i) => ({
       text: c.text,
       index: c.index ?? i,
-      logprobs: null,
+      logprobs: c.logprobs ?? null,
       finish_reason: c.finishReason,
     })),
     usage: toWireUsage(input.usage),
@@ -86,8 +89,9 @@ export class CompletionStreamBuilder {
     this.systemFingerprint = options.systemFingerprint ?? SYSTEM_FINGERPRINT;
   }
 
-  textChunk(index: number, text: string): Completion {
-    return this.chunk([{ text, index, logprobs: null, finish_reason: null }]);
+  /** `logprobs` covers exactly this chunk's tokens; its text_offset values keep counting across chunks. */
+  textChunk(index: number, text: string, logprobs?: LegacyLogprobs): Completion {
+    return this.chunk([{ text, index, logprobs: logprobs ?? null, finish_reason: null }]);
   }
 
   finishChunk(index: number, reason: CompletionFinishReason): Completion {

@@ -1,6 +1,5 @@
 // The local engine: GGUF models run by llama.cpp through node-llama-cpp, each model with one
 // context of `parallel` sequences driven by one ContextScheduler.
-import { randomInt } from "node:crypto";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
 import { EventChannel } from "../event-channel.js";
 import { EngineError } from "../errors.js";
@@ -12,12 +11,19 @@ import type {
   Generation,
   GenerationEvent,
   ModelInfo,
-  SamplingParams,
+  TokenizeInput,
+  TokenizeResult,
+  EmbeddingInput,
+  EmbeddingResult,
 } from "../types.js";
 import { ChatPromptRenderer } from "./chat-prompt.js";
+import { ModelEmbeddings } from "./embeddings.js";
+import { detokenizeTokens, tokenizeInput } from "./tokenizer-ops.js";
 import { resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
-import type { NativeSamplerConfig } from "./native.js";
+import { samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
+import type { Job } from "./sequence.js";
+import { TokenPieces } from "./token-pieces.js";
 
 export interface EngineLogger {
   info(message: string): void;
@@ -43,6 +49,7 @@ export interface LlamaEngineOptions {
 interface LoadedModel {
   info: ModelInfo;
   model: LlamaModel;
+  vocabularySize: number;
   context: LlamaContext;
   prompt: ChatPromptRenderer;
   scheduler: ContextScheduler;
@@ -52,6 +59,8 @@ export class LlamaEngine implements Engine {
   private currentState: EngineState = "loading";
   private llama: Llama | null = null;
   private readonly loaded = new Map<string, LoadedModel>();
+  /** Per model, created on its first embedding request. */
+  private readonly embedders = new Map<string, ModelEmbeddings>();
   /** Resolves when every model is loaded; rejects (and state becomes "failed") otherwise. */
   readonly ready: Promise<void>;
 
@@ -96,13 +105,24 @@ export class LlamaEngine implements Engine {
         param,
       );
 
-    const job = {
+    const n = request.n ?? 1;
+    const maxTokens = request.maxTokens ?? contextSize - promptTokens.length;
+    const job: Job = {
       promptTokens,
-      maxTokens: request.maxTokens ?? contextSize - promptTokens.length,
+      maxTokens,
       stop: request.stop.filter((s) => s.length > 0),
-      sampler: samplerConfig(request.sampling),
+      samplers: samplerConfigs(request.sampling, n, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize }),
+      logprobs: request.logprobs ?? null,
+      scoreChoices: request.scoreChoices ?? false,
+      echo: request.echo ?? false,
       channel: new EventChannel<GenerationEvent>(() => cancel()),
       cancelled: false,
+      waiting: Array.from({ length: n }, (_, i) => i),
+      promptReady: false,
+      running: 0,
+      finished: 0,
+      completionTokens: 0,
+      cachedPromptTokens: 0,
     };
     const cancel = (): void => {
       if (job.cancelled) return;
@@ -110,12 +130,6 @@ export class LlamaEngine implements Engine {
       entry.scheduler.wakeUp();
     };
     if (request.signal?.aborted) throw new EngineError("aborted", "The request was cancelled.");
-    if (job.maxTokens === 0) {
-      // Nothing to generate; the prompt's evaluation would serve only prompt scoring.
-      job.channel.push({ type: "finish", finishReason: "length", usage: { promptTokens: promptTokens.length, completionTokens: 0, cachedPromptTokens: 0 } });
-      job.channel.end();
-      return Object.assign(job.channel, { promptTokens: promptTokens.length });
-    }
     request.signal?.addEventListener("abort", cancel, { once: true });
     entry.scheduler.submit(job);
     return Object.assign(job.channel, { promptTokens: promptTokens.length });
@@ -134,8 +148,39 @@ export class LlamaEngine implements Engine {
     };
   }
 
+  async tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult> {
+    const entry = this.loadedModel(model);
+    return { tokens: tokenizeInput(entry.model, entry.prompt, input), contextSize: entry.scheduler.contextSize };
+  }
+
+  async detokenize(model: string, tokens: number[]): Promise<string> {
+    const entry = this.loadedModel(model);
+    return detokenizeTokens(entry.model, entry.vocabularySize, tokens);
+  }
+
+  async embed(model: string, input: EmbeddingInput): Promise<EmbeddingResult> {
+    const entry = this.loadedModel(model);
+    let embedder = this.embedders.get(model);
+    if (!embedder) {
+      const { contextSize, batchSize, threads } = this.options;
+      embedder = new ModelEmbeddings(model, entry.model, entry.vocabularySize, { contextSize, batchSize, threads });
+      this.embedders.set(model, embedder);
+    }
+    return embedder.embed(input);
+  }
+
+  private loadedModel(id: string): LoadedModel {
+    if (!this.options.models.some((m) => m.id === id))
+      throw new EngineError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, "model");
+    const entry = this.loaded.get(id);
+    if (!entry) throw new EngineError("not_ready", `The model \`${id}\` is still loading; retry shortly.`);
+    return entry;
+  }
+
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
+    for (const embedder of this.embedders.values()) await embedder.dispose();
+    this.embedders.clear();
     for (const entry of this.loaded.values()) {
       await entry.scheduler.close();
       await entry.context.dispose();
@@ -146,14 +191,30 @@ export class LlamaEngine implements Engine {
   }
 
   private tokenizePrompt(entry: LoadedModel, request: GenerateRequest): Token[] {
-    const tokens =
-      request.prompt.kind === "chat" ? entry.prompt.render(request.prompt.messages) : entry.model.tokenize(request.prompt.text, false);
+    const prompt = request.prompt;
+    let tokens: Token[];
+    if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages);
+    else if (prompt.kind === "tokens") {
+      for (const t of prompt.tokens)
+        if (!Number.isInteger(t) || t < 0 || t >= entry.vocabularySize)
+          throw new EngineError("invalid_request", `Invalid token id ${t} in 'prompt': the vocabulary has ids 0..${entry.vocabularySize - 1}.`, "prompt");
+      tokens = prompt.tokens as Token[];
+    } else if (prompt.suffix !== undefined) tokens = this.infillTokens(entry, prompt.text, prompt.suffix);
+    else tokens = entry.model.tokenize(prompt.text, false);
     if (tokens.length > 0) return tokens;
     // An empty prompt still needs one token to condition on: the document boundary, as OpenAI's
     // default prompt "<|endoftext|>" does.
     const boundary = entry.model.tokens.bos ?? entry.model.tokens.eos;
-    if (boundary === null) throw new EngineError("context_length_exceeded", "The prompt is empty.", "prompt");
+    if (boundary === null) throw new EngineError("invalid_request", "The prompt is empty.", "prompt");
     return [boundary];
+  }
+
+  /** Fill-in-the-middle in the prefix-suffix-middle order the FIM-trained models use. */
+  private infillTokens(entry: LoadedModel, prefix: string, suffix: string): Token[] {
+    const { prefix: pre, suffix: suf, middle: mid } = entry.model.tokens.infill;
+    if (pre === null || suf === null || mid === null)
+      throw new EngineError("unsupported", `The model \`${entry.info.id}\` has no fill-in-the-middle tokens, so 'suffix' is not supported.`, "suffix");
+    return [pre, ...entry.model.tokenize(prefix, false), suf, ...entry.model.tokenize(suffix, false), mid];
   }
 
   private async loadAll(): Promise<void> {
@@ -196,7 +257,8 @@ export class LlamaEngine implements Engine {
       batchSize: options.batchSize,
       threads: options.threads,
     });
-    const scheduler = new ContextScheduler(llama, model, context, spec.id, {
+    const pieces = new TokenPieces(model);
+    const scheduler = new ContextScheduler(llama, model, context, pieces, spec.id, {
       parallel: options.parallel,
       contextSize: context.contextSize,
       batchSize: context.batchSize,
@@ -205,7 +267,8 @@ export class LlamaEngine implements Engine {
     });
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
-    this.loaded.set(spec.id, { info, model, context, prompt, scheduler });
+    const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+    this.loaded.set(spec.id, { info, model, vocabularySize, context, prompt, scheduler });
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +
         `chat template ${prompt.templateName}, ${options.parallel} sequences x ${context.contextSize} tokens, ${options.threads} threads`,
@@ -215,17 +278,4 @@ export class LlamaEngine implements Engine {
 
 function placeholderInfo(id: string): ModelInfo {
   return { id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
-}
-
-/** OpenAI semantics: no top-k, top_p 1 is "off", temperature 0 is greedy. */
-function samplerConfig(sampling: SamplingParams): NativeSamplerConfig {
-  const seed = sampling.seed === undefined ? randomInt(2 ** 32) : seedToUint32(sampling.seed);
-  if (sampling.temperature <= 0) return { seed };
-  return { temperature: sampling.temperature, topP: sampling.topP < 1 ? sampling.topP : undefined, seed };
-}
-
-/** OpenAI seeds are int64; llama.cpp's RNG takes 32 bits. Fold the high half in. */
-export function seedToUint32(seed: number): number {
-  const big = BigInt.asUintN(64, BigInt(Math.trunc(seed)));
-  return Number(BigInt.asUintN(32, big ^ (big >> 32n)));
 }

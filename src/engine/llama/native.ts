@@ -17,6 +17,21 @@ export interface NativeContext {
   addToBatch(sequenceId: number, firstPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
   decodeBatch(): Promise<void>;
   sampleToken(index: BatchLogitIndex, sampler: NativeSampler): Promise<Token | -1>;
+  /**
+   * Samples and also reports raw logits: `logits` = [filter tokens, includeMax, includeMin,
+   * includeSelected, includeTop]; the reply's logits are flat [token, logit, token, logit, ...];
+   * totalLogitWeight is the sum of exp(logit - maxLogit) over the candidates.
+   */
+  sampleToken(
+    index: BatchLogitIndex,
+    sampler: NativeSampler,
+    probabilities: boolean,
+    confidence: boolean,
+    logits: [tokens: readonly number[], includeMax: boolean, includeMin: boolean, includeSelected: boolean, includeTop: number],
+    totalLogitWeight: boolean,
+  ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: number[] | undefined, totalLogitWeight: number | undefined]>;
+  /** Replaces the target sequence's KV cache with a copy of the source's. */
+  copySequenceStateFromOtherSequence(targetSequenceId: number, sourceSequenceId: number): Promise<number>;
   /** Removes positions [start, end) of a sequence from the KV cache; end < 0 means "to the end". */
   removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
   getContextSize(): number;
@@ -30,6 +45,15 @@ export interface NativeSamplerConfig {
   topK?: number;
   minP?: number;
   seed?: number;
+  /** Penalty history: these tokens, then every token the sampler accepts (at most repeatPenaltyMaxTokens). */
+  repeatPenaltyTokens?: Uint32Array;
+  repeatPenaltyMaxTokens?: number;
+  /** Multiplicative (HF/vLLM repetition_penalty); 1 = off. */
+  repeatPenalty?: number;
+  repeatPenaltyPresencePenalty?: number;
+  repeatPenaltyFrequencyPenalty?: number;
+  tokenBiasKeys?: Uint32Array;
+  tokenBiasValues?: Float32Array;
 }
 
 export interface NativeSampler {
@@ -60,8 +84,8 @@ export function createNativeSampler(llama: Llama, model: LlamaModel, config: Nat
   const sampler = new Sampler((model as unknown as ModelInternals)._model);
   // Keys must be absent (not undefined) for the addon to leave those samplers out.
   const clean: NativeSamplerConfig = {};
-  for (const [k, v] of Object.entries(config) as [keyof NativeSamplerConfig, number | undefined][]) {
-    if (v !== undefined) clean[k] = v;
+  for (const [k, v] of Object.entries(config)) {
+    if (v !== undefined) (clean as Record<string, unknown>)[k] = v;
   }
   sampler.applyConfig(clean);
   return sampler;

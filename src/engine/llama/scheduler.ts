@@ -3,11 +3,17 @@
 // samples each sequence that asked for logits. N concurrent requests therefore share each decode
 // (continuous batching); a request joins between two ticks; a long prompt is spread over several
 // ticks so it never stalls the others for its whole length.
+//
+// KV reuse: a finished sequence keeps its cache; a new choice goes to the free sequence sharing
+// the longest prefix with its prompt, or gets a copy of a better one held by any sequence (the
+// other choices of an n>1 request copy their leader's evaluated prompt instead of evaluating it).
 import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
-import type { SchedulerStats, SequenceStatus } from "../types.js";
+import type { SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
 import { createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext } from "./native.js";
 import { ActiveSequence, type Job } from "./sequence.js";
+import { TokenScorer } from "./token-scorer.js";
+import type { TokenPieces } from "./token-pieces.js";
 
 export interface SchedulerOptions {
   /** Sequences the context was created with. */
@@ -24,14 +30,15 @@ export interface SchedulerOptions {
 
 interface Slot {
   active: ActiveSequence | null;
-  /** Tokens whose KV state the sequence still holds (prefix reuse). */
+  /** Tokens whose KV state the (free) sequence still holds. */
   cached: Token[];
 }
 
-interface BatchItem {
+interface BatchInput {
   seq: ActiveSequence;
-  tokenCount: number;
-  logitIndex: BatchLogitIndex | null;
+  tokens: Uint32Array;
+  /** Batch-local indexes (into `tokens`) whose logits are wanted. */
+  logitIndexes: number[];
 }
 
 export class ContextScheduler {
@@ -47,6 +54,7 @@ export class ContextScheduler {
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     context: LlamaContext,
+    private readonly pieces: TokenPieces,
     private readonly modelId: string,
     private readonly options: SchedulerOptions,
   ) {
@@ -71,7 +79,7 @@ export class ContextScheduler {
     this.wakeUp();
   }
 
-  /** Called when a job was cancelled, so the loop frees its sequence (or queue place) now. */
+  /** Called when a job was cancelled, so the loop frees its sequences (or queue place) now. */
   wakeUp(): void {
     const w = this.wake;
     this.wake = null;
@@ -96,24 +104,24 @@ export class ContextScheduler {
 
   private async loop(): Promise<void> {
     while (!this.closed) {
-      this.dropCancelled();
-      this.admit();
-      const active = this.activeSequences();
-      if (active.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        continue;
-      }
       try {
+        this.dropCancelled();
+        await this.admit();
+        const active = this.activeSequences();
+        if (active.length === 0) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
         await this.tick(active);
       } catch (error) {
-        // A native failure poisons only the sequences of that batch; the loop goes on.
+        // A native failure poisons only the requests running now; the loop goes on.
         const failure = new EngineError("internal", `Decoding failed: ${(error as Error).message}`);
-        for (const seq of active) this.release(seq, failure);
+        for (const seq of this.activeSequences()) this.fail(seq.job, failure);
       }
     }
     const shutdown = new EngineError("not_ready", "The model was unloaded.");
-    for (const job of this.queue.splice(0)) job.channel.end(shutdown);
-    for (const seq of this.activeSequences()) this.release(seq, shutdown);
+    for (const job of [...this.queue]) this.fail(job, shutdown);
+    for (const seq of this.activeSequences()) this.fail(seq.job, shutdown);
   }
 
   private activeSequences(): ActiveSequence[] {
@@ -123,52 +131,80 @@ export class ContextScheduler {
   }
 
   private dropCancelled(): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      const job = this.queue[i]!;
-      if (job.cancelled) {
-        this.queue.splice(i, 1);
-        job.channel.end();
-      }
-    }
-    for (const seq of this.activeSequences()) if (seq.job.cancelled) this.release(seq);
+    for (const job of [...this.queue]) if (job.cancelled) this.fail(job);
+    for (const seq of this.activeSequences()) if (seq.job.cancelled) this.fail(seq.job);
   }
 
-  /** FIFO into free sequences, each job to the free sequence sharing the longest prefix. */
-  private admit(): void {
-    while (this.queue.length > 0) {
-      const free = this.slots.map((slot, index) => ({ slot, index })).filter(({ slot }) => slot.active === null);
-      if (free.length === 0) return;
-      const job = this.queue.shift()!;
-      let best = free[0]!;
-      let bestShared = -1;
-      for (const candidate of free) {
-        const shared = sharedPrefixLength(candidate.slot.cached, job.promptTokens);
-        if (shared > bestShared) {
-          best = candidate;
-          bestShared = shared;
-        }
+  /** Gives waiting choices free sequences, FIFO; a job's other choices wait for its prompt. */
+  private async admit(): Promise<void> {
+    for (const job of [...this.queue]) {
+      while (job.waiting.length > 0 && (job.waiting[0] === 0 || job.promptReady)) {
+        const target = this.slots.findIndex((s) => s.active === null);
+        if (target < 0) return;
+        await this.start(job, job.waiting.shift()!, null);
       }
-      // The last prompt token is always evaluated again: its logits give the first new token.
-      let reused = Math.min(bestShared, job.promptTokens.length - 1);
-      if (!this.native.removeTokenCellsFromSequence(best.index, reused, -1)) {
-        // Some memory types (recurrent, sliding-window) cannot drop a suffix: start over.
-        this.native.removeTokenCellsFromSequence(best.index, 0, -1);
-        reused = 0;
+      if (job.waiting.length === 0) this.queue.splice(this.queue.indexOf(job), 1);
+    }
+  }
+
+  /**
+   * Starts a choice in a free sequence, reusing the longest KV prefix available: the free
+   * sequence's own cache, or a copy of any sequence's. With `fork`, the choice starts as a copy of
+   * its leader right after the leader's prompt was evaluated, sampling its first token from the
+   * leader's logits (batch position `index`).
+   */
+  private async start(job: Job, choice: number, fork: { slot: number; index: BatchLogitIndex } | null): Promise<void> {
+    const prompt = job.promptTokens;
+    // Everything up to the first await is synchronous, so two starts never take the same sequence.
+    let target = -1;
+    let reused = -1;
+    for (const [i, slot] of this.slots.entries()) {
+      if (slot.active !== null) continue;
+      const shared = sharedPrefixLength(slot.cached, prompt);
+      if (shared > reused) [reused, target] = [shared, i];
+    }
+    let copyFrom = -1;
+    if (fork) [copyFrom, reused] = [fork.slot, prompt.length];
+    else {
+      for (const [i, slot] of this.slots.entries()) {
+        if (i === target) continue;
+        const shared = sharedPrefixLength(slot.active ? slot.active.kvTokens() : slot.cached, prompt);
+        if (shared > reused) [reused, copyFrom] = [shared, i];
       }
-      best.slot.cached = [];
-      const sampler = createNativeSampler(this.llama, this.model, job.sampler);
-      best.slot.active = new ActiveSequence(best.index, job, sampler, reused, (tokens) => this.model.detokenize(tokens));
+      // The last prompt token is evaluated again: its logits give the first new token. Echo
+      // scoring needs the logits of every prompt position, so it evaluates the whole prompt.
+      reused = job.echo && job.logprobs !== null && choice === 0 ? 0 : Math.min(reused, prompt.length - 1);
+      if (reused === 0) copyFrom = -1;
+    }
+    const slot = this.slots[target]!;
+    slot.cached = [];
+    const sampler = createNativeSampler(this.llama, this.model, job.samplers[choice]!);
+    const scorer = job.logprobs !== null || job.scoreChoices ? new TokenScorer(this.llama, this.model, this.native, this.pieces, job.logprobs ?? 0) : null;
+    const seq = new ActiveSequence(target, job, choice, sampler, scorer, reused, (tokens) => this.model.detokenize(tokens));
+    slot.active = seq;
+    job.running++;
+    if (choice === 0 && reused > 0) job.cachedPromptTokens = reused;
+
+    if (copyFrom >= 0) await this.native.copySequenceStateFromOtherSequence(target, copyFrom);
+    if (!this.native.removeTokenCellsFromSequence(target, seq.nPast, -1)) {
+      // Some memory types (recurrent, sliding-window) cannot drop a suffix: start over.
+      this.native.removeTokenCellsFromSequence(target, 0, -1);
+      seq.nPast = seq.prefillPos = 0;
+    }
+    if (fork && seq.nPast === prompt.length) {
+      const token = await this.native.sampleToken(fork.index, sampler);
+      if (token === -1) throw new Error("The sampler produced no token.");
+      this.acceptToken(seq, token, scorer ? await scorer.score(fork.index, token) : null);
     }
   }
 
   private async tick(active: ActiveSequence[]): Promise<void> {
-    const items: BatchItem[] = [];
-    const inputs: { seq: ActiveSequence; tokens: Uint32Array; withLogits: boolean }[] = [];
+    const inputs: BatchInput[] = [];
     let budget = this.options.batchSize;
     let decoding = 0;
     for (const seq of active) {
       if (seq.phase !== "decode" || seq.pendingToken === null) continue;
-      inputs.push({ seq, tokens: Uint32Array.of(seq.pendingToken), withLogits: true });
+      inputs.push({ seq, tokens: Uint32Array.of(seq.pendingToken), logitIndexes: [0] });
       budget--;
       decoding++;
     }
@@ -177,71 +213,127 @@ export class ContextScheduler {
       const limit = decoding > 0 ? Math.min(budget, this.options.prefillChunk) : budget;
       const count = Math.min(limit, seq.promptRemaining);
       const tokens = Uint32Array.from(seq.job.promptTokens.slice(seq.prefillPos, seq.prefillPos + count));
-      inputs.push({ seq, tokens, withLogits: count === seq.promptRemaining });
+      const last = count === seq.promptRemaining;
+      const logitIndexes = seq.scoresPrompt ? tokens.map((_, i) => i) : last ? [count - 1] : [];
+      inputs.push({ seq, tokens, logitIndexes: [...logitIndexes] });
       budget -= count;
     }
 
     this.native.initBatch(this.options.batchSize - budget);
-    for (const { seq, tokens, withLogits } of inputs) {
-      const logitIndexes = withLogits ? Uint32Array.of(tokens.length - 1) : new Uint32Array(0);
-      const placed = this.native.addToBatch(seq.slot, seq.nPast, tokens, logitIndexes);
-      items.push({ seq, tokenCount: tokens.length, logitIndex: withLogits ? (placed[0] as BatchLogitIndex) : null });
-    }
+    const placed = inputs.map(({ seq, tokens, logitIndexes }) => this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)));
     await this.native.decodeBatch();
-
-    for (const item of items) {
-      item.seq.nPast += item.tokenCount;
-      if (item.seq.phase === "prefill") {
-        item.seq.prefillPos += item.tokenCount;
-        this.stats.promptTokensEvaluated += item.tokenCount;
-      }
-    }
     if (decoding > 0) {
       this.stats.decodeSteps++;
       this.stats.sequencesDecoded += decoding;
     }
 
-    const sampled = await Promise.all(
-      items.map((item) => (item.logitIndex === null ? null : this.native.sampleToken(item.logitIndex, item.seq.sampler))),
-    );
-    items.forEach((item, i) => {
-      const token = sampled[i];
-      if (token === null || token === undefined) return;
-      const seq = item.seq;
-      if (seq.job.cancelled) return; // freed at the start of the next tick
-      if (token === -1) {
-        this.release(seq, new EngineError("internal", "The sampler produced no token."));
+    // Sampling (and scoring) of different sequences is independent: run it concurrently.
+    await Promise.all(inputs.map((input, i) => this.afterDecode(input, placed[i]!)));
+  }
+
+  private async afterDecode({ seq, tokens, logitIndexes }: BatchInput, placed: Uint32Array): Promise<void> {
+    const wasPrefill = seq.phase === "prefill";
+    seq.nPast += tokens.length;
+    if (wasPrefill) {
+      if (seq.scoresPrompt) await this.scorePrompt(seq, tokens, placed);
+      seq.prefillPos += tokens.length;
+      this.stats.promptTokensEvaluated += tokens.length;
+      if (seq.promptRemaining > 0) return;
+    }
+    if (seq.job.cancelled) return; // freed at the start of the next tick
+    const index = placed[logitIndexes.length - 1] as BatchLogitIndex;
+    if (wasPrefill && seq.choice === 0) {
+      seq.job.promptReady = true;
+      if (seq.job.echo) seq.job.channel.push(seq.promptEvent());
+      if (seq.job.maxTokens === 0) {
+        this.finish(seq, "length");
         return;
       }
-      this.stats.tokensGenerated++;
-      const finish = seq.accept(token, this.model.isEogToken(token), this.options.contextSize);
-      if (finish !== null) {
-        seq.job.channel.push({
-          type: "finish",
-          finishReason: finish,
-          usage: {
-            promptTokens: seq.job.promptTokens.length,
-            completionTokens: seq.generated.length,
-            cachedPromptTokens: seq.cachedPromptTokens,
-          },
-        });
-        this.release(seq);
-      }
-    });
+      await this.forkWaitingChoices(seq, index);
+    }
+    const token = await this.native.sampleToken(index, seq.sampler);
+    if (token === -1) {
+      this.fail(seq.job, new EngineError("internal", "The sampler produced no token."));
+      return;
+    }
+    const score = seq.scorer ? await seq.scorer.score(index, token) : null;
+    this.acceptToken(seq, token, score);
+  }
+
+  /**
+   * Right after the leader's prompt is evaluated, the job's other choices that find a free
+   * sequence start as copies of it, sampling their first token from the same logits: the prompt
+   * is evaluated once for all n choices. The others copy it later, when sequences free up.
+   */
+  private async forkWaitingChoices(leader: ActiveSequence, index: BatchLogitIndex): Promise<void> {
+    const job = leader.job;
+    const forks: Promise<void>[] = [];
+    while (job.waiting.length > 0 && this.slots.some((s) => s.active === null)) forks.push(this.start(job, job.waiting.shift()!, { slot: leader.slot, index }));
+    await Promise.all(forks);
+    if (job.waiting.length === 0) {
+      const at = this.queue.indexOf(job);
+      if (at >= 0) this.queue.splice(at, 1);
+    }
+  }
+
+  private acceptToken(seq: ActiveSequence, token: Token, score: TokenLogprob | null): void {
+    this.stats.tokensGenerated++;
+    const finish = seq.accept(token, this.model.isEogToken(token), this.options.contextSize, score);
+    if (finish !== null) this.finish(seq, finish);
+  }
+
+  private async scorePrompt(seq: ActiveSequence, tokens: Uint32Array, placed: Uint32Array): Promise<void> {
+    const prompt = seq.job.promptTokens;
+    if (seq.prefillPos === 0) {
+      // The first prompt token has nothing before it to predict it: a placeholder entry.
+      const first = prompt[0]!;
+      seq.promptLogprobs.push({ token: first, text: this.pieces.text(first), bytes: this.pieces.bytes(first), logprob: 0, top: [], offset: 0 });
+    }
+    for (let i = 0; i < tokens.length; i++) {
+      const next = prompt[seq.prefillPos + i + 1];
+      if (next === undefined) break;
+      const score = await seq.scorer!.score(placed[i] as BatchLogitIndex, next);
+      seq.promptLogprobs.push({ ...score, offset: 0 });
+    }
+  }
+
+  private finish(seq: ActiveSequence, reason: "stop" | "length"): void {
+    const job = seq.job;
+    job.channel.push({ type: "finish", index: seq.choice, finishReason: reason, completionTokens: seq.generated.length, logprobSum: seq.scorer ? seq.logprobSum : null });
+    job.completionTokens += seq.generated.length;
+    job.finished++;
+    this.release(seq, false);
+    if (job.finished === job.samplers.length) {
+      job.channel.push({
+        type: "usage",
+        usage: { promptTokens: job.promptTokens.length, completionTokens: job.completionTokens, cachedPromptTokens: job.cachedPromptTokens },
+      });
+      job.channel.end();
+    }
+  }
+
+  /** Ends a job: frees every sequence it holds and leaves the queue. */
+  private fail(job: Job, error?: EngineError): void {
+    const at = this.queue.indexOf(job);
+    if (at >= 0) this.queue.splice(at, 1);
+    job.waiting.length = 0;
+    for (const seq of this.activeSequences()) if (seq.job === job) this.release(seq, error !== undefined);
+    job.channel.end(error);
   }
 
   /** Frees the sequence for the next job, keeping its KV state for prefix reuse. */
-  private release(seq: ActiveSequence, error?: EngineError): void {
+  private release(seq: ActiveSequence, forget: boolean): void {
     const slot = this.slots[seq.slot]!;
     if (slot.active !== seq) return;
     slot.active = null;
     seq.sampler.dispose();
-    if (error) {
+    seq.scorer?.dispose();
+    seq.job.running--;
+    if (forget) {
       // Unknown KV state after a failure: forget it rather than reuse it.
       this.native.removeTokenCellsFromSequence(seq.slot, 0, -1);
       slot.cached = [];
-    } else slot.cached = seq.cachedTokens();
-    seq.job.channel.end(error);
+    } else slot.cached = seq.kvTokens();
   }
 }
 

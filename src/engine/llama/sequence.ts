@@ -1,28 +1,45 @@
-// One generation's state while it holds a sequence of the context: where its prompt is, what
-// it has generated, and the text pipeline (token bytes → UTF-8 text → stop sequences).
+// A request (Job: one prompt, n choices) and one choice's state while it holds a sequence of the
+// context: where its prompt is, what it has generated, and the text pipeline (token bytes →
+// UTF-8 text → stop sequences), with each token's logprob released together with its text.
 import type { Token } from "node-llama-cpp";
 import { EventChannel } from "../event-channel.js";
 import { StopMatcher } from "../text/stop-matcher.js";
 import { TokenTextDecoder } from "../text/token-text-decoder.js";
-import type { FinishReason, GenerationEvent } from "../types.js";
+import type { FinishReason, GenerationEvent, PositionedTokenLogprob, TokenLogprob } from "../types.js";
 import type { NativeSampler, NativeSamplerConfig } from "./native.js";
+import type { TokenScorer } from "./token-scorer.js";
 
-/** A request waiting for, or running in, a sequence. */
+/** A request waiting for, or running in, sequences: one prompt evaluated once, n choices. */
 export interface Job {
   readonly promptTokens: readonly Token[];
   /** Resolved bound: never more than the context has room for. */
   readonly maxTokens: number;
   readonly stop: readonly string[];
-  readonly sampler: NativeSamplerConfig;
+  /** One sampler configuration per choice (seeds differ). */
+  readonly samplers: readonly NativeSamplerConfig[];
+  /** Alternatives per scored token; null: generated tokens are not scored. */
+  readonly logprobs: number | null;
+  /** Sum each choice's token logprobs (best_of) even when `logprobs` is null. */
+  readonly scoreChoices: boolean;
+  readonly echo: boolean;
   readonly channel: EventChannel<GenerationEvent>;
   cancelled: boolean;
+  /** Choices not yet given a sequence, in order; choice 0 (the leader) evaluates the prompt. */
+  readonly waiting: number[];
+  /** The leader has evaluated the whole prompt, so other choices can copy its KV cache. */
+  promptReady: boolean;
+  running: number;
+  finished: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
 }
 
 export type Phase = "prefill" | "decode";
 
-export interface TextPipeline {
-  decoder: TokenTextDecoder<Token>;
-  stops: StopMatcher;
+interface PendingLogprob {
+  entry: PositionedTokenLogprob;
+  /** Characters pushed into the stop matcher once this token's text was. */
+  end: number;
 }
 
 export class ActiveSequence {
@@ -34,58 +51,108 @@ export class ActiveSequence {
   /** Sampled, emitted, not yet evaluated: the input of the next decode. */
   pendingToken: Token | null = null;
   readonly generated: Token[] = [];
-  readonly cachedPromptTokens: number;
-  private readonly text: TextPipeline;
+  logprobSum = 0;
+  /** Scored prompt tokens, for echo (leader only). */
+  readonly promptLogprobs: PositionedTokenLogprob[] = [];
+  private readonly decoder: TokenTextDecoder<Token>;
+  private readonly stops: StopMatcher;
+  private decodedChars = 0;
+  private pushedChars = 0;
+  private emittedChars = 0;
+  private readonly pendingLogprobs: PendingLogprob[] = [];
 
   constructor(
     readonly slot: number,
     readonly job: Job,
+    readonly choice: number,
     readonly sampler: NativeSampler,
+    readonly scorer: TokenScorer | null,
     reusedTokens: number,
-    detokenize: (tokens: readonly Token[]) => string,
+    private readonly detokenize: (tokens: readonly Token[]) => string,
   ) {
     this.prefillPos = reusedTokens;
     this.nPast = reusedTokens;
-    this.cachedPromptTokens = reusedTokens;
-    this.text = { decoder: new TokenTextDecoder(detokenize), stops: new StopMatcher([...job.stop]) };
+    this.decoder = new TokenTextDecoder(detokenize);
+    this.stops = new StopMatcher([...job.stop]);
   }
 
   get promptRemaining(): number {
     return this.job.promptTokens.length - this.prefillPos;
   }
 
+  /** True for the choice that evaluates the prompt and must score it for echo. */
+  get scoresPrompt(): boolean {
+    return this.choice === 0 && this.job.echo && this.job.logprobs !== null;
+  }
+
   /**
-   * Takes a sampled token. Returns the finish reason when the generation is over, else null.
-   * End-of-generation tokens count as generated but add no text.
+   * Takes a sampled token (with its score when the job asked for one). Returns the finish reason
+   * when the choice is over, else null. End-of-generation tokens count as generated but add no
+   * text and no logprob entry.
    */
-  accept(token: Token, isEndOfGeneration: boolean, contextSize: number): FinishReason | null {
+  accept(token: Token, isEndOfGeneration: boolean, contextSize: number, score: TokenLogprob | null): FinishReason | null {
     this.generated.push(token);
+    if (score) this.logprobSum += score.logprob;
     if (isEndOfGeneration) return this.finishText("stop");
-    const { text, stopped } = this.text.stops.push(this.text.decoder.push(token));
-    this.emit(text);
-    if (stopped) return "stop";
+    const piece = this.decoder.push(token);
+    if (score && this.job.logprobs !== null) this.pendingLogprobs.push({ entry: { ...score, offset: this.decodedChars }, end: this.pushedChars + piece.length });
+    this.decodedChars += piece.length;
+    if (this.pushText(piece)) return "stop";
     if (this.generated.length >= this.job.maxTokens || this.nPast >= contextSize) return this.finishText("length");
     this.pendingToken = token;
     this.phase = "decode";
     return null;
   }
 
-  /** Tokens whose KV state stays in the sequence after it finishes (for prefix reuse). */
-  cachedTokens(): Token[] {
+  /** Tokens whose KV state the sequence holds (for prefix reuse and KV copies). */
+  kvTokens(): Token[] {
     // The last sampled token was never evaluated, so it has no KV entry.
     return [...this.job.promptTokens, ...this.generated].slice(0, this.nPast);
   }
 
+  /** The prompt as text with its tokens' offsets (and scores, when scored), for echo. */
+  promptEvent(): GenerationEvent {
+    const decoder = new TokenTextDecoder<Token>(this.detokenize);
+    let text = "";
+    const offsets: number[] = [];
+    for (const token of this.job.promptTokens) {
+      offsets.push(text.length);
+      text += decoder.push(token);
+    }
+    text += decoder.flush();
+    const logprobs = this.scoresPrompt ? this.promptLogprobs.map((entry, i) => ({ ...entry, offset: offsets[i]! })) : null;
+    return { type: "prompt", text, logprobs };
+  }
+
   private finishText(reason: FinishReason): FinishReason {
     // Held-back bytes can still complete a stop sequence, which then wins over `length`.
-    const { text, stopped } = this.text.stops.push(this.text.decoder.flush());
-    this.emit(text);
-    if (stopped) return "stop";
-    this.emit(this.text.stops.flush());
+    const tail = this.decoder.flush();
+    this.decodedChars += tail.length;
+    if (this.pushText(tail)) return "stop";
+    const rest = this.stops.flush();
+    this.emittedChars += rest.length;
+    this.emit(rest, this.releaseLogprobs(true));
     return reason;
   }
 
-  private emit(text: string): void {
-    if (text.length > 0) this.job.channel.push({ type: "text", text });
+  /** Pushes decoded text through the stop matcher; true when a stop sequence completed. */
+  private pushText(text: string): boolean {
+    this.pushedChars += text.length;
+    const out = this.stops.push(text);
+    this.emittedChars += out.text.length;
+    this.emit(out.text, this.releaseLogprobs(out.stopped));
+    return out.stopped;
+  }
+
+  /** Logprob entries whose text has been emitted (all of them when the choice is over). */
+  private releaseLogprobs(all: boolean): PositionedTokenLogprob[] | null {
+    if (this.job.logprobs === null) return null;
+    let n = 0;
+    while (n < this.pendingLogprobs.length && (all || this.pendingLogprobs[n]!.end <= this.emittedChars)) n++;
+    return this.pendingLogprobs.splice(0, n).map((p) => p.entry);
+  }
+
+  private emit(text: string, logprobs: PositionedTokenLogprob[] | null): void {
+    if (text.length > 0 || (logprobs !== null && logprobs.length > 0)) this.job.channel.push({ type: "text", index: this.choice, text, logprobs });
   }
 }

@@ -1,43 +1,67 @@
 import type { FastifyInstance } from "fastify";
+import { chatLogprobEntries } from "../../api/logprobs.js";
 import { ChatStreamBuilder, buildChatCompletion } from "../../api/chat/response.js";
-import { chatMaxTokens, flattenContent, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
-import { normalizeStop, wantsStreamUsage } from "../../api/common.js";
-import type { ChatMessage, Engine, GenerateRequest } from "../../engine/types.js";
+import { chatLogprobsK, chatMaxTokens, flattenContent, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
+import { bestOfCount, normalizeStop, samplingExtensions, wantsStreamUsage } from "../../api/common.js";
+import type { ChatMessage, Engine, PositionedTokenLogprob, Usage } from "../../engine/types.js";
 import { respond, type ResponseFormat } from "../respond.js";
 
 export function registerChatCompletions(app: FastifyInstance, engine: Engine): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseChatCompletionRequest(request.body);
-    const stream = body.stream === true;
-    return respond(request, reply, engine, toGenerateRequest(body), chatFormat(body.model, wantsStreamUsage(body)), stream);
+    const messages: ChatMessage[] = [];
+    for (const m of body.messages) {
+      // The schema lets tool and function turns through only once tools are honoured.
+      if (m.role === "tool" || m.role === "function") continue;
+      messages.push({ role: m.role, content: flattenContent(m.content) });
+    }
+    const k = chatLogprobsK(body);
+    const n = body.n ?? 1;
+    return respond(
+      request,
+      reply,
+      engine,
+      {
+        model: body.model,
+        requests: [
+          {
+            model: body.model,
+            prompt: { kind: "chat", messages },
+            maxTokens: chatMaxTokens(body),
+            stop: normalizeStop(body.stop),
+            sampling: { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, ...samplingExtensions(body) },
+            logprobs: k ?? undefined,
+          },
+        ],
+        n,
+        bestOf: bestOfCount(body),
+        stream: body.stream === true,
+      },
+      chatFormat(body, k),
+    );
   });
 }
 
-function toGenerateRequest(body: ChatCompletionRequest): Omit<GenerateRequest, "signal"> {
-  const messages: ChatMessage[] = [];
-  for (const m of body.messages) {
-    // Tool and function results arrive with the tools feature; the schema only lets them through
-    // when tools are honoured, so here they are plain conversation turns.
-    if (m.role === "tool" || m.role === "function") continue;
-    messages.push({ role: m.role, content: flattenContent(m.content) });
-  }
+function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseFormat {
+  const chunks = new ChatStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
+  const entries = (logprobs: PositionedTokenLogprob[] | null) => (k === null ? undefined : chatLogprobEntries(logprobs ?? [], k));
   return {
-    model: body.model,
-    prompt: { kind: "chat", messages },
-    maxTokens: chatMaxTokens(body),
-    stop: normalizeStop(body.stop),
-    sampling: { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined },
+    complete: (choices, usage) =>
+      buildChatCompletion({
+        id: chunks.id,
+        created: chunks.created,
+        model: body.model,
+        choices: choices.map((c) => ({ index: c.index, content: c.text, finishReason: c.finishReason, logprobs: entries(c.logprobs) ?? null })),
+        usage: tokenUsage(usage),
+      }),
+    open: (index) => [chunks.roleChunk(index, k !== null)],
+    prompt: () => [],
+    text: (index, text, logprobs) => chunks.contentChunk(index, text, entries(logprobs)),
+    finish: (index, reason) => chunks.finishChunk(index, reason),
+    usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
   };
 }
 
-function chatFormat(model: string, includeUsage: boolean): ResponseFormat {
-  const chunks = new ChatStreamBuilder({ model, includeUsage });
-  return {
-    complete: (choices, usage) =>
-      buildChatCompletion({ id: chunks.id, created: chunks.created, model, choices: choices.map((c) => ({ content: c.text, finishReason: c.finishReason })), usage }),
-    open: (index) => [chunks.roleChunk(index)],
-    text: (index, text) => chunks.contentChunk(index, text),
-    finish: (index, reason) => chunks.finishChunk(index, reason),
-    usage: (usage) => chunks.usageChunk(usage),
-  };
+export function tokenUsage(usage: Usage): { promptTokens: number; completionTokens: number; cachedTokens: number } {
+  return { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedPromptTokens };
 }

@@ -1,38 +1,70 @@
 import type { FastifyInstance } from "fastify";
-import { normalizeStop, wantsStreamUsage } from "../../api/common.js";
+import { bestOfCount, normalizeStop, samplingExtensions, wantsStreamUsage } from "../../api/common.js";
 import { CompletionStreamBuilder, buildCompletion } from "../../api/completions/response.js";
-import { completionMaxTokens, parseCompletionRequest, type CompletionRequest } from "../../api/completions/schema.js";
-import type { Engine, GenerateRequest } from "../../engine/types.js";
-import { respond, type ResponseFormat } from "../respond.js";
+import { completionLogprobsK, completionMaxTokens, parseCompletionRequest, promptInputs, type CompletionRequest } from "../../api/completions/schema.js";
+import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../../api/logprobs.js";
+import { invalidRequest } from "../../api/errors.js";
+import type { Engine, PositionedTokenLogprob } from "../../engine/types.js";
+import { respond, type FinalChoice, type PromptPart, type ResponseFormat } from "../respond.js";
+import { tokenUsage } from "./chat-completions.js";
 
 export function registerCompletions(app: FastifyInstance, engine: Engine): void {
   app.post("/v1/completions", async (request, reply) => {
     const body = parseCompletionRequest(request.body);
-    const stream = body.stream === true;
-    return respond(request, reply, engine, toGenerateRequest(body), completionFormat(body.model, wantsStreamUsage(body)), stream);
+    const prompts = promptInputs(body.prompt);
+    if (prompts.length === 0) throw invalidRequest("'prompt' must not be an empty array.", "prompt", "empty_array");
+    if (body.suffix != null && prompts.some((p) => p.kind !== "text"))
+      throw invalidRequest("'suffix' needs text prompts: fill-in-the-middle is built from the prompt's text.", "suffix");
+    const k = completionLogprobsK(body);
+    const echo = body.echo === true;
+    return respond(
+      request,
+      reply,
+      engine,
+      {
+        model: body.model,
+        requests: prompts.map((p) => ({
+          model: body.model,
+          prompt: p.kind === "text" ? { kind: "text" as const, text: p.text, ...(body.suffix != null ? { suffix: body.suffix } : {}) } : p,
+          maxTokens: completionMaxTokens(body),
+          stop: normalizeStop(body.stop),
+          sampling: { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, ...samplingExtensions(body) },
+          logprobs: k ?? undefined,
+          echo,
+        })),
+        n: body.n ?? 1,
+        bestOf: bestOfCount(body),
+        stream: body.stream === true,
+      },
+      completionFormat(body, k),
+    );
   });
 }
 
-function toGenerateRequest(body: CompletionRequest): Omit<GenerateRequest, "signal"> {
-  // The unsupported-parameter rules admit only a single string prompt for now.
-  const text = typeof body.prompt === "string" ? body.prompt : "";
-  return {
-    model: body.model,
-    prompt: { kind: "text", text },
-    maxTokens: completionMaxTokens(body),
-    stop: normalizeStop(body.stop),
-    sampling: { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined },
+function completionFormat(body: CompletionRequest, k: number | null): ResponseFormat {
+  const chunks = new CompletionStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
+  const generated = (logprobs: PositionedTokenLogprob[] | null, offsetBase: number): LegacyLogprobs | undefined =>
+    k === null ? undefined : legacyLogprobs((logprobs ?? []).map((t) => ({ ...t, offset: t.offset + offsetBase })), k);
+  const echoed = (prompt: PromptPart): LegacyLogprobs | undefined =>
+    k === null ? undefined : legacyLogprobs(prompt.logprobs ?? [], k, { firstIsNull: true });
+  const choiceLogprobs = (c: FinalChoice): LegacyLogprobs | null => {
+    if (k === null) return null;
+    const own = generated(c.logprobs, c.prompt?.text.length ?? 0)!;
+    return c.prompt ? concatLegacyLogprobs(echoed(c.prompt)!, own) : own;
   };
-}
-
-function completionFormat(model: string, includeUsage: boolean): ResponseFormat {
-  const chunks = new CompletionStreamBuilder({ model, includeUsage });
   return {
     complete: (choices, usage) =>
-      buildCompletion({ id: chunks.id, created: chunks.created, model, choices: choices.map((c) => ({ text: c.text, finishReason: c.finishReason })), usage }),
+      buildCompletion({
+        id: chunks.id,
+        created: chunks.created,
+        model: body.model,
+        choices: choices.map((c) => ({ index: c.index, text: (c.prompt?.text ?? "") + c.text, finishReason: c.finishReason, logprobs: choiceLogprobs(c) })),
+        usage: tokenUsage(usage),
+      }),
     open: () => [],
-    text: (index, text) => chunks.textChunk(index, text),
+    prompt: (index, prompt) => [chunks.textChunk(index, prompt.text, echoed(prompt))],
+    text: (index, text, logprobs, offsetBase) => chunks.textChunk(index, text, generated(logprobs, offsetBase)),
     finish: (index, reason) => chunks.finishChunk(index, reason),
-    usage: (usage) => chunks.usageChunk(usage),
+    usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
   };
 }

@@ -1,0 +1,185 @@
+// `lavash serve` as a child process for the benchmark: its own process, so the HTTP client's work
+// and the server's are separate, as they are for real clients, and its peak memory is its own.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+
+export interface ServeOptions {
+  /** Path of bin/lavash.js. */
+  bin: string;
+  cwd: string;
+  model: string;
+  threads: number;
+  parallel: number;
+  ctxSize: number;
+  /** Server stdout and stderr go here (its logs are JSON lines). */
+  logPath: string;
+  /** Lines the server prints while starting (model generation and load progress). */
+  onStartupLine: (line: string) => void;
+  /** Called every few seconds while waiting for /health. */
+  onWaiting: (elapsedMs: number) => void;
+  startupTimeoutMs: number;
+}
+
+export interface StopResult {
+  /** Peak resident set size (VmHWM) just before the stop signal; null off Linux. */
+  peakRssBytes: number | null;
+  exitCode: number | null;
+  signal: string | null;
+  /** Whether SIGTERM was not enough and SIGKILL was sent. */
+  killed: boolean;
+}
+
+export interface ServerProcess {
+  baseUrl: string;
+  pid: number;
+  args: string[];
+  startupMs: number;
+  logPath: string;
+  stop(graceMs?: number): Promise<StopResult>;
+}
+
+/** A port the OS had free a moment ago (another process could still take it first). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+/** A `/proc/<pid>/status` size field (e.g. VmHWM, VmRSS) in bytes, or null when absent. */
+export function parseProcStatusBytes(status: string, field: string): number | null {
+  const match = new RegExp(`^${field}:\\s*(\\d+)\\s*kB`, "m").exec(status);
+  return match ? Number(match[1]) * 1024 : null;
+}
+
+export function readProcStatusBytes(pid: number, field: string): number | null {
+  try {
+    return parseProcStatusBytes(readFileSync(`/proc/${pid}/status`, "utf8"), field);
+  } catch {
+    return null;
+  }
+}
+
+const live = new Set<ChildProcess>();
+
+/** Registers a child for killChildren(); it is forgotten once it exits. */
+export function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+}
+
+/** Kills children that are still running (bench interrupted): they would hold the port and CPU. */
+export function killChildren(): void {
+  for (const child of live) child.kill("SIGKILL");
+  live.clear();
+}
+
+/** Ends a child: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<{ exitCode: number | null; signal: string | null; killed: boolean }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    live.delete(child);
+    return { exitCode: child.exitCode, signal: child.signalCode, killed: false };
+  }
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+  live.delete(child);
+  return { exitCode: child.exitCode, signal: child.signalCode, killed };
+}
+
+export async function startLavashServer(options: ServeOptions): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [
+    options.bin,
+    "serve",
+    "--model", options.model,
+    "--host", "127.0.0.1",
+    "--port", String(port),
+    "--parallel", String(options.parallel),
+    "--threads", String(options.threads),
+    "--ctx-size", String(options.ctxSize),
+  ];
+  const started = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  trackChild(child);
+  const log = createWriteStream(options.logPath, { flags: "a" });
+  child.stdout!.pipe(log, { end: false });
+  // The last lines are kept for the error message when the server dies while starting.
+  const tail: string[] = [];
+  let starting = true;
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    log.write(`${line}\n`);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    if (starting && line.trim().length > 0) options.onStartupLine(line);
+  });
+  child.once("exit", () => log.end());
+  const exitedEarly = new Promise<string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(`the server exited while starting (code ${code}, signal ${signal})`));
+    child.once("error", (e) => resolve(`could not start the server: ${e.message}`));
+  });
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitHealthy(baseUrl, options.startupTimeoutMs, exitedEarly, options.onWaiting);
+  } catch (error) {
+    await stopChild(child, 2000);
+    const stderrTail = tail.length > 0 ? `\nserver stderr (last lines):\n${tail.join("\n")}` : "";
+    throw new Error(`${(error as Error).message}; server log: ${options.logPath}${stderrTail}`);
+  } finally {
+    starting = false;
+  }
+  return {
+    baseUrl,
+    pid: child.pid!,
+    args: args.slice(1),
+    startupMs: performance.now() - started,
+    logPath: options.logPath,
+    stop: async (graceMs = 10_000) => {
+      const peakRssBytes = readProcStatusBytes(child.pid!, "VmHWM");
+      return { peakRssBytes, ...(await stopChild(child, graceMs)) };
+    },
+  };
+}
+
+async function waitHealthy(baseUrl: string, timeoutMs: number, exitedEarly: Promise<string>, onWaiting: (ms: number) => void): Promise<void> {
+  const start = performance.now();
+  let lastReport = start;
+  let failure: string | null = null;
+  void exitedEarly.then((m) => (failure = m));
+  for (;;) {
+    if (failure !== null) throw new Error(failure);
+    try {
+      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    const now = performance.now();
+    if (now - start > timeoutMs) throw new Error(`the server was not healthy after ${Math.round(timeoutMs / 1000)} s`);
+    if (now - lastReport >= 5000) {
+      lastReport = now;
+      onWaiting(now - start);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
