@@ -72,9 +72,8 @@ export function renderReport(header: ReportHeader, summary: BenchSummary): strin
   );
   out.push("");
   out.push(`single-stream decode: ${fmt(summary.singleStreamDecodeTokPerS)} tok/s`);
-  out.push(
-    `TTFT p50 (1 stream): ${fmt(summary.singleStreamTtftP50Ms, 0, " ms")}, reference ~${REFERENCE.ttftP50Ms} ms (${fmtRatio(summary.ttftRatio)} of it; lower is better)`,
-  );
+  const ttftVsRef = summary.ttftRatio === null ? "" : `, reference ~${REFERENCE.ttftP50Ms} ms (${fmtRatio(summary.ttftRatio)} of it; lower is better)`;
+  out.push(`TTFT p50 (1 stream): ${fmt(summary.singleStreamTtftP50Ms, 0, " ms")}${ttftVsRef}`);
   out.push(`TTFT over all requests: p50 ${fmt(summary.ttftP50Ms, 0, " ms")}, p90 ${fmt(summary.ttftP90Ms, 0, " ms")}`);
   if (header.peakRssBytes !== null) out.push(`server peak RSS: ${fmtBytes(header.peakRssBytes)}`);
   const o = summary.overhead;

@@ -57,6 +57,11 @@ export const EXTENSION_PARAMETERS: Readonly<Record<string, ExtensionParameter>> 
       "Multiplicative penalty on tokens already in the prompt or output (> 0; 1 is off, the default; " +
       "values above 1 discourage repetition, up to about 2 is typical).",
   },
+  return_tokens_as_token_ids: {
+    origin: "vllm",
+    endpoints: ["chat", "completions"],
+    description: "With logprobs, write each token as 'token_id:<id>' instead of its text, so tokens that are not valid UTF-8 on their own stay identifiable.",
+  },
   best_of: {
     origin: "vllm",
     endpoints: ["chat"],
@@ -80,6 +85,7 @@ export const samplingExtensionShape = {
   top_k: topKSchema,
   min_p: minPSchema,
   repetition_penalty: repetitionPenaltySchema,
+  return_tokens_as_token_ids: z.boolean().nullish(),
 };
 
 // ---- cross-field rules ----

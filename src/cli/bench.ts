@@ -3,6 +3,7 @@
 // every raw number to JSON. The pure parts live in bench/ with unit tests.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchHelp, defaultOutPath, parseBenchArgs, type BenchOptions } from "../../bench/args.js";
@@ -261,6 +262,8 @@ export async function benchCommand(args: string[]): Promise<number> {
   try {
     const machine = machineInfo(ROOT, cores);
     log(`${machine.cpuModel}, ${machine.logicalCores} logical / ${cores} physical cores, load average ${machine.loadAverage.join(" ")}`);
+    // Decode threads spin-wait on each other: any other busy process distorts every figure.
+    if (machine.loadAverage[0]! > 0.5 * machine.logicalCores) log("WARNING: the machine is busy (load average above); figures will be noisy");
 
     let server: ServerProcess | null = null;
     let baseUrl = options.target;
@@ -303,6 +306,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       argv: args,
       options: { ...options, threads },
       machine,
+      loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
       server:
         server === null
           ? { kind: "target", baseUrl, modelName, schedulerStats: result.schedulerStats }

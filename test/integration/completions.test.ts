@@ -61,7 +61,8 @@ describe("legacy completions", () => {
       total_tokens: plain.usage!.total_tokens,
     });
     // The streamed request found the same prompt already in a sequence's KV cache.
-    assert.equal(chunks.at(-1)!.usage!.prompt_tokens_details?.cached_tokens, plain.usage!.prompt_tokens - 1);
+    // The last two prompt tokens are always evaluated again (deterministic logits).
+    assert.equal(chunks.at(-1)!.usage!.prompt_tokens_details?.cached_tokens, plain.usage!.prompt_tokens - 2);
   });
 
   it("keeps control-token text in a prompt as plain text", async () => {

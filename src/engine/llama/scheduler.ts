@@ -45,6 +45,9 @@ export class ContextScheduler {
   private readonly native: NativeContext;
   private readonly slots: Slot[];
   private readonly queue: Job[] = [];
+  /** Submission order of jobs: batches are laid out by it (see tick). */
+  private readonly serials = new WeakMap<Job, number>();
+  private nextSerial = 0;
   private wake: (() => void) | null = null;
   private closed = false;
   private readonly loopDone: Promise<void>;
@@ -75,6 +78,7 @@ export class ContextScheduler {
     if (this.closed) throw new EngineError("not_ready", "The model is shutting down.");
     if (this.queue.length >= this.options.maxQueue && !this.slots.some((s) => s.active === null))
       throw new EngineError("overloaded", `All ${this.options.parallel} sequences are busy and ${this.queue.length} requests are waiting.`);
+    this.serials.set(job, this.nextSerial++);
     this.queue.push(job);
     this.wakeUp();
   }
@@ -124,10 +128,15 @@ export class ContextScheduler {
     for (const seq of this.activeSequences()) this.fail(seq.job, shutdown);
   }
 
+  /**
+   * Active sequences by (job submission, choice). llama.cpp's matrix kernels treat a batch row
+   * differently by its place in the batch (tiles and remainders), so laying batches out by slot
+   * number would make a seeded request's numbers depend on which slots it happened to get.
+   */
   private activeSequences(): ActiveSequence[] {
     const out: ActiveSequence[] = [];
     for (const slot of this.slots) if (slot.active) out.push(slot.active);
-    return out;
+    return out.sort((a, b) => this.serials.get(a.job)! - this.serials.get(b.job)! || a.choice - b.choice);
   }
 
   private dropCancelled(): void {
@@ -171,9 +180,13 @@ export class ContextScheduler {
         const shared = sharedPrefixLength(slot.active ? slot.active.kvTokens() : slot.cached, prompt);
         if (shared > reused) [reused, copyFrom] = [shared, i];
       }
-      // The last prompt token is evaluated again: its logits give the first new token. Echo
+      // At least the last two prompt tokens are evaluated again: the last one's logits give the
+      // first new token, and llama.cpp's logits for a token evaluated alone differ in the last
+      // bits from the same token evaluated with others (F16 kernels), which would make a seeded
+      // request's output depend on what the cache held. Prefill never ends with a one-token
+      // chunk either (see tick), so cached and uncached runs compute the same numbers. Echo
       // scoring needs the logits of every prompt position, so it evaluates the whole prompt.
-      reused = job.echo && job.logprobs !== null && choice === 0 ? 0 : Math.min(reused, prompt.length - 1);
+      reused = job.echo && job.logprobs !== null && choice === 0 ? 0 : Math.max(0, Math.min(reused, prompt.length - 2));
       if (reused === 0) copyFrom = -1;
     }
     const slot = this.slots[target]!;
@@ -211,7 +224,10 @@ export class ContextScheduler {
     for (const seq of active) {
       if (seq.phase !== "prefill" || budget <= 0) continue;
       const limit = decoding > 0 ? Math.min(budget, this.options.prefillChunk) : budget;
-      const count = Math.min(limit, seq.promptRemaining);
+      let count = Math.min(limit, seq.promptRemaining);
+      // Keep at least two tokens for the final chunk (see start: deterministic logits).
+      if (count < seq.promptRemaining && seq.promptRemaining - count < 2) count = seq.promptRemaining - 2;
+      if (count <= 0) continue;
       const tokens = Uint32Array.from(seq.job.promptTokens.slice(seq.prefillPos, seq.prefillPos + count));
       const last = count === seq.promptRemaining;
       const logitIndexes = seq.scoresPrompt ? tokens.map((_, i) => i) : last ? [count - 1] : [];

@@ -44,7 +44,8 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
 
 function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseFormat {
   const chunks = new ChatStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
-  const entries = (logprobs: PositionedTokenLogprob[] | null) => (k === null ? undefined : chatLogprobEntries(logprobs ?? [], k));
+  const asIds = body.return_tokens_as_token_ids === true;
+  const entries = (logprobs: PositionedTokenLogprob[] | null) => (k === null ? undefined : chatLogprobEntries(tokenNames(logprobs ?? [], asIds), k));
   return {
     complete: (choices, usage) =>
       buildChatCompletion({
@@ -60,6 +61,12 @@ function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseForm
     finish: (index, reason) => chunks.finishChunk(index, reason),
     usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
   };
+}
+
+/** vLLM's return_tokens_as_token_ids: tokens written as `token_id:<id>`. */
+export function tokenNames(logprobs: PositionedTokenLogprob[], asIds: boolean): PositionedTokenLogprob[] {
+  if (!asIds) return logprobs;
+  return logprobs.map((t) => ({ ...t, text: `token_id:${t.token}`, top: t.top.map((a) => ({ ...a, text: `token_id:${a.token}` })) }));
 }
 
 export function tokenUsage(usage: Usage): { promptTokens: number; completionTokens: number; cachedTokens: number } {

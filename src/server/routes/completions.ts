@@ -6,7 +6,7 @@ import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../..
 import { invalidRequest } from "../../api/errors.js";
 import type { Engine, PositionedTokenLogprob } from "../../engine/types.js";
 import { respond, type FinalChoice, type PromptPart, type ResponseFormat } from "../respond.js";
-import { tokenUsage } from "./chat-completions.js";
+import { tokenNames, tokenUsage } from "./chat-completions.js";
 
 export function registerCompletions(app: FastifyInstance, engine: Engine): void {
   app.post("/v1/completions", async (request, reply) => {
@@ -43,10 +43,11 @@ export function registerCompletions(app: FastifyInstance, engine: Engine): void 
 
 function completionFormat(body: CompletionRequest, k: number | null): ResponseFormat {
   const chunks = new CompletionStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
+  const asIds = body.return_tokens_as_token_ids === true;
   const generated = (logprobs: PositionedTokenLogprob[] | null, offsetBase: number): LegacyLogprobs | undefined =>
-    k === null ? undefined : legacyLogprobs((logprobs ?? []).map((t) => ({ ...t, offset: t.offset + offsetBase })), k);
+    k === null ? undefined : legacyLogprobs(tokenNames(logprobs ?? [], asIds).map((t) => ({ ...t, offset: t.offset + offsetBase })), k);
   const echoed = (prompt: PromptPart): LegacyLogprobs | undefined =>
-    k === null ? undefined : legacyLogprobs(prompt.logprobs ?? [], k, { firstIsNull: true });
+    k === null ? undefined : legacyLogprobs(tokenNames(prompt.logprobs ?? [], asIds), k, { firstIsNull: true });
   const choiceLogprobs = (c: FinalChoice): LegacyLogprobs | null => {
     if (k === null) return null;
     const own = generated(c.logprobs, c.prompt?.text.length ?? 0)!;
