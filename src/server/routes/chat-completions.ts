@@ -2,8 +2,9 @@ import type { FastifyInstance } from "fastify";
 import { chatLogprobEntries } from "../../api/logprobs.js";
 import { ChatStreamBuilder, buildChatCompletion } from "../../api/chat/response.js";
 import { chatLogprobsK, chatMaxTokens, flattenContent, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
-import { bestOfCount, normalizeStop, samplingExtensions, wantsStreamUsage } from "../../api/common.js";
-import type { ChatMessage, Engine, PositionedTokenLogprob, Usage } from "../../engine/types.js";
+import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
+import type { ChatMessage, Engine, PositionedTokenLogprob } from "../../engine/types.js";
+import { samplingParams, tokenNames, tokenUsage } from "../generation-params.js";
 import { respond, type ResponseFormat } from "../respond.js";
 
 export function registerChatCompletions(app: FastifyInstance, engine: Engine): void {
@@ -29,7 +30,7 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
             prompt: { kind: "chat", messages },
             maxTokens: chatMaxTokens(body),
             stop: normalizeStop(body.stop),
-            sampling: { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, ...samplingExtensions(body) },
+            sampling: samplingParams(body),
             logprobs: k ?? undefined,
           },
         ],
@@ -61,14 +62,4 @@ function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseForm
     finish: (index, reason) => chunks.finishChunk(index, reason),
     usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
   };
-}
-
-/** vLLM's return_tokens_as_token_ids: tokens written as `token_id:<id>`. */
-export function tokenNames(logprobs: PositionedTokenLogprob[], asIds: boolean): PositionedTokenLogprob[] {
-  if (!asIds) return logprobs;
-  return logprobs.map((t) => ({ ...t, text: `token_id:${t.token}`, top: t.top.map((a) => ({ ...a, text: `token_id:${a.token}` })) }));
-}
-
-export function tokenUsage(usage: Usage): { promptTokens: number; completionTokens: number; cachedTokens: number } {
-  return { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedPromptTokens };
 }

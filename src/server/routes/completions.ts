@@ -1,12 +1,12 @@
 import type { FastifyInstance } from "fastify";
-import { bestOfCount, normalizeStop, samplingExtensions, wantsStreamUsage } from "../../api/common.js";
+import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
 import { CompletionStreamBuilder, buildCompletion } from "../../api/completions/response.js";
 import { completionLogprobsK, completionMaxTokens, parseCompletionRequest, promptInputs, type CompletionRequest } from "../../api/completions/schema.js";
 import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../../api/logprobs.js";
 import { invalidRequest } from "../../api/errors.js";
 import type { Engine, PositionedTokenLogprob } from "../../engine/types.js";
 import { respond, type FinalChoice, type PromptPart, type ResponseFormat } from "../respond.js";
-import { tokenNames, tokenUsage } from "./chat-completions.js";
+import { samplingParams, tokenNames, tokenUsage } from "../generation-params.js";
 
 export function registerCompletions(app: FastifyInstance, engine: Engine): void {
   app.post("/v1/completions", async (request, reply) => {
@@ -28,7 +28,7 @@ export function registerCompletions(app: FastifyInstance, engine: Engine): void 
           prompt: p.kind === "text" ? { kind: "text" as const, text: p.text, ...(body.suffix != null ? { suffix: body.suffix } : {}) } : p,
           maxTokens: completionMaxTokens(body),
           stop: normalizeStop(body.stop),
-          sampling: { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, ...samplingExtensions(body) },
+          sampling: samplingParams(body),
           logprobs: k ?? undefined,
           echo,
         })),
