@@ -57,6 +57,8 @@ interface LoadedModel {
 
 export class LlamaEngine implements Engine {
   private currentState: EngineState = "loading";
+  /** Unix seconds: the `created` of models still loading. */
+  private readonly createdAt = Math.floor(Date.now() / 1000);
   private llama: Llama | null = null;
   private readonly loaded = new Map<string, LoadedModel>();
   /** Per model, created on its first embedding request. */
@@ -74,7 +76,7 @@ export class LlamaEngine implements Engine {
   }
 
   listModels(): ModelInfo[] {
-    return this.options.models.map((spec) => this.loaded.get(spec.id)?.info ?? placeholderInfo(spec.id));
+    return this.options.models.map((spec) => this.loaded.get(spec.id)?.info ?? { id: spec.id, created: this.createdAt, ownedBy: "lavash" });
   }
 
   getModel(id: string): ModelInfo | undefined {
@@ -276,6 +278,3 @@ export class LlamaEngine implements Engine {
   }
 }
 
-function placeholderInfo(id: string): ModelInfo {
-  return { id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
-}
