@@ -50,9 +50,16 @@ export interface GenerateRequest {
   scoreChoices?: boolean;
   /** Send a `prompt` event with the prompt's text; with `logprobs`, its tokens scored too. */
   echo?: boolean;
+  /** Constrain the output to one JSON value (grammar-constrained decoding); absent: free text. */
+  responseFormat?: ResponseFormat;
   /** Aborting frees the sequence at the next scheduler tick (queued requests leave the queue). */
   signal?: AbortSignal;
 }
+
+export type ResponseFormat =
+  | { kind: "json_object" }
+  /** `strict` as OpenAI's json_schema.strict: the schema must follow strict mode's rules. */
+  | { kind: "json_schema"; schema: unknown; strict: boolean };
 
 export type FinishReason = "stop" | "length";
 

@@ -66,9 +66,9 @@ describe("errors", () => {
 
   it("rejects parameters lavash does not honour yet instead of ignoring them", async () => {
     await expectApiError(
-      server.client.chat.completions.create({ model: "tiny", messages, response_format: { type: "json_object" } }),
+      server.client.chat.completions.create({ model: "tiny", messages, reasoning_effort: "low" }),
       OpenAI.BadRequestError,
-      { status: 400, param: "response_format" },
+      { status: 400, param: "reasoning_effort" },
     );
     await expectApiError(
       server.client.chat.completions.create({

@@ -25,8 +25,6 @@ function unsupported(extra: Record<string, unknown>, param: string): void {
 
 describe("unsupported parameters (chat)", () => {
   it("rejects values that would change the result", () => {
-    unsupported({ response_format: { type: "json_object" } }, "response_format");
-    unsupported({ response_format: { type: "json_schema", json_schema: { name: "x", schema: {}, strict: true } } }, "response_format");
     unsupported({ tools: [tool] }, "tools");
     unsupported({ tool_choice: "required" }, "tool_choice");
     unsupported({ tool_choice: { type: "function", function: { name: "f" } } }, "tool_choice");

@@ -264,11 +264,6 @@ export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
       "lavash does not support tool calls yet: messages with role 'tool' or 'function', and assistant " +
       "messages with 'tool_calls' or 'function_call', are not accepted.",
   },
-  when(
-    "response_format",
-    (v) => (v as { type?: unknown }).type === "text",
-    "only {\"type\": \"text\"} is accepted",
-  ),
   when("tools", isEmpty),
   // "auto" with no tools can only ever produce text, which is what lavash does.
   when("tool_choice", (v, body) => v === "none" || (v === "auto" && hasNoTools(body))),

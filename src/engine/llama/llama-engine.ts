@@ -20,6 +20,8 @@ import { ChatPromptRenderer } from "./chat-prompt.js";
 import { ModelEmbeddings } from "./embeddings.js";
 import { detokenizeTokens, tokenizeInput } from "./tokenizer-ops.js";
 import { resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
+import { nativeGrammarState, type NativeSamplerConfig } from "./native.js";
+import { ResponseGrammars } from "./response-grammar.js";
 import { samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
 import type { Job } from "./sequence.js";
@@ -48,6 +50,7 @@ export interface LlamaEngineOptions {
 
 interface LoadedModel {
   info: ModelInfo;
+  grammars: ResponseGrammars;
   model: LlamaModel;
   vocabularySize: number;
   context: LlamaContext;
@@ -113,7 +116,7 @@ export class LlamaEngine implements Engine {
       promptTokens,
       maxTokens,
       stop: request.stop.filter((s) => s.length > 0),
-      samplers: samplerConfigs(request.sampling, n, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize }),
+      samplers: await this.withGrammar(entry, request, samplerConfigs(request.sampling, n, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize })),
       logprobs: request.logprobs ?? null,
       scoreChoices: request.scoreChoices ?? false,
       echo: request.echo ?? false,
@@ -190,6 +193,13 @@ export class LlamaEngine implements Engine {
     }
     this.loaded.clear();
     await this.llama?.dispose();
+  }
+
+  /** Each choice gets its own grammar state: it advances with the tokens that choice accepts. */
+  private async withGrammar(entry: LoadedModel, request: GenerateRequest, configs: NativeSamplerConfig[]): Promise<NativeSamplerConfig[]> {
+    if (!request.responseFormat) return configs;
+    const grammar = await entry.grammars.grammarFor(request.responseFormat);
+    return configs.map((c) => ({ ...c, grammarEvaluationState: nativeGrammarState(entry.model, grammar) }));
   }
 
   private tokenizePrompt(entry: LoadedModel, request: GenerateRequest): Token[] {
@@ -270,7 +280,7 @@ export class LlamaEngine implements Engine {
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
     const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-    this.loaded.set(spec.id, { info, model, vocabularySize, context, prompt, scheduler });
+    this.loaded.set(spec.id, { info, grammars: new ResponseGrammars(llama), model, vocabularySize, context, prompt, scheduler });
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +
         `chat template ${prompt.templateName}, ${options.parallel} sequences x ${context.contextSize} tokens, ${options.threads} threads`,

@@ -6,7 +6,7 @@
 // tick carrying every active sequence, its own chunked prefill, and samplers configured without
 // the whole-vocabulary top-k sort the JS layer adds by default. test/engine/native.test.ts pins
 // the behaviour this file relies on.
-import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+import { LlamaGrammarEvaluationState, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 
 export type BatchLogitIndex = number & { readonly __batchLogitIndex: never };
 
@@ -54,6 +54,8 @@ export interface NativeSamplerConfig {
   repeatPenaltyFrequencyPenalty?: number;
   tokenBiasKeys?: Uint32Array;
   tokenBiasValues?: Float32Array;
+  /** The native grammar state (one per sequence: it advances with each accepted token). */
+  grammarEvaluationState?: unknown;
 }
 
 export interface NativeSampler {
@@ -69,6 +71,15 @@ interface ModelInternals {
 }
 interface LlamaInternals {
   _bindings: { AddonSampler: new (model: unknown) => NativeSampler };
+}
+
+interface GrammarStateInternals {
+  _state: unknown;
+}
+
+/** A fresh grammar state for one sequence, in the form the native sampler takes. */
+export function nativeGrammarState(model: LlamaModel, grammar: LlamaGrammar): unknown {
+  return (new LlamaGrammarEvaluationState({ model, grammar }) as unknown as GrammarStateInternals)._state;
 }
 
 export function nativeContext(context: LlamaContext): NativeContext {

@@ -3,7 +3,7 @@ import { chatLogprobEntries } from "../../api/logprobs.js";
 import { ChatStreamBuilder, buildChatCompletion } from "../../api/chat/response.js";
 import { chatLogprobsK, chatMaxTokens, flattenContent, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
 import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
-import type { ChatMessage, Engine, PositionedTokenLogprob } from "../../engine/types.js";
+import type { ChatMessage, Engine, PositionedTokenLogprob, ResponseFormat as ResponseFormatRequest } from "../../engine/types.js";
 import { samplingParams, tokenNames, tokenUsage } from "../generation-params.js";
 import { respond, type ResponseFormat } from "../respond.js";
 
@@ -32,6 +32,7 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
             stop: normalizeStop(body.stop),
             sampling: samplingParams(body),
             logprobs: k ?? undefined,
+            responseFormat: responseFormat(body),
           },
         ],
         n,
@@ -41,6 +42,14 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
       chatFormat(body, k),
     );
   });
+}
+
+function responseFormat(body: ChatCompletionRequest): ResponseFormatRequest | undefined {
+  const format = body.response_format;
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") return { kind: "json_object" };
+  // No schema: any JSON value satisfies it, as with an empty JSON Schema.
+  return { kind: "json_schema", schema: format.json_schema.schema ?? {}, strict: format.json_schema.strict === true };
 }
 
 function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseFormat {

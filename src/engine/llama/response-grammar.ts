@@ -1,0 +1,37 @@
+// response_format → a llama.cpp grammar, compiled once per distinct schema and model. The
+// conversion is lavash's own (src/engine/grammar): node-llama-cpp's silently drops `required`,
+// `anyOf`, `pattern` and more, and a structured output that is not what was asked must be a 400.
+import type { Llama, LlamaGrammar } from "node-llama-cpp";
+import { EngineError } from "../errors.js";
+import { JSON_OBJECT_GBNF, UnsupportedSchemaError, jsonSchemaToGbnf } from "../grammar/json-schema-to-gbnf.js";
+import type { ResponseFormat } from "../types.js";
+
+export class ResponseGrammars {
+  private readonly cache = new Map<string, Promise<LlamaGrammar>>();
+
+  constructor(private readonly llama: Llama) {}
+
+  /** Throws EngineError("invalid_request") naming what the schema asks that lavash cannot enforce. */
+  async grammarFor(format: ResponseFormat): Promise<LlamaGrammar> {
+    const gbnf = format.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(format.schema, format.strict);
+    let grammar = this.cache.get(gbnf);
+    if (!grammar) {
+      grammar = this.llama.createGrammar({ grammar: gbnf });
+      // A grammar llama.cpp rejects is lavash's bug; do not keep the failed promise.
+      grammar.catch(() => this.cache.delete(gbnf));
+      if (this.cache.size > 256) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(gbnf, grammar);
+    }
+    return grammar;
+  }
+
+  private convert(schema: unknown, strict: boolean): string {
+    try {
+      return jsonSchemaToGbnf(schema, { strict });
+    } catch (error) {
+      if (error instanceof UnsupportedSchemaError)
+        throw new EngineError("invalid_request", error.message, "response_format.json_schema.schema");
+      throw error;
+    }
+  }
+}
