@@ -7,20 +7,11 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaGrammar } from "node-llama-cpp";
 import { jsonSchemaToGbnf, UnsupportedSchemaError } from "../../src/engine/grammar/json-schema-to-gbnf.js";
+import { rng } from "../helpers/rng.js";
 
 const SCHEMAS = 200;
 const TEXTS_PER_SCHEMA = 60;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = rng(20240229);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;

@@ -31,6 +31,7 @@ import {
   type JsonSchemaToGbnfOptions,
 } from "../../src/engine/grammar/json-schema-to-gbnf.js";
 import { ensureBuiltinModel } from "../../src/models/builtin.js";
+import { rng } from "../helpers/rng.js";
 
 const SEEDS = [1, 2, 3];
 const TOKEN_CAP = 300;
@@ -512,17 +513,6 @@ async function generate(grammar: LlamaGrammar, seed: number, cap: number): Promi
   return { text: model.detokenize(tokens), tokens: tokens.length, finished };
 }
 
-/** Small seeded PRNG (mulberry32) for reproducible mutations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MUTATION_CHARS = [..."{}[],:\"0123456789-.eaZ \n\\"];
 

@@ -15,17 +15,8 @@ import {
   minimize,
   RegexError,
 } from "../../src/engine/grammar/regex.js";
+import { rng } from "../helpers/rng.js";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Strings a few random edits away from the samples, over the samples' characters and some others. */
 function neighbours(samples: string[], count: number, seed: number): string[] {
