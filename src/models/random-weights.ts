@@ -101,8 +101,9 @@ function normalTables(std: number): NormalTables {
 
 const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-function* normalF16(n: number, next: () => number, table: Uint16Array): Generator<Uint8Array> {
-  const out = new Uint16Array(Math.min(n, CHUNK_ELEMENTS));
+/** F16 bit patterns or F32 values looked up from a table of normal samples, two per 32-bit draw. */
+function* normalFromTable(n: number, next: () => number, table: Uint16Array | Float32Array): Generator<Uint8Array> {
+  const out = table instanceof Uint16Array ? new Uint16Array(Math.min(n, CHUNK_ELEMENTS)) : new Float32Array(Math.min(n, CHUNK_ELEMENTS));
   const bytes = new Uint8Array(out.buffer);
   for (let done = 0; done < n;) {
     const m = Math.min(out.length, n - done);
@@ -114,24 +115,7 @@ function* normalF16(n: number, next: () => number, table: Uint16Array): Generato
     }
     if (i < m) out[i] = table[next() & 0xffff]!;
     done += m;
-    yield bytes.subarray(0, m * 2);
-  }
-}
-
-function* normalF32(n: number, next: () => number, table: Float32Array): Generator<Uint8Array> {
-  const out = new Float32Array(Math.min(n, CHUNK_ELEMENTS));
-  const bytes = new Uint8Array(out.buffer);
-  for (let done = 0; done < n;) {
-    const m = Math.min(out.length, n - done);
-    let i = 0;
-    for (; i + 1 < m; i += 2) {
-      const r = next();
-      out[i] = table[r & 0xffff]!;
-      out[i + 1] = table[r >>> 16]!;
-    }
-    if (i < m) out[i] = table[next() & 0xffff]!;
-    done += m;
-    yield bytes.subarray(0, m * 4);
+    yield bytes.subarray(0, m * out.BYTES_PER_ELEMENT);
   }
 }
 
@@ -195,8 +179,8 @@ export function randomNormalTensor(
       const n = elementCount(shape);
       const next = mulberry32(hashString(name, seed));
       const tables = normalTables(std);
-      if (type === GgmlType.F16) return normalF16(n, next, tables.f16);
-      if (type === GgmlType.F32) return normalF32(n, next, tables.f32);
+      if (type === GgmlType.F16) return normalFromTable(n, next, tables.f16);
+      if (type === GgmlType.F32) return normalFromTable(n, next, tables.f32);
       return normalQ8_0(n, next, tables.f32);
     },
   };
