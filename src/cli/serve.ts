@@ -3,8 +3,8 @@
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { LlamaEngine } from "../engine/llama/llama-engine.js";
-import { parseModelSpec, type ModelSpec } from "../engine/llama/model-source.js";
+import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engine.js";
+import { parseModelSpec } from "../engine/llama/model-source.js";
 import { createLogger } from "../server/logger.js";
 import { startServer } from "../server/app.js";
 import { progressReporter } from "./progress.js";
@@ -36,18 +36,10 @@ export function serveHelp(): string {
   return `Usage: lavash serve [options]\n\nServes the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.\n\n${rows.join("\n")}\n  --help                             show this help`;
 }
 
-export interface ServeConfig {
+/** The engine's options that flags set, plus the server's own. */
+export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProgress"> {
   host: string;
   port: number;
-  models: ModelSpec[];
-  contextSize: number;
-  parallel: number;
-  threads: number;
-  batchSize: number;
-  prefillChunk: number;
-  maxQueue: number;
-  gpu: "auto" | "cuda" | "vulkan" | "metal" | false;
-  cacheDir: string | undefined;
   logLevel: string;
 }
 
@@ -126,16 +118,9 @@ export async function serveCommand(args: string[]): Promise<number> {
       );
   }
   const progress = progressReporter();
+  const { host, port, logLevel: _logLevel, ...engineOptions } = config;
   const engine = new LlamaEngine({
-    models: config.models,
-    contextSize: config.contextSize,
-    parallel: config.parallel,
-    threads: config.threads,
-    batchSize: config.batchSize,
-    prefillChunk: config.prefillChunk,
-    maxQueue: config.maxQueue,
-    gpu: config.gpu,
-    cacheDir: config.cacheDir,
+    ...engineOptions,
     logger: {
       info: (m) => logger.info(m),
       warn: (m) => logger.warn(m),
@@ -143,7 +128,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     },
     onProgress: (model, p) => progress(`${model}: ${p.stage}`, p.fraction),
   });
-  const server = await startServer({ engine, host: config.host, port: config.port, logger });
+  const server = await startServer({ engine, host, port, logger });
   engine.ready.catch(() => undefined);
 
   return new Promise<number>((resolve) => {
