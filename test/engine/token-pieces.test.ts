@@ -5,18 +5,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import { TokenPieces } from "../../src/engine/llama/token-pieces.js";
-import { ensureBuiltinModel } from "../../src/models/builtin.js";
 import { GgmlType, gguf, writeGguf, type GgufTensor, type GgufValue } from "../../src/models/gguf-writer.js";
+import { loadTinyVocabulary } from "../helpers/tiny-vocabulary.js";
 
 let llama: Llama;
 let model: LlamaModel;
 
 before(async () => {
-  const path = await ensureBuiltinModel("tiny");
-  llama = await getLlama({ gpu: false, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+  ({ llama, model } = await loadTinyVocabulary());
 });
 after(async () => {
   await model?.dispose();

@@ -3,18 +3,14 @@
 // ids and stop handling would disagree with what clients compute for Qwen models.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
-import { ensureBuiltinModel } from "../../src/models/builtin.js";
+import type { LlamaModel } from "node-llama-cpp";
 import { referenceDetokenize, referenceTokenize } from "../../src/models/qwen-vocab.js";
+import { loadTinyVocabulary } from "../helpers/tiny-vocabulary.js";
 
-let llama: Llama;
 let model: LlamaModel;
 
 before(async () => {
-  // The shared default cache: generated once, reused by later runs and other test files.
-  const path = await ensureBuiltinModel("tiny");
-  llama = await getLlama({ gpu: false, build: "never", progressLogs: false, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+  ({ model } = await loadTinyVocabulary());
 });
 after(async () => {
   await model?.dispose();
