@@ -30,7 +30,7 @@ export type Endpoint = "chat" | "completions";
 /** A request parameter lavash accepts beyond OpenAI's API; an OpenAPI generator tags these. */
 export interface ExtensionParameter {
   /** Where the name and semantics come from, so clients written for that server work unchanged. */
-  origin: "vllm";
+  origin: "vllm" | "llama.cpp";
   endpoints: readonly Endpoint[];
   description: string;
 }
@@ -61,6 +61,13 @@ export const EXTENSION_PARAMETERS: Readonly<Record<string, ExtensionParameter>> 
     origin: "vllm",
     endpoints: ["chat", "completions"],
     description: "With logprobs, write each token as 'token_id:<id>' instead of its text, so tokens that are not valid UTF-8 on their own stay identifiable.",
+  },
+  reasoning_format: {
+    origin: "llama.cpp",
+    endpoints: ["chat"],
+    description:
+      "'parsed' (or llama-server's 'deepseek'): text the model writes inside a leading <think>...</think> is returned as " +
+      "message.reasoning_content (delta.reasoning_content when streaming) instead of content; 'none' (the default) leaves it in content.",
   },
   best_of: {
     origin: "vllm",

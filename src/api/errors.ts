@@ -82,6 +82,26 @@ export function serviceUnavailable(message: string, retryAfterSeconds?: number):
   });
 }
 
+/** 401. OpenAI's wording, without echoing the key back (a log or a proxy may keep the body). */
+export function invalidApiKey(presented: boolean): ApiError {
+  const message = presented
+    ? "Incorrect API key provided. Send one of the keys this server was started with (--api-key) as `Authorization: Bearer <key>`."
+    : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
+  return new ApiError(401, message, { type: "invalid_request_error", code: "invalid_api_key", headers: { "WWW-Authenticate": "Bearer" } });
+}
+
+/**
+ * 504: the generation ran past the server's --request-timeout. `x-should-retry: false` because
+ * the SDKs retry every 5xx, and the same request would most likely run out of time again.
+ */
+export function requestTimedOut(seconds: number): ApiError {
+  return new ApiError(504, `The request took longer than the server's limit of ${seconds} s and was stopped. Ask for fewer tokens (max_tokens) or raise --request-timeout.`, {
+    type: "server_error",
+    code: "request_timeout",
+    headers: { "x-should-retry": "false" },
+  });
+}
+
 export function rateLimited(message: string, retryAfterSeconds: number): ApiError {
   // type "requests" is what OpenAI itself sends for request-count rate limits.
   return new ApiError(429, message, {

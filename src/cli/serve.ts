@@ -4,22 +4,26 @@ import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engine.js";
+import { readConfigFile } from "./config-file.js";
 import { parseModelSpec } from "../engine/llama/model-source.js";
 import { createLogger } from "../server/logger.js";
-import { startServer } from "../server/app.js";
+import { startServer, type AppOptions } from "../server/app.js";
+import { drainAndClose } from "../server/shutdown.js";
 import { progressReporter } from "./progress.js";
 
 interface FlagDoc {
   name: string;
+  /** Empty for a switch. */
   value: string;
   help: string;
   default: string;
+  repeatable?: boolean;
 }
 
 const flagDocs: FlagDoc[] = [
   { name: "host", value: "ADDR", help: "address to listen on", default: "127.0.0.1" },
   { name: "port", value: "N", help: "port to listen on", default: "8080" },
-  { name: "model", value: "[ID=]SRC", help: "model to serve (repeatable): a .gguf path, hf:owner/repo[:quant] (needs internet), or builtin:<preset>", default: "builtin:tiny" },
+  { name: "model", value: "[ID=]SRC", help: "model to serve (repeatable): a .gguf path, hf:owner/repo[:quant] (needs internet), or builtin:<preset>", default: "builtin:tiny", repeatable: true },
   { name: "ctx-size", value: "N", help: "context size per sequence, in tokens", default: "4096" },
   { name: "parallel", value: "N", help: "sequences decoded together (concurrent requests per model)", default: "4" },
   { name: "threads", value: "N", help: "CPU threads for llama.cpp", default: "physical cores" },
@@ -29,11 +33,23 @@ const flagDocs: FlagDoc[] = [
   { name: "gpu", value: "auto|cuda|vulkan|metal|off", help: "GPU backend", default: "auto" },
   { name: "cache-dir", value: "DIR", help: "where built-in models are generated", default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models" },
   { name: "log-level", value: "LEVEL", help: "fatal|error|warn|info|debug|trace", default: "info" },
+  { name: "api-key", value: "KEY", help: "require `Authorization: Bearer KEY` (repeatable; also $LAVASH_API_KEY)", default: "none: open", repeatable: true },
+  { name: "api-key-file", value: "PATH", help: "more keys, one a line (# comments)", default: "none" },
+  { name: "protect-health", value: "", help: "GET /health needs a key too", default: "open" },
+  { name: "protect-metrics", value: "", help: "GET /metrics needs a key too", default: "open" },
+  { name: "cors-origin", value: "ORIGIN", help: "origin browsers may call from (repeatable; * for any)", default: "none: no CORS headers", repeatable: true },
+  { name: "no-metrics", value: "", help: "no GET /metrics (Prometheus)", default: "metrics on" },
+  { name: "request-timeout", value: "SECONDS", help: "stop a generation running longer (504); 0: no limit", default: "600" },
+  { name: "config", value: "FILE", help: "settings and models from a YAML or JSON file (see docs/serving.md); flags win", default: "none" },
+  { name: "keep-alive", value: "SECONDS", help: "unload a model idle this long (reloaded on its next request); 0: keep loaded", default: "0" },
+  { name: "admin-key", value: "KEY", help: "key for POST /models/load and /models/unload (repeatable); none: those are off", default: "none", repeatable: true },
+  { name: "shutdown-timeout", value: "SECONDS", help: "on SIGTERM/SIGINT, how long running requests may finish", default: "30" },
 ];
 
 export function serveHelp(): string {
-  const rows = flagDocs.map((f) => `  --${`${f.name} ${f.value}`.padEnd(34)} ${f.help} (default: ${f.default})`);
-  return `Usage: lavash serve [options]\n\nServes the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.\n\n${rows.join("\n")}\n  --help                             show this help`;
+  const row = (flag: string, help: string): string => `  --${flag.padEnd(34)} ${help}`;
+  const rows = flagDocs.map((f) => row(`${f.name} ${f.value}`.trim(), `${f.help} (default: ${f.default})`));
+  return `Usage: lavash serve [options]\n\nServes the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.\n\n${rows.join("\n")}\n${row("help", "show this help")}`;
 }
 
 /** The engine's options that flags set, plus the server's own. */
@@ -41,6 +57,8 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
   host: string;
   port: number;
   logLevel: string;
+  http: Required<Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds">>;
+  shutdownTimeoutSeconds: number;
 }
 
 export function parseServeArgs(args: string[]): ServeConfig | "help" {
@@ -49,12 +67,17 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     strict: true,
     options: {
       help: { type: "boolean" },
-      model: { type: "string", multiple: true },
-      ...Object.fromEntries(flagDocs.filter((f) => f.name !== "model").map((f) => [f.name, { type: "string" as const }])),
+      ...Object.fromEntries(
+        flagDocs.map((f) => [f.name, f.value === "" ? { type: "boolean" as const } : { type: "string" as const, multiple: f.repeatable === true }]),
+      ),
     },
   });
   if (values.help) return "help";
-  const str = (name: string): string | undefined => (values as Record<string, unknown>)[name] as string | undefined;
+  const given = values as Record<string, unknown>;
+  const file = typeof given.config === "string" ? readConfigFile(given.config, new Set(flagDocs.map((f) => f.name))) : null;
+  // The command line wins; the file fills in what it did not give.
+  const setting = (name: string): unknown => given[name] ?? file?.flags.get(name);
+  const str = (name: string): string | undefined => setting(name) as string | undefined;
   const int = (name: string, fallback: number, min: number): number => {
     const raw = str(name);
     if (raw === undefined) return fallback;
@@ -62,9 +85,21 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${raw}'`);
     return n;
   };
+  const seconds = (name: string, fallback: number): number => {
+    const raw = str(name);
+    const n = raw === undefined ? fallback : Number(raw);
+    if (raw?.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number of seconds >= 0, got '${raw}'`);
+    return n;
+  };
+  const list = (name: string): string[] => {
+    const v = setting(name);
+    return v === undefined ? [] : Array.isArray(v) ? (v as string[]) : [String(v)];
+  };
+  const flag = (name: string): boolean => setting(name) === true;
   const gpu = str("gpu") ?? "auto";
   if (!["auto", "cuda", "vulkan", "metal", "off"].includes(gpu)) throw new Error(`--gpu must be auto, cuda, vulkan, metal or off, got '${gpu}'`);
-  const models = ((values.model as string[] | undefined) ?? ["builtin:tiny"]).map(parseModelSpec);
+  const listed = [...(file?.models ?? []), ...list("model").map(parseModelSpec)];
+  const models = listed.length > 0 ? listed : [parseModelSpec("builtin:tiny")];
   const ids = new Set<string>();
   for (const m of models) {
     if (ids.has(m.id)) throw new Error(`two models are named '${m.id}': give one an alias, --model other=${m.source}`);
@@ -82,8 +117,38 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     maxQueue: int("max-queue", 64, 0),
     gpu: gpu === "off" ? false : (gpu as ServeConfig["gpu"]),
     cacheDir: str("cache-dir"),
+    keepAlive: seconds("keep-alive", 0),
     logLevel: str("log-level") ?? "info",
+    http: {
+      auth: {
+        keys: apiKeys(list("api-key"), str("api-key-file")),
+        adminKeys: list("admin-key"),
+        protectHealth: flag("protect-health"),
+        protectMetrics: flag("protect-metrics"),
+      },
+      corsOrigins: list("cors-origin"),
+      metrics: !flag("no-metrics"),
+      requestTimeoutSeconds: seconds("request-timeout", 600),
+    },
+    shutdownTimeoutSeconds: seconds("shutdown-timeout", 30),
   };
+}
+
+/** Keys from the flags, $LAVASH_API_KEY and the key file (one a line; blank lines and # comments skipped). */
+function apiKeys(flags: string[], file: string | undefined): string[] {
+  const env = process.env.LAVASH_API_KEY?.trim();
+  const keys = [...flags.map((k) => k.trim()), ...(env ? [env] : [])];
+  if (file !== undefined) {
+    const fromFile = readFileSync(file, "utf8")
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter((line) => line !== "" && !line.startsWith("#"));
+    // An empty file would silently leave the server open.
+    if (fromFile.length === 0) throw new Error(`--api-key-file ${file} holds no keys`);
+    keys.push(...fromFile);
+  }
+  for (const key of keys) if (key === "" || /\s/.test(key)) throw new Error("an API key must be non-empty and hold no spaces (it is sent as `Authorization: Bearer KEY`)");
+  return keys;
 }
 
 /** Hyper-threads share a core's arithmetic units; llama.cpp is fastest with one thread per core. */
@@ -118,7 +183,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       );
   }
   const progress = progressReporter();
-  const { host, port, logLevel: _logLevel, ...engineOptions } = config;
+  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds, ...engineOptions } = config;
   const engine = new LlamaEngine({
     ...engineOptions,
     logger: {
@@ -128,21 +193,30 @@ export async function serveCommand(args: string[]): Promise<number> {
     },
     onProgress: (model, p) => progress(`${model}: ${p.stage}`, p.fraction),
   });
-  const server = await startServer({ engine, host, port, logger });
+  const server = await startServer({ engine, host, port, logger, ...http });
   engine.ready.catch(() => undefined);
+  if (http.auth.keys.length > 0) logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
+      // Not "a second signal means now": `npm start` and `timeout` pass one Ctrl-C or SIGTERM on
+      // as two. --shutdown-timeout already bounds the wait.
       if (stopping) return;
       stopping = true;
-      logger.info(`${signal}: shutting down`);
-      server
-        .close()
-        .then(() => engine.close())
-        .then(() => resolve(0), () => resolve(1));
+      logger.info(`${signal}: refusing new requests; running ones have ${shutdownTimeoutSeconds} s to finish`);
+      drainAndClose(server, engine, shutdownTimeoutSeconds * 1000).then(
+        () => {
+          logger.info("shut down");
+          resolve(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          resolve(1);
+        },
+      );
     };
-    process.once("SIGINT", () => stop("SIGINT"));
-    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
   });
 }

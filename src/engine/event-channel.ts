@@ -71,3 +71,17 @@ export class EventChannel<T> implements AsyncIterableIterator<T> {
     return this;
   }
 }
+
+/** A channel whose pushed values are rewritten on the way in (one value may become several). */
+export class MappedEventChannel<T> extends EventChannel<T> {
+  constructor(
+    onReturn: () => void,
+    private readonly map: (value: T) => T[],
+  ) {
+    super(onReturn);
+  }
+
+  override push(value: T): void {
+    for (const v of this.map(value)) super.push(v);
+  }
+}

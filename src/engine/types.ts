@@ -2,16 +2,56 @@
 // HTTP or about llama.cpp: the server maps API requests onto these types, and each engine
 // (local llama, upstream gateway) implements them.
 
-export type ChatRole = "system" | "developer" | "user" | "assistant";
+export type ChatRole = "system" | "developer" | "user" | "assistant" | "tool";
+
+/** A function call the assistant made earlier in the conversation. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text, as the model wrote it. */
+  arguments: string;
+}
 
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** Assistant turns: the calls it made. */
+  toolCalls?: ToolCall[];
+  /** Tool turns: which call this is the result of. */
+  toolCallId?: string;
+}
+
+/** A function the model may call. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object; absent: any object. */
+  parameters?: Record<string, unknown>;
+  /** Arguments must match `parameters` exactly under OpenAI's strict-mode rules. */
+  strict: boolean;
+}
+
+/**
+ * Tool calling for one request. `auto`: the model chooses text or calls; `required`: at least one
+ * call; `{name}`: exactly that function. The call syntax is the model's own (its chat template).
+ */
+export interface ToolCalling {
+  tools: ToolDefinition[];
+  choice: "auto" | "required" | { name: string };
+  /** false: at most one call per turn. */
+  parallel: boolean;
 }
 
 /** What to generate from: a chat rendered by the model's own template, raw text, or token ids. */
 export type PromptInput =
-  | { kind: "chat"; messages: ChatMessage[] }
+  | {
+      kind: "chat";
+      messages: ChatMessage[];
+      /** Rendered into the prompt and callable (tool_choice "none": neither). */
+      tools?: ToolCalling;
+      /** Split a leading `<think>…</think>` off the text as `reasoning` events. */
+      separateReasoning?: boolean;
+    }
   | { kind: "text"; text: string; /** Fill-in-the-middle: the text that follows the insertion. */ suffix?: string }
   | { kind: "tokens"; tokens: number[] };
 
@@ -61,7 +101,8 @@ export type ResponseFormat =
   /** `strict` as OpenAI's json_schema.strict: the schema must follow strict mode's rules. */
   | { kind: "json_schema"; schema: unknown; strict: boolean };
 
-export type FinishReason = "stop" | "length";
+/** `tool_calls`: the choice ended with function calls (tool_choice auto or required). */
+export type FinishReason = "stop" | "length" | "tool_calls";
 
 /** One candidate token at a position, scored under the model's raw distribution. */
 export interface TokenAlternative {
@@ -98,6 +139,12 @@ export type GenerationEvent =
   | { type: "prompt"; text: string; logprobs: PositionedTokenLogprob[] | null }
   /** Text of choice `index` that is final: valid UTF-8, and never part of a stop sequence. */
   | { type: "text"; index: number; text: string; logprobs: PositionedTokenLogprob[] | null }
+  /** Chain-of-thought text of choice `index` (only with `separateReasoning`). */
+  | { type: "reasoning"; index: number; text: string }
+  /** Choice `index` opens its `call`-th function call (0, 1, ... in order); arguments follow. */
+  | { type: "tool_call"; index: number; call: number; id: string; name: string }
+  /** A fragment of the JSON arguments of the choice's latest call. */
+  | { type: "tool_arguments"; index: number; call: number; text: string }
   | { type: "finish"; index: number; finishReason: FinishReason; completionTokens: number; logprobSum: number | null }
   /** Last: totals over all choices. */
   | { type: "usage"; usage: Usage };
@@ -110,6 +157,19 @@ export type GenerationEvent =
  */
 export interface Generation extends AsyncIterable<GenerationEvent> {
   readonly promptTokens: number;
+}
+
+/** A model to serve: where its GGUF comes from, and settings that differ from the engine's. */
+export interface ModelSource {
+  /** The name clients send as `model`. */
+  id: string;
+  /** `builtin:<preset>`, `hf:<owner>/<repo>[:quant]`, or a file path. */
+  source: string;
+  contextSize?: number;
+  parallel?: number;
+  threads?: number;
+  /** Layers to offload to the GPU; absent: as many as fit, 0 without a GPU. */
+  gpuLayers?: number;
 }
 
 export interface ModelInfo {
@@ -157,6 +217,8 @@ export type TokenizeInput =
       addGenerationPrompt?: boolean;
       continueFinalMessage?: boolean;
       addSpecialTokens?: boolean;
+      /** Rendered as the chat request would render them. */
+      tools?: ToolDefinition[];
     };
 
 export interface TokenizeResult {
@@ -190,4 +252,11 @@ export interface Engine {
   embed(model: string, input: EmbeddingInput): Promise<EmbeddingResult>;
   status(): EngineStatus;
   close(): Promise<void>;
+  /**
+   * Admin: loads a model (a new one, or a configured one that was unloaded; `source` may then be
+   * left out). Engines that cannot load models at run time leave these out.
+   */
+  loadModel?(model: Omit<ModelSource, "source"> & { source?: string }): Promise<ModelInfo>;
+  /** Admin: frees a model's memory; `forget` also stops serving it. */
+  unloadModel?(id: string, forget?: boolean): Promise<void>;
 }

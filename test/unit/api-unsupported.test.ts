@@ -25,9 +25,8 @@ function unsupported(extra: Record<string, unknown>, param: string): void {
 
 describe("unsupported parameters (chat)", () => {
   it("rejects values that would change the result", () => {
-    unsupported({ tools: [tool] }, "tools");
-    unsupported({ tool_choice: "required" }, "tool_choice");
-    unsupported({ tool_choice: { type: "function", function: { name: "f" } } }, "tool_choice");
+    unsupported({ tools: [{ type: "custom", custom: { name: "c" } }] }, "tools");
+    unsupported({ tools: [tool], tool_choice: { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [] } } }, "tool_choice");
     unsupported({ functions: [{ name: "f" }] }, "functions");
     unsupported({ function_call: { name: "f" } }, "function_call");
     unsupported({ modalities: ["text", "audio"] }, "modalities");
@@ -40,18 +39,25 @@ describe("unsupported parameters (chat)", () => {
     unsupported({ verbosity: "high" }, "verbosity");
   });
 
-  it("rejects tool turns in the conversation", () => {
+  it("rejects the deprecated function turns and custom tool calls, takes tool turns", () => {
     const call = { id: "call_1", type: "function", function: { name: "f", arguments: "{}" } };
+    parseChatCompletionRequest({
+      model: "m",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, tool_calls: [call] },
+        { role: "tool", tool_call_id: "call_1", content: "42" },
+      ],
+    });
     for (const messages of [
-      [{ role: "user", content: "hi" }, { role: "assistant", content: null, tool_calls: [call] }],
-      [{ role: "tool", tool_call_id: "call_1", content: "42" }],
+      [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "custom", custom: { name: "c", input: "x" } }] }],
       [{ role: "function", name: "f", content: "42" }],
       [{ role: "assistant", content: null, function_call: { name: "f", arguments: "{}" } }],
     ]) {
       assert.throws(() => parseChatCompletionRequest({ model: "m", messages }), {
         param: "messages",
         code: "unsupported_parameter",
-        message: /tool calls/,
+        message: /function calling/,
       });
     }
     parseChatCompletionRequest({

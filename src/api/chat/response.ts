@@ -12,10 +12,21 @@ import { chatChoiceLogprobs, type ChatChoiceLogprobs, type ChatTokenLogprob } fr
 
 export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
+export interface WireToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
 export interface ChatCompletionMessage {
   role: "assistant";
+  /** null when the turn is function calls only. */
   content: string | null;
   refusal: string | null;
+  /** Absent when there are none (as OpenAI does). */
+  tool_calls?: WireToolCall[];
+  /** Extension (reasoning_format): the model's `<think>` text; null when it wrote none. */
+  reasoning_content?: string | null;
 }
 
 export interface ChatCompletionChoice {
@@ -42,6 +53,9 @@ export interface ChatChoiceResult {
   finishReason: ChatFinishReason;
   /** The choice's token entries (chatLogprobEntries) when logprobs were requested, else null/absent. */
   logprobs?: ChatTokenLogprob[] | null;
+  toolCalls?: readonly { id: string; name: string; arguments: string }[];
+  /** undefined: reasoning is not separated (no field); null: separated, none written. */
+  reasoning?: string | null;
 }
 
 export interface ChatCompletionInput {
@@ -62,7 +76,7 @@ export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion 
     system_fingerprint: input.systemFingerprint ?? SYSTEM_FINGERPRINT,
     choices: input.choices.map((c, i) => ({
       index: c.index ?? i,
-      message: { role: "assistant", content: c.content, refusal: null },
+      message: chatMessage(c),
       logprobs: chatChoiceLogprobs(c.logprobs),
       finish_reason: c.finishReason,
     })),
@@ -70,11 +84,29 @@ export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion 
   };
 }
 
+function chatMessage(c: ChatChoiceResult): ChatCompletionMessage {
+  const calls = c.toolCalls ?? [];
+  const message: ChatCompletionMessage = { role: "assistant", content: calls.length > 0 && c.content === "" ? null : c.content, refusal: null };
+  if (calls.length > 0) message.tool_calls = calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } }));
+  if (c.reasoning !== undefined) message.reasoning_content = c.reasoning;
+  return message;
+}
+
 // ---- streaming ----
 
+/** A streamed tool call: the first delta of a call has id, type and name; later ones arguments. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function: { name?: string; arguments: string };
+}
+
 export type ChatDelta =
-  | { role: "assistant"; content: string; refusal: null }
+  | { role: "assistant"; content: string | null; refusal: null; tool_calls?: ToolCallDelta[] }
   | { content: string }
+  | { reasoning_content: string }
+  | { tool_calls: ToolCallDelta[] }
   | Record<string, never>;
 
 export interface ChatChunkChoice {
@@ -145,6 +177,24 @@ export class ChatStreamBuilder {
    */
   contentChunk(index: number, text: string, logprobs?: ChatTokenLogprob[]): ChatCompletionChunk {
     return this.chunk([{ index, delta: { content: text }, logprobs: chatChoiceLogprobs(logprobs), finish_reason: null }]);
+  }
+
+  /**
+   * Opens function call `call` of a choice. `opensChoice`: the choice's first chunk, which then
+   * also carries the role, with content null (OpenAI's form for a turn that starts with calls).
+   */
+  toolCallChunk(index: number, call: number, id: string, name: string, opensChoice: boolean): ChatCompletionChunk {
+    const tool_calls: ToolCallDelta[] = [{ index: call, id, type: "function", function: { name, arguments: "" } }];
+    const delta: ChatDelta = opensChoice ? { role: "assistant", content: null, refusal: null, tool_calls } : { tool_calls };
+    return this.chunk([{ index, delta, logprobs: null, finish_reason: null }]);
+  }
+
+  toolArgumentsChunk(index: number, call: number, fragment: string): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { tool_calls: [{ index: call, function: { arguments: fragment } }] }, logprobs: null, finish_reason: null }]);
+  }
+
+  reasoningChunk(index: number, text: string): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { reasoning_content: text }, logprobs: null, finish_reason: null }]);
   }
 
   finishChunk(index: number, reason: ChatFinishReason): ChatCompletionChunk {

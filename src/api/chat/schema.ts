@@ -181,6 +181,7 @@ export const chatCompletionRequestSchema = z
     // Extensions (EXTENSION_PARAMETERS): vLLM's names and ranges.
     ...samplingExtensionShape,
     best_of: z.int().min(1).max(20).nullish(),
+    reasoning_format: z.enum(["none", "parsed", "deepseek"]).nullish(),
 
     response_format: responseFormatSchema.nullish(),
     tools: z.array(toolSchema).nullish(),
@@ -218,6 +219,7 @@ export const chatCompletionRequestSchema = z
   .superRefine((req, ctx) => {
     checkStreamOptions(req, ctx);
     checkBestOf(req, ctx);
+    checkTools(req, ctx);
     // top_logprobs: 0 asks for nothing, so it is let through without logprobs (lenient clients
     // send it as a default); any positive count needs logprobs on, as OpenAI requires.
     if (req.top_logprobs != null && req.top_logprobs > 0 && req.logprobs !== true) {
@@ -232,22 +234,49 @@ export const chatCompletionRequestSchema = z
 
 export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
 
-/** Tool turns in the history need the tools feature to be rendered into the prompt. */
-function hasNoToolTurns(messages: unknown): boolean {
+type ToolFields = Pick<z.output<typeof chatCompletionRequestSchema>, "tools" | "tool_choice" | "parallel_tool_calls">;
+
+/** OpenAI's cross-field rules for tools (its messages). */
+function checkTools(req: ToolFields, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string): void => {
+    ctx.addIssue({ code: "custom", message, path: [path], params: { code: "invalid_value" } });
+  };
+  const tools = req.tools ?? [];
+  // Without tools, parallel_tool_calls and tool_choice none/auto change nothing and SDKs and
+  // frameworks send them as defaults: accepted (OpenAI refuses them). A choice that needs a tool
+  // cannot be honoured.
+  const choice = req.tool_choice;
+  if (choice != null && choice !== "none" && choice !== "auto" && tools.length === 0)
+    issue("tool_choice", "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+  if (choice != null && typeof choice === "object" && choice.type === "function" && tools.length > 0) {
+    const name = choice.function.name;
+    if (!tools.some((t) => t.type === "function" && t.function.name === name))
+      issue("tool_choice", `Invalid value for 'tool_choice': function '${name}' is not among the 'tools'.`);
+  }
+  const seen = new Set<string>();
+  for (const t of tools) {
+    const name = t.type === "function" ? t.function.name : t.custom.name;
+    if (seen.has(name)) issue("tools", `Invalid value for 'tools': the function name '${name}' is used twice.`);
+    seen.add(name);
+  }
+}
+
+/** The deprecated `function` role: lavash takes tool turns (`tool` + tool_call_id) only. */
+function hasNoFunctionTurns(messages: unknown): boolean {
   if (!Array.isArray(messages)) return true;
   return messages.every((m: ChatMessageParam) => {
-    if (m.role === "tool" || m.role === "function") return false;
-    if (m.role === "assistant") return (m.tool_calls == null || m.tool_calls.length === 0) && m.function_call == null;
+    if (m.role === "function") return false;
+    if (m.role === "assistant") return m.function_call == null && (m.tool_calls ?? []).every((c) => c.type === "function");
     return true;
   });
 }
 
-function hasNoTools(body: Readonly<Record<string, unknown>>): boolean {
-  return body.tools == null || isEmpty(body.tools);
-}
-
 function hasNoFunctions(body: Readonly<Record<string, unknown>>): boolean {
   return body.functions == null || isEmpty(body.functions);
+}
+
+function onlyFunctionTools(value: unknown): boolean {
+  return Array.isArray(value) && value.every((t: { type?: unknown }) => t.type === "function");
 }
 
 /**
@@ -259,15 +288,13 @@ function hasNoFunctions(body: Readonly<Record<string, unknown>>): boolean {
 export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
   {
     name: "messages",
-    isNoop: hasNoToolTurns,
+    isNoop: hasNoFunctionTurns,
     message:
-      "lavash does not support tool calls yet: messages with role 'tool' or 'function', and assistant " +
-      "messages with 'tool_calls' or 'function_call', are not accepted.",
+      "lavash does not support the deprecated function calling: use tools, with assistant 'tool_calls' and " +
+      "'tool' messages, instead of 'function' messages and 'function_call' (custom tool calls are not supported either).",
   },
-  when("tools", isEmpty),
-  // "auto" with no tools can only ever produce text, which is what lavash does.
-  when("tool_choice", (v, body) => v === "none" || (v === "auto" && hasNoTools(body))),
-  when("parallel_tool_calls", (_v, body) => hasNoTools(body)),
+  when("tools", onlyFunctionTools, "only tools of type 'function' are supported"),
+  when("tool_choice", (v) => typeof v === "string" || (typeof v === "object" && v !== null && (v as { type?: unknown }).type === "function"), "allowed_tools and custom tool choices are not supported"),
   when("functions", isEmpty),
   when("function_call", (v, body) => v === "none" || (v === "auto" && hasNoFunctions(body))),
   when(

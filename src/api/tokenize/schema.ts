@@ -39,7 +39,7 @@ export const tokenizeChatRequestSchema = z
     chat_template_kwargs: jsonObject.nullish(),
     media_io_kwargs: jsonObject.nullish(),
     mm_processor_kwargs: jsonObject.nullish(),
-    tools: z.array(jsonObject).nullish(),
+    tools: chatCompletionRequestSchema.shape.tools,
   })
   .superRefine((req, ctx) => {
     // vLLM's check (and message) compares the values as sent, so an absent add_generation_prompt
@@ -59,13 +59,12 @@ export type TokenizeChatRequest = z.output<typeof tokenizeChatRequestSchema>;
 export type TokenizeRequest = { kind: "text"; body: TokenizeCompletionRequest } | { kind: "chat"; body: TokenizeChatRequest };
 
 export const TOKENIZE_CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
-  ...CHAT_UNSUPPORTED.filter((rule) => rule.name === "messages"),
+  ...CHAT_UNSUPPORTED.filter((rule) => rule.name === "messages" || rule.name === "tools"),
   never("chat_template", "the model's own chat template is always used"),
   when("chat_template_kwargs", isEmpty),
   // Options of multimodal processors: a text model never runs one, but a non-empty value asks for something.
   when("media_io_kwargs", isEmpty),
   when("mm_processor_kwargs", isEmpty),
-  when("tools", isEmpty),
 ];
 
 /** vLLM tells the two request kinds apart by their required field: `prompt` or `messages`. */

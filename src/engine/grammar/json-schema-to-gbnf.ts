@@ -138,7 +138,6 @@ function checkBound(b: Bound | null, integer: boolean): void {
 }
 
 class Emitter {
-  readonly g = new GrammarBuilder();
   private readonly builtins = new Map<string, string>();
   private readonly shapeRules = new Map<object, string>();
   private readonly defRules = new Map<string, string>();
@@ -146,6 +145,7 @@ class Emitter {
   constructor(
     private readonly compiler: SchemaCompiler,
     private readonly maxStringLength: number | undefined,
+    readonly g: GrammarBuilder = new GrammarBuilder(),
   ) {}
 
   private builtin(name: string, body: () => Expr): string {
@@ -485,14 +485,58 @@ class Emitter {
  * @throws UnsupportedSchemaError for anything it cannot enforce exactly.
  */
 export function jsonSchemaToGbnf(schema: unknown, options: JsonSchemaToGbnfOptions = {}): string {
+  return composeJsonSchemasGbnf([{ schema, strict: options.strict ?? false }], ([value]) => value!, options);
+}
+
+export interface SchemaPart {
+  schema: unknown;
+  strict: boolean;
+}
+
+/** Thrown by composeJsonSchemasGbnf: which schema could not be enforced, and why. */
+export class UnsupportedSchemaPartError extends Error {
+  constructor(
+    readonly part: number,
+    readonly schemaError: UnsupportedSchemaError,
+  ) {
+    super(schemaError.message);
+  }
+}
+
+/**
+ * One grammar over several schemas (tool calls: one arguments schema per function). `compose`
+ * gets an expression for each schema's JSON value and returns the whole text's expression.
+ * @throws UnsupportedSchemaPartError naming the first schema that cannot be enforced exactly.
+ */
+export function composeJsonSchemasGbnf(
+  parts: readonly SchemaPart[],
+  compose: (values: Expr[]) => Expr,
+  options: Pick<JsonSchemaToGbnfOptions, "maxStringLength"> = {},
+): string {
   const cap = options.maxStringLength;
   if (cap !== undefined && (!Number.isInteger(cap) || cap < 0 || cap > 1_000_000))
     throw new RangeError("maxStringLength must be an integer in 0..1000000");
-  const compiler = new SchemaCompiler(schema, { strict: options.strict ?? false });
-  compiler.compileRoot();
-  const emitter = new Emitter(compiler, cap);
-  const root = emitter.defRule("#");
-  return emitter.g.print(root);
+  const g = new GrammarBuilder();
+  // Reserved first so that llama.cpp's start rule gets the name it requires.
+  const root = g.reserve("root");
+  const values = parts.map((part, i) => {
+    try {
+      const compiler = new SchemaCompiler(part.schema, { strict: part.strict });
+      compiler.compileRoot();
+      return ref(new Emitter(compiler, cap, g).defRule("#"));
+    } catch (error) {
+      if (parts.length > 1 && error instanceof UnsupportedSchemaError) throw new UnsupportedSchemaPartError(i, error);
+      throw error;
+    }
+  });
+  g.define(root, compose(values));
+  try {
+    return g.print(root);
+  } catch (error) {
+    // Printing finds schemas with no finite value; which one is in the error's path only.
+    if (parts.length > 1 && error instanceof UnsupportedSchemaError) throw new UnsupportedSchemaPartError(-1, error);
+    throw error;
+  }
 }
 
 /** Any JSON object: the grammar for `response_format: {type: "json_object"}`. */

@@ -1,7 +1,7 @@
 // The local engine: GGUF models run by llama.cpp through node-llama-cpp, each model with one
 // context of `parallel` sequences driven by one ContextScheduler.
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
-import { EventChannel } from "../event-channel.js";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import { EventChannel, MappedEventChannel } from "../event-channel.js";
 import { EngineError } from "../errors.js";
 import type {
   Engine,
@@ -21,10 +21,13 @@ import { ModelEmbeddings } from "./embeddings.js";
 import { detokenizeTokens, tokenizeInput } from "./tokenizer-ops.js";
 import { resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
 import { nativeGrammarState, type NativeSamplerConfig } from "./native.js";
+import { checkFits, estimateMemory } from "./memory-estimate.js";
 import { ResponseGrammars } from "./response-grammar.js";
 import { samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
-import type { Job } from "./sequence.js";
+import type { Job, LazyGrammar } from "./sequence.js";
+import { ChatChoiceOutputs } from "./tools/choice-output.js";
+import { callsOpening, toolCallGbnf } from "./tools/call-grammar.js";
 import { TokenPieces } from "./token-pieces.js";
 
 export interface EngineLogger {
@@ -44,6 +47,8 @@ export interface LlamaEngineOptions {
   maxQueue: number;
   gpu: "auto" | "cuda" | "vulkan" | "metal" | false;
   cacheDir?: string;
+  /** Seconds a model may stay idle before it is unloaded (reloaded on its next request); absent: never. */
+  keepAlive?: number;
   logger: EngineLogger;
   onProgress?: (model: string, progress: ResolveProgress) => void;
 }
@@ -63,13 +68,19 @@ export class LlamaEngine implements Engine {
   /** Unix seconds: the `created` of models still loading. */
   private readonly createdAt = Math.floor(Date.now() / 1000);
   private llama: Llama | null = null;
+  /** Models served (loaded or not), in order. */
+  private readonly specs = new Map<string, ModelSpec>();
   private readonly loaded = new Map<string, LoadedModel>();
+  private readonly loading = new Map<string, Promise<LoadedModel>>();
+  private readonly lastUsed = new Map<string, number>();
+  private keepAliveTimer: NodeJS.Timeout | null = null;
   /** Per model, created on its first embedding request. */
   private readonly embedders = new Map<string, ModelEmbeddings>();
   /** Resolves when every model is loaded; rejects (and state becomes "failed") otherwise. */
   readonly ready: Promise<void>;
 
   constructor(private readonly options: LlamaEngineOptions) {
+    for (const spec of options.models) this.specs.set(spec.id, spec);
     this.ready = this.loadAll();
     this.ready.catch(() => undefined); // observed through `state` and by whoever awaits `ready`
   }
@@ -79,7 +90,7 @@ export class LlamaEngine implements Engine {
   }
 
   listModels(): ModelInfo[] {
-    return this.options.models.map((spec) => this.loaded.get(spec.id)?.info ?? { id: spec.id, created: this.createdAt, ownedBy: "lavash" });
+    return [...this.specs.keys()].map((id) => this.loaded.get(id)?.info ?? { id, created: this.createdAt, ownedBy: "lavash" });
   }
 
   getModel(id: string): ModelInfo | undefined {
@@ -87,10 +98,7 @@ export class LlamaEngine implements Engine {
   }
 
   async generate(request: GenerateRequest): Promise<Generation> {
-    if (!this.options.models.some((m) => m.id === request.model))
-      throw new EngineError("model_not_found", `The model \`${request.model}\` does not exist or you do not have access to it.`, "model");
-    const entry = this.loaded.get(request.model);
-    if (!entry) throw new EngineError("not_ready", `The model \`${request.model}\` is still loading; retry shortly.`);
+    const entry = await this.loadedModel(request.model);
 
     const promptTokens = this.tokenizePrompt(entry, request);
     const contextSize = entry.scheduler.contextSize;
@@ -117,10 +125,11 @@ export class LlamaEngine implements Engine {
       maxTokens,
       stop: request.stop.filter((s) => s.length > 0),
       samplers: await this.withGrammar(entry, request, samplerConfigs(request.sampling, n, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize })),
+      lazyGrammar: this.lazyToolGrammar(entry, request),
       logprobs: request.logprobs ?? null,
       scoreChoices: request.scoreChoices ?? false,
       echo: request.echo ?? false,
-      channel: new EventChannel<GenerationEvent>(() => cancel()),
+      channel: this.eventChannel(entry, request, () => cancel()),
       cancelled: false,
       waiting: Array.from({ length: n }, (_, i) => i),
       promptReady: false,
@@ -146,7 +155,7 @@ export class LlamaEngine implements Engine {
     for (const s of schedulers) for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += s.stats[key];
     return {
       state: this.currentState,
-      models: this.options.models.map((m) => m.id),
+      models: [...this.specs.keys()],
       sequences: schedulers.flatMap((s) => s.sequenceStatus()),
       queued: schedulers.reduce((n, s) => n + s.queued, 0),
       stats,
@@ -154,17 +163,17 @@ export class LlamaEngine implements Engine {
   }
 
   async tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult> {
-    const entry = this.loadedModel(model);
+    const entry = await this.loadedModel(model);
     return { tokens: tokenizeInput(entry.model, entry.prompt, input), contextSize: entry.scheduler.contextSize };
   }
 
   async detokenize(model: string, tokens: number[]): Promise<string> {
-    const entry = this.loadedModel(model);
+    const entry = await this.loadedModel(model);
     return detokenizeTokens(entry.model, entry.vocabularySize, tokens);
   }
 
   async embed(model: string, input: EmbeddingInput): Promise<EmbeddingResult> {
-    const entry = this.loadedModel(model);
+    const entry = await this.loadedModel(model);
     let embedder = this.embedders.get(model);
     if (!embedder) {
       const { contextSize, batchSize, threads } = this.options;
@@ -174,15 +183,81 @@ export class LlamaEngine implements Engine {
     return embedder.embed(input);
   }
 
-  private loadedModel(id: string): LoadedModel {
-    if (!this.options.models.some((m) => m.id === id))
-      throw new EngineError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, "model");
+  /** The model, loaded again first if it was unloaded (idle or by an admin); marks it used. */
+  private async loadedModel(id: string): Promise<LoadedModel> {
+    if (!this.specs.has(id)) throw new EngineError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, "model");
+    this.lastUsed.set(id, Date.now());
     const entry = this.loaded.get(id);
-    if (!entry) throw new EngineError("not_ready", `The model \`${id}\` is still loading; retry shortly.`);
-    return entry;
+    if (entry) return entry;
+    // During startup the server answers 503 (clients retry); later a request waits for a reload.
+    if (this.currentState !== "ready" || this.llama === null) throw new EngineError("not_ready", `The model \`${id}\` is still loading; retry shortly.`);
+    return this.load(id);
+  }
+
+  /** Adds a model (admin) and loads it; an id already served from another source is refused. */
+  async loadModel(request: Omit<ModelSpec, "source"> & { source?: string }): Promise<ModelInfo> {
+    await this.ready;
+    const known = this.specs.get(request.id);
+    if (!known && request.source === undefined)
+      throw new EngineError("model_not_found", `The model \`${request.id}\` is not configured: give its 'source' to add it.`, "model");
+    if (known && request.source !== undefined && known.source !== request.source)
+      throw new EngineError("invalid_request", `A model named '${request.id}' is already served from ${known.source}: unload it with forget first, or choose another name.`, "model");
+    const spec = known ?? (request as ModelSpec);
+    this.specs.set(spec.id, spec);
+    try {
+      return (await this.load(spec.id)).info;
+    } catch (error) {
+      if (!known) this.specs.delete(spec.id);
+      throw error;
+    }
+  }
+
+  /**
+   * Frees a model's memory. Requests running on it end with an error; with `forget` it is no
+   * longer served, otherwise its next request loads it again.
+   */
+  async unloadModel(id: string, forget = false): Promise<void> {
+    if (!this.specs.has(id)) throw new EngineError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, "model");
+    await this.loading.get(id)?.catch(() => undefined);
+    const entry = this.loaded.get(id);
+    if (forget) this.specs.delete(id);
+    if (!entry) return;
+    this.loaded.delete(id);
+    await this.embedders.get(id)?.dispose();
+    this.embedders.delete(id);
+    await entry.scheduler.close();
+    await entry.context.dispose();
+    await entry.model.dispose();
+    this.options.logger.info(`Model '${id}' unloaded`);
+  }
+
+  private load(id: string): Promise<LoadedModel> {
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.loadOne(this.llama!, this.specs.get(id)!).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** Unloads models idle for longer than keepAlive seconds (nothing running or queued). */
+  private startKeepAlive(): void {
+    const seconds = this.options.keepAlive;
+    if (seconds === undefined || seconds <= 0) return;
+    this.keepAliveTimer = setInterval(() => {
+      for (const [id, entry] of this.loaded) {
+        const idle = entry.scheduler.queued === 0 && entry.scheduler.sequenceStatus().every((s) => s.state === "idle");
+        if (idle && Date.now() - (this.lastUsed.get(id) ?? 0) > seconds * 1000) {
+          this.options.logger.info(`Model '${id}' idle for ${seconds} s: unloading (keep-alive)`);
+          void this.unloadModel(id);
+        }
+      }
+    }, Math.min(seconds * 1000, 1000) / 2);
+    this.keepAliveTimer.unref();
   }
 
   async close(): Promise<void> {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     await this.ready.catch(() => undefined);
     for (const embedder of this.embedders.values()) await embedder.dispose();
     this.embedders.clear();
@@ -195,17 +270,57 @@ export class LlamaEngine implements Engine {
     await this.llama?.dispose();
   }
 
-  /** Each choice gets its own grammar state: it advances with the tokens that choice accepts. */
+  /**
+   * Each choice gets its own grammar state: it advances with the tokens that choice accepts.
+   * tool_choice required or named: the calls' grammar from the first token; auto: see
+   * lazyToolGrammar. Either way the tools' schemas are checked here, before anything runs.
+   */
   private async withGrammar(entry: LoadedModel, request: GenerateRequest, configs: NativeSamplerConfig[]): Promise<NativeSamplerConfig[]> {
-    if (!request.responseFormat) return configs;
-    const grammar = await entry.grammars.grammarFor(request.responseFormat);
+    const calling = request.prompt.kind === "chat" ? request.prompt.tools : undefined;
+    let gbnf: Promise<LlamaGrammar> | null = request.responseFormat ? entry.grammars.grammarFor(request.responseFormat) : null;
+    if (calling) {
+      if (request.responseFormat && calling.choice === "auto")
+        throw new EngineError(
+          "invalid_request",
+          "response_format cannot be combined with tools when tool_choice is 'auto': use tool_choice 'none' for a structured answer, or 'required' for calls.",
+          "response_format",
+        );
+      const calls = entry.grammars.compile(toolCallGbnf(entry.prompt.toolSyntax, calling));
+      if (calling.choice !== "auto") gbnf = calls;
+    }
+    if (!gbnf) return configs;
+    const grammar = await gbnf;
     return configs.map((c) => ({ ...c, grammarEvaluationState: nativeGrammarState(entry.model, grammar) }));
+  }
+
+  /** tool_choice auto: free text until the model opens a call, then the calls' grammar. */
+  private lazyToolGrammar(entry: LoadedModel, request: GenerateRequest): LazyGrammar | undefined {
+    const calling = request.prompt.kind === "chat" ? request.prompt.tools : undefined;
+    if (!calling || calling.choice !== "auto") return undefined;
+    const syntax = entry.prompt.toolSyntax;
+    return {
+      trigger: syntax.trigger,
+      opening: callsOpening(syntax),
+      stateAfter: async (written) => nativeGrammarState(entry.model, await entry.grammars.compile(toolCallGbnf(syntax, calling, written))),
+    };
+  }
+
+  /** Chat with tools or reasoning: text is split into content, reasoning and calls per choice. */
+  private eventChannel(entry: LoadedModel, request: GenerateRequest, onReturn: () => void): EventChannel<GenerationEvent> {
+    const chat = request.prompt.kind === "chat" ? request.prompt : null;
+    if (!chat || (!chat.tools && !chat.separateReasoning)) return new EventChannel<GenerationEvent>(onReturn);
+    const outputs = new ChatChoiceOutputs({
+      syntax: chat.tools ? entry.prompt.toolSyntax : null,
+      separateReasoning: chat.separateReasoning === true,
+      namedChoice: typeof chat.tools?.choice === "object",
+    });
+    return new MappedEventChannel<GenerationEvent>(onReturn, (e) => outputs.map(e));
   }
 
   private tokenizePrompt(entry: LoadedModel, request: GenerateRequest): Token[] {
     const prompt = request.prompt;
     let tokens: Token[];
-    if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages);
+    if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools });
     else if (prompt.kind === "tokens") {
       for (const t of prompt.tokens)
         if (!Number.isInteger(t) || t < 0 || t >= entry.vocabularySize)
@@ -242,8 +357,9 @@ export class LlamaEngine implements Engine {
           else logger.warn(`llama.cpp: ${text}`);
         },
       });
-      for (const spec of this.options.models) await this.loadOne(this.llama, spec);
+      for (const id of this.specs.keys()) await this.load(id);
       this.currentState = "ready";
+      this.startKeepAlive();
     } catch (error) {
       this.currentState = "failed";
       logger.error(`Loading failed: ${(error as Error).message}`);
@@ -251,27 +367,35 @@ export class LlamaEngine implements Engine {
     }
   }
 
-  private async loadOne(llama: Llama, spec: ModelSpec): Promise<void> {
+  private async loadOne(llama: Llama, spec: ModelSpec): Promise<LoadedModel> {
     const { options } = this;
     const path = await resolveModelPath(spec.source, {
       cacheDir: options.cacheDir,
       onProgress: (p) => options.onProgress?.(spec.id, p),
     });
-    options.logger.info(`Loading model '${spec.id}' from ${path}`);
+    const parallel = spec.parallel ?? options.parallel;
+    const contextSize = spec.contextSize ?? options.contextSize;
+    const threads = spec.threads ?? options.threads;
+    const gpuLayers = options.gpu === false ? 0 : (spec.gpuLayers ?? "auto");
+    // "auto" offloads what fits, so only the CPU side is checked then.
+    const shape = { contextSize, sequences: parallel, batchSize: options.batchSize, gpuLayers: gpuLayers === "auto" ? 0 : gpuLayers };
+    const estimate = await estimateMemory(llama, path, shape);
+    await checkFits(llama, spec.id, estimate, shape);
+    options.logger.info(`Loading model '${spec.id}' from ${path} (estimated ${(estimate.ram / 2 ** 20).toFixed(0)} MiB RAM)`);
     const model = await llama.loadModel({
       modelPath: path,
-      gpuLayers: options.gpu === false ? 0 : "auto",
+      gpuLayers,
       onLoadProgress: (fraction) => options.onProgress?.(spec.id, { stage: "load", fraction }),
     });
     const context = await model.createContext({
-      sequences: options.parallel,
-      contextSize: options.contextSize,
+      sequences: parallel,
+      contextSize,
       batchSize: options.batchSize,
-      threads: options.threads,
+      threads,
     });
     const pieces = new TokenPieces(model);
     const scheduler = new ContextScheduler(llama, model, context, pieces, spec.id, {
-      parallel: options.parallel,
+      parallel,
       contextSize: context.contextSize,
       batchSize: context.batchSize,
       prefillChunk: options.prefillChunk,
@@ -280,11 +404,13 @@ export class LlamaEngine implements Engine {
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
     const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-    this.loaded.set(spec.id, { info, grammars: new ResponseGrammars(llama), model, vocabularySize, context, prompt, scheduler });
+    const entry: LoadedModel = { info, grammars: new ResponseGrammars(llama), model, vocabularySize, context, prompt, scheduler };
+    this.loaded.set(spec.id, entry);
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +
-        `chat template ${prompt.templateName}, ${options.parallel} sequences x ${context.contextSize} tokens, ${options.threads} threads`,
+        `chat template ${prompt.templateName}, ${parallel} sequences x ${context.contextSize} tokens, ${threads} threads`,
     );
+    return entry;
   }
 }
 

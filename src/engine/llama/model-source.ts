@@ -5,13 +5,9 @@ import { basename } from "node:path";
 import { resolveModelFile } from "node-llama-cpp";
 import { ensureBuiltinModel, listPresets } from "../../models/builtin.js";
 import { EngineError } from "../errors.js";
+import type { ModelSource } from "../types.js";
 
-export interface ModelSpec {
-  /** The name clients send as `model`. */
-  id: string;
-  /** `builtin:<preset>`, `hf:<owner>/<repo>[:quant]`, or a file path. */
-  source: string;
-}
+export type ModelSpec = ModelSource;
 
 /**
  * Parses a `--model` value: `[alias=]source`. Without an alias the id is the preset name, the

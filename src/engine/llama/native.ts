@@ -93,11 +93,16 @@ export function nativeContext(context: LlamaContext): NativeContext {
 export function createNativeSampler(llama: Llama, model: LlamaModel, config: NativeSamplerConfig): NativeSampler {
   const Sampler = (llama as unknown as LlamaInternals)._bindings.AddonSampler;
   const sampler = new Sampler((model as unknown as ModelInternals)._model);
+  configureSampler(sampler, config);
+  return sampler;
+}
+
+/** (Re)configures a sampler; settings left unchanged keep their state (the RNG, for one). */
+export function configureSampler(sampler: NativeSampler, config: NativeSamplerConfig): void {
   // Keys must be absent (not undefined) for the addon to leave those samplers out.
   const clean: NativeSamplerConfig = {};
   for (const [k, v] of Object.entries(config)) {
     if (v !== undefined) (clean as Record<string, unknown>)[k] = v;
   }
   sampler.applyConfig(clean);
-  return sampler;
 }

@@ -1,4 +1,4 @@
-// response_format → a llama.cpp grammar, compiled once per distinct schema and model. The
+// response_format (and tool-call GBNF) → a llama.cpp grammar, compiled once per distinct text. The
 // conversion is lavash's own (src/engine/grammar): node-llama-cpp's silently drops `required`,
 // `anyOf`, `pattern` and more, and a structured output that is not what was asked must be a 400.
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
@@ -13,7 +13,11 @@ export class ResponseGrammars {
 
   /** Throws EngineError("invalid_request") naming what the schema asks that lavash cannot enforce. */
   async grammarFor(format: ResponseFormat): Promise<LlamaGrammar> {
-    const gbnf = format.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(format.schema, format.strict);
+    return this.compile(format.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(format.schema, format.strict));
+  }
+
+  /** A grammar from GBNF text, compiled once. */
+  compile(gbnf: string): Promise<LlamaGrammar> {
     let grammar = this.cache.get(gbnf);
     if (!grammar) {
       grammar = this.llama.createGrammar({ grammar: gbnf });

@@ -10,7 +10,7 @@
 import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import type { SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
-import { createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext } from "./native.js";
+import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext } from "./native.js";
 import { ActiveSequence, type Job } from "./sequence.js";
 import { TokenScorer } from "./token-scorer.js";
 import type { TokenPieces } from "./token-pieces.js";
@@ -207,7 +207,7 @@ export class ContextScheduler {
     if (fork && seq.nPast === prompt.length) {
       const token = await this.native.sampleToken(fork.index, sampler);
       if (token === -1) throw new Error("The sampler produced no token.");
-      this.acceptToken(seq, token, scorer ? await scorer.score(fork.index, token) : null);
+      await this.acceptToken(seq, token, scorer ? await scorer.score(fork.index, token) : null);
     }
   }
 
@@ -273,7 +273,7 @@ export class ContextScheduler {
       return;
     }
     const score = seq.scorer ? await seq.scorer.score(index, token) : null;
-    this.acceptToken(seq, token, score);
+    await this.acceptToken(seq, token, score);
   }
 
   /**
@@ -292,10 +292,25 @@ export class ContextScheduler {
     }
   }
 
-  private acceptToken(seq: ActiveSequence, token: Token, score: TokenLogprob | null): void {
+  private async acceptToken(seq: ActiveSequence, token: Token, score: TokenLogprob | null): Promise<void> {
     this.stats.tokensGenerated++;
     const finish = seq.accept(token, this.model.isEogToken(token), this.options.contextSize, score);
     if (finish !== null) this.finish(seq, finish);
+    else await this.startLazyGrammar(seq);
+  }
+
+  /**
+   * Switches the job's lazy grammar on for this choice once its trigger is written. The sampler
+   * keeps its RNG; its penalty history is given again in full, since reconfiguring resets it.
+   */
+  private async startLazyGrammar(seq: ActiveSequence): Promise<void> {
+    const written = seq.lazyGrammarStart();
+    if (written === null) return;
+    seq.grammarOn = true;
+    const config = seq.job.samplers[seq.choice]!;
+    const history = config.repeatPenaltyTokens ? Uint32Array.from([...config.repeatPenaltyTokens, ...seq.generated]) : undefined;
+    const grammarEvaluationState = await seq.job.lazyGrammar!.stateAfter(written);
+    configureSampler(seq.sampler, { ...config, repeatPenaltyTokens: history, grammarEvaluationState });
   }
 
   private async scorePrompt(seq: ActiveSequence, tokens: Uint32Array, placed: Uint32Array): Promise<void> {

@@ -5,7 +5,7 @@ import type { Token } from "node-llama-cpp";
 import { EventChannel } from "../event-channel.js";
 import { StopMatcher } from "../text/stop-matcher.js";
 import { TokenTextDecoder } from "../text/token-text-decoder.js";
-import type { FinishReason, GenerationEvent, PositionedTokenLogprob, TokenLogprob } from "../types.js";
+import type { FinishReason as AnyFinishReason, GenerationEvent, PositionedTokenLogprob, TokenLogprob } from "../types.js";
 import type { NativeSampler, NativeSamplerConfig } from "./native.js";
 import type { TokenScorer } from "./token-scorer.js";
 
@@ -32,9 +32,22 @@ export interface Job {
   finished: number;
   completionTokens: number;
   cachedPromptTokens: number;
+  /** A grammar that each choice switches on once its text contains `trigger` (tool_choice auto). */
+  readonly lazyGrammar?: LazyGrammar;
+}
+
+export interface LazyGrammar {
+  trigger: string;
+  /** The text the grammar's language starts with; the trigger opens it. */
+  opening: string;
+  /** A native grammar state for the rest, given the part of `opening` already written. */
+  stateAfter(written: string): Promise<unknown>;
 }
 
 export type Phase = "prefill" | "decode";
+
+/** How a sequence's text ends (function calls are recognized in that text later, in the engine). */
+type FinishReason = Exclude<AnyFinishReason, "tool_calls">;
 
 interface PendingLogprob {
   entry: PositionedTokenLogprob;
@@ -60,6 +73,11 @@ export class ActiveSequence {
   private pushedChars = 0;
   private emittedChars = 0;
   private readonly pendingLogprobs: PendingLogprob[] = [];
+  /** The end of the decoded text (for a lazy grammar's trigger) and the last token's share of it. */
+  recentText = "";
+  lastPieceLength = 0;
+  /** The job's lazy grammar has been switched on for this choice. */
+  grammarOn = false;
 
   constructor(
     readonly slot: number,
@@ -95,6 +113,10 @@ export class ActiveSequence {
     if (score) this.logprobSum += score.logprob;
     if (isEndOfGeneration) return this.finishText("stop");
     const piece = this.decoder.push(token);
+    if (this.job.lazyGrammar && !this.grammarOn) {
+      this.recentText = (this.recentText + piece).slice(-256);
+      this.lastPieceLength = piece.length;
+    }
     if (score && this.job.logprobs !== null) this.pendingLogprobs.push({ entry: { ...score, offset: this.decodedChars }, end: this.pushedChars + piece.length });
     this.decodedChars += piece.length;
     if (this.pushText(piece)) return "stop";
@@ -102,6 +124,21 @@ export class ActiveSequence {
     this.pendingToken = token;
     this.phase = "decode";
     return null;
+  }
+
+  /**
+   * The part of the lazy grammar's opening written so far when the last token completed its
+   * trigger, or null. The grammar can take over only where the text written since the trigger is
+   * still a prefix of its language's opening.
+   */
+  lazyGrammarStart(): string | null {
+    const lazy = this.job.lazyGrammar;
+    if (!lazy || this.grammarOn) return null;
+    const from = this.recentText.length - this.lastPieceLength - lazy.trigger.length + 1;
+    const at = this.recentText.indexOf(lazy.trigger, Math.max(0, from));
+    if (at < 0) return null;
+    const written = this.recentText.slice(at);
+    return lazy.opening.startsWith(written) ? written : null;
   }
 
   /** Tokens whose KV state the sequence holds (for prefix reuse and KV copies). */

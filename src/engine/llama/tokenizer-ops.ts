@@ -19,7 +19,7 @@ export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, i
     throw new EngineError("invalid_request", "Cannot set both `continue_final_message` and `add_generation_prompt` to True.", "continue_final_message");
   if (continueFinalMessage && lastRole !== "assistant")
     throw new EngineError("invalid_request", "'continue_final_message' needs the last message to be an assistant message.", "messages");
-  const tokens = renderer.render(input.messages, { generationPrompt: addGenerationPrompt, continueFinalMessage });
+  const tokens = renderer.render(input.messages, { generationPrompt: addGenerationPrompt, continueFinalMessage, tools: input.tools });
   return input.addSpecialTokens === true ? addSpecialTokens(model, tokens, "always") : tokens;
 }
 

@@ -1,21 +1,18 @@
 import type { FastifyInstance } from "fastify";
 import { chatLogprobEntries } from "../../api/logprobs.js";
 import { ChatStreamBuilder, buildChatCompletion } from "../../api/chat/response.js";
-import { chatLogprobsK, chatMaxTokens, flattenContent, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
+import { chatLogprobsK, chatMaxTokens, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
 import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
-import type { ChatMessage, Engine, PositionedTokenLogprob, ResponseFormat as ResponseFormatRequest } from "../../engine/types.js";
-import { samplingParams, tokenNames, tokenUsage } from "../generation-params.js";
+import type { Engine, PositionedTokenLogprob, ResponseFormat as ResponseFormatRequest, ToolCalling } from "../../engine/types.js";
+import { engineMessage, samplingParams, toolDefinitions, tokenNames, tokenUsage } from "../generation-params.js";
 import { respond, type ResponseFormat } from "../respond.js";
 
 export function registerChatCompletions(app: FastifyInstance, engine: Engine): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseChatCompletionRequest(request.body);
-    const messages: ChatMessage[] = [];
-    for (const m of body.messages) {
-      // The schema lets tool and function turns through only once tools are honoured.
-      if (m.role === "tool" || m.role === "function") continue;
-      messages.push({ role: m.role, content: flattenContent(m.content) });
-    }
+    const messages = body.messages.map(engineMessage);
+    const tools = toolCalling(body);
+    const separateReasoning = body.reasoning_format === "parsed" || body.reasoning_format === "deepseek";
     const k = chatLogprobsK(body);
     const n = body.n ?? 1;
     return respond(
@@ -27,7 +24,7 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
         requests: [
           {
             model: body.model,
-            prompt: { kind: "chat", messages },
+            prompt: { kind: "chat", messages, ...(tools ? { tools } : {}), separateReasoning },
             maxTokens: chatMaxTokens(body),
             stop: normalizeStop(body.stop),
             sampling: samplingParams(body),
@@ -39,9 +36,21 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
         bestOf: bestOfCount(body),
         stream: body.stream === true,
       },
-      chatFormat(body, k),
+      chatFormat(body, k, { deferOpen: tools !== undefined || separateReasoning, separateReasoning }),
     );
   });
+}
+
+/** tools + tool_choice (default auto with tools, as OpenAI's) → the engine's; none: no tools at all. */
+function toolCalling(body: ChatCompletionRequest): ToolCalling | undefined {
+  const tools = toolDefinitions(body.tools);
+  const choice = body.tool_choice ?? "auto";
+  if (tools.length === 0 || choice === "none") return undefined;
+  return {
+    tools,
+    choice: typeof choice === "string" ? choice : { name: (choice as { function: { name: string } }).function.name },
+    parallel: body.parallel_tool_calls !== false,
+  };
 }
 
 function responseFormat(body: ChatCompletionRequest): ResponseFormatRequest | undefined {
@@ -52,9 +61,22 @@ function responseFormat(body: ChatCompletionRequest): ResponseFormatRequest | un
   return { kind: "json_schema", schema: format.json_schema.schema ?? {}, strict: format.json_schema.strict === true };
 }
 
-function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseFormat {
+interface ChatFormatOptions {
+  /** Send a choice's role chunk with its first output, so a turn of calls can open with content null. */
+  deferOpen: boolean;
+  separateReasoning: boolean;
+}
+
+function chatFormat(body: ChatCompletionRequest, k: number | null, options: ChatFormatOptions): ResponseFormat {
   const chunks = new ChatStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
   const asIds = body.return_tokens_as_token_ids === true;
+  const isOpen = new Set<number>();
+  const opened = (index: number) => {
+    isOpen.add(index);
+    return chunks.roleChunk(index, k !== null);
+  };
+  /** The role chunk, if this choice has not had one yet. */
+  const opening = (index: number) => (isOpen.has(index) ? [] : [opened(index)]);
   const entries = (logprobs: PositionedTokenLogprob[] | null) => (k === null ? undefined : chatLogprobEntries(tokenNames(logprobs ?? [], asIds), k));
   return {
     complete: (choices, usage) =>
@@ -62,13 +84,27 @@ function chatFormat(body: ChatCompletionRequest, k: number | null): ResponseForm
         id: chunks.id,
         created: chunks.created,
         model: body.model,
-        choices: choices.map((c) => ({ index: c.index, content: c.text, finishReason: c.finishReason, logprobs: entries(c.logprobs) ?? null })),
+        choices: choices.map((c) => ({
+          index: c.index,
+          content: c.text,
+          finishReason: c.finishReason,
+          logprobs: entries(c.logprobs) ?? null,
+          toolCalls: c.toolCalls,
+          ...(options.separateReasoning ? { reasoning: c.reasoning } : {}),
+        })),
         usage: tokenUsage(usage),
       }),
-    open: (index) => [chunks.roleChunk(index, k !== null)],
+    open: (index) => (options.deferOpen ? [] : [opened(index)]),
     prompt: () => [],
-    text: (index, text, logprobs) => chunks.contentChunk(index, text, entries(logprobs)),
-    finish: (index, reason) => chunks.finishChunk(index, reason),
+    text: (index, text, logprobs) => [...opening(index), chunks.contentChunk(index, text, entries(logprobs))],
+    reasoning: (index, text) => [...opening(index), chunks.reasoningChunk(index, text)],
+    toolCall: (index, call, id, name) => {
+      const first = !isOpen.has(index);
+      isOpen.add(index);
+      return [chunks.toolCallChunk(index, call, id, name, first)];
+    },
+    toolArguments: (index, call, text) => [chunks.toolArgumentsChunk(index, call, text)],
+    finish: (index, reason) => [...opening(index), chunks.finishChunk(index, reason)],
     usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
   };
 }

@@ -4,7 +4,7 @@ import { CompletionStreamBuilder, buildCompletion } from "../../api/completions/
 import { completionLogprobsK, completionMaxTokens, parseCompletionRequest, promptInputs, type CompletionRequest } from "../../api/completions/schema.js";
 import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../../api/logprobs.js";
 import { invalidRequest } from "../../api/errors.js";
-import type { Engine, PositionedTokenLogprob } from "../../engine/types.js";
+import type { Engine, FinishReason, PositionedTokenLogprob } from "../../engine/types.js";
 import { respond, type FinalChoice, type PromptPart, type ResponseFormat } from "../respond.js";
 import { samplingParams, tokenNames, tokenUsage } from "../generation-params.js";
 
@@ -59,13 +59,19 @@ function completionFormat(body: CompletionRequest, k: number | null): ResponseFo
         id: chunks.id,
         created: chunks.created,
         model: body.model,
-        choices: choices.map((c) => ({ index: c.index, text: (c.prompt?.text ?? "") + c.text, finishReason: c.finishReason, logprobs: choiceLogprobs(c) })),
+        choices: choices.map((c) => ({ index: c.index, text: (c.prompt?.text ?? "") + c.text, finishReason: textFinish(c.finishReason), logprobs: choiceLogprobs(c) })),
         usage: tokenUsage(usage),
       }),
     open: () => [],
     prompt: (index, prompt) => [chunks.textChunk(index, prompt.text, echoed(prompt))],
-    text: (index, text, logprobs, offsetBase) => chunks.textChunk(index, text, generated(logprobs, offsetBase)),
-    finish: (index, reason) => chunks.finishChunk(index, reason),
+    text: (index, text, logprobs, offsetBase) => [chunks.textChunk(index, text, generated(logprobs, offsetBase))],
+    finish: (index, reason) => [chunks.finishChunk(index, textFinish(reason))],
     usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
   };
+}
+
+/** Legacy completions never carry tools, so the engine never ends them with `tool_calls`. */
+function textFinish(reason: FinishReason): Exclude<FinishReason, "tool_calls"> {
+  if (reason === "tool_calls") throw new Error("internal: tool_calls finish on a legacy completion");
+  return reason;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { flattenContent } from "../../api/chat/schema.js";
+import { engineMessage, toolDefinitions } from "../generation-params.js";
 import { invalidRequest } from "../../api/errors.js";
 import {
   buildDetokenizeResponse,
@@ -8,7 +8,7 @@ import {
   parseTokenizeRequest,
   type TokenizeRequest,
 } from "../../api/tokenize/schema.js";
-import type { ChatMessage, Engine, TokenizeInput } from "../../engine/types.js";
+import type { Engine, TokenizeInput } from "../../engine/types.js";
 import { toApiError } from "../engine-errors.js";
 
 /** POST /tokenize and POST /detokenize (vLLM extensions; at the root, where vLLM serves them). */
@@ -52,12 +52,7 @@ function defaultModel(engine: Engine): string {
 function toTokenizeInput(req: TokenizeRequest): TokenizeInput {
   if (req.kind === "text") return { kind: "text", text: req.body.prompt, addSpecialTokens: req.body.add_special_tokens ?? true };
   const body = req.body;
-  const messages: ChatMessage[] = [];
-  for (const m of body.messages) {
-    // Refused by the schema's unsupported rules; skipped as the chat completion route does.
-    if (m.role === "tool" || m.role === "function") continue;
-    messages.push({ role: m.role, content: flattenContent(m.content) });
-  }
+  const messages = body.messages.map(engineMessage);
   const continueFinalMessage = body.continue_final_message ?? false;
   return {
     kind: "chat",
@@ -66,6 +61,7 @@ function toTokenizeInput(req: TokenizeRequest): TokenizeInput {
     // for explicitly (which the schema refuses as a conflict).
     addGenerationPrompt: body.add_generation_prompt ?? !continueFinalMessage,
     continueFinalMessage,
+    tools: toolDefinitions(body.tools),
     addSpecialTokens: body.add_special_tokens ?? false,
   };
 }

@@ -1,0 +1,85 @@
+// `lavash serve --config FILE`: the serve flags as a YAML or JSON file, plus per-model settings.
+//
+//   port: 8080
+//   keep-alive: 600            # any serve flag, by its name (ctx-size or ctx_size)
+//   models:
+//     - id: small
+//       source: /models/qwen2.5-0.5b-instruct-q8_0.gguf
+//       ctx-size: 8192         # per model: ctx-size, parallel, threads, gpu-layers
+//       parallel: 8
+//     - builtin:tiny           # or a --model value
+//
+// Flags given on the command line win over the file.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { parseModelSpec, type ModelSpec } from "../engine/llama/model-source.js";
+
+const count = (min: number) => z.int().min(min);
+
+const modelEntry = z.union([
+  z.string().min(1),
+  z
+    .strictObject({
+      id: z.string().min(1).optional(),
+      source: z.string().min(1),
+      "ctx-size": count(16).optional(),
+      parallel: count(1).optional(),
+      threads: count(1).optional(),
+      "gpu-layers": count(0).optional(),
+    }),
+]);
+
+const flagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
+
+export interface ConfigFile {
+  /** Flag name → value, as the command line would give it. */
+  flags: Map<string, string | string[] | boolean>;
+  models: ModelSpec[];
+}
+
+/** Reads and checks the file; errors name the file and the offending key. */
+export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`--config ${path}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new Error(`--config ${path} is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(error as Error).message}`);
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) throw new Error(`--config ${path} must hold a mapping of flag names to values`);
+  const flags = new Map<string, string | string[] | boolean>();
+  let models: ModelSpec[] = [];
+  for (const [rawKey, value] of Object.entries(data)) {
+    const key = rawKey.replace(/_/g, "-");
+    if (key === "models") {
+      const parsed = z.array(modelEntry).safeParse(value);
+      if (!parsed.success) throw new Error(`--config ${path}: models: ${z.prettifyError(parsed.error)}`);
+      models = parsed.data.map(toSpec);
+      continue;
+    }
+    if (!knownFlags.has(key) || key === "config") throw new Error(`--config ${path}: unknown setting '${rawKey}' (use the names of lavash serve's flags)`);
+    const parsed = flagValue.safeParse(value);
+    if (!parsed.success) throw new Error(`--config ${path}: '${rawKey}' must be a string, number, boolean or list`);
+    const v = parsed.data;
+    flags.set(key, typeof v === "boolean" ? v : Array.isArray(v) ? v.map(String) : String(v));
+  }
+  return { flags, models };
+}
+
+function toSpec(entry: z.output<typeof modelEntry>): ModelSpec {
+  if (typeof entry === "string") return parseModelSpec(entry);
+  const base = parseModelSpec(entry.id ? `${entry.id}=${entry.source}` : entry.source);
+  return {
+    ...base,
+    ...(entry["ctx-size"] !== undefined ? { contextSize: entry["ctx-size"] } : {}),
+    ...(entry.parallel !== undefined ? { parallel: entry.parallel } : {}),
+    ...(entry.threads !== undefined ? { threads: entry.threads } : {}),
+    ...(entry["gpu-layers"] !== undefined ? { gpuLayers: entry["gpu-layers"] } : {}),
+  };
+}
