@@ -10,8 +10,17 @@ export function createAgent(url: string): http.Agent {
   return url.startsWith("https:") ? new https.Agent(options) : new http.Agent(options);
 }
 
+export interface StreamHooks {
+  /** Extra request headers (Authorization). */
+  headers?: Record<string, string>;
+  /** Ends the request; the timing then has `cancelled` set and no error for the missing end. */
+  signal?: AbortSignal;
+  /** Called on every read of the response body with its arrival time (progress, not parsing). */
+  onRead?: (at: number) => void;
+}
+
 /** POSTs `body` and reads the SSE response, timing every event on arrival. */
-export function streamPost(url: string, body: unknown, agent: http.Agent, timeoutMs: number): Promise<StreamTiming> {
+export function streamPost(url: string, body: unknown, agent: http.Agent, timeoutMs: number, hooks: StreamHooks = {}): Promise<StreamTiming> {
   const payload = Buffer.from(JSON.stringify(body));
   const target = new URL(url);
   const lib = target.protocol === "https:" ? https : http;
@@ -22,6 +31,7 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
     let errorBody = "";
     let status = 0;
     let settled = false;
+    let cancelled = false;
     const startedAt = performance.now();
     const finish = (error: string | null): void => {
       if (settled) return;
@@ -35,14 +45,14 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
       }
       events.push(...parser.end(endedAt));
       const httpError = status !== 0 && (status < 200 || status >= 300) ? `HTTP ${status}: ${errorBody.slice(0, 300)}` : null;
-      resolve(analyzeStream(events, startedAt, endedAt, error ?? httpError));
+      resolve(analyzeStream(events, startedAt, endedAt, cancelled ? httpError : (error ?? httpError), cancelled));
     };
     const req = lib.request(
       target,
       {
         method: "POST",
         agent,
-        headers: { "Content-Type": "application/json", Accept: "text/event-stream", "Content-Length": payload.length },
+        headers: { ...hooks.headers, "Content-Type": "application/json", Accept: "text/event-stream", "Content-Length": payload.length },
       },
       (res) => {
         status = res.statusCode ?? 0;
@@ -50,7 +60,9 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
         // Only the arrival time is taken per read; parsing waits for the end of the stream, so
         // the client spends as little CPU as possible while the server is decoding.
         res.on("data", (text: string) => {
-          reads.push({ text, at: performance.now() });
+          const at = performance.now();
+          reads.push({ text, at });
+          hooks.onRead?.(at);
         });
         res.on("end", () => finish(null));
         res.on("error", (e) => finish(`response error: ${e.message}`));
@@ -63,13 +75,20 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
       req.destroy();
     }, timeoutMs);
     req.on("error", (e) => finish(`request error: ${e.message}`));
+    const cancel = (): void => {
+      cancelled = true;
+      finish(null);
+      req.destroy();
+    };
+    if (hooks.signal?.aborted) cancel();
+    else hooks.signal?.addEventListener("abort", cancel, { once: true });
     req.setNoDelay(true);
     req.end(payload);
   });
 }
 
-export async function getJson(url: string, timeoutMs = 10_000): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+export async function getJson(url: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body: unknown = text;
   try {

@@ -13,6 +13,8 @@ export interface ServeOptions {
   threads: number;
   parallel: number;
   ctxSize: number;
+  /** More `lavash serve` flags (e.g. --prefill-chunk N). */
+  extraArgs?: string[];
   /** Server stdout and stderr go here (its logs are JSON lines). */
   logPath: string;
   /** Lines the server prints while starting (model generation and load progress). */
@@ -112,6 +114,7 @@ export async function startLavashServer(options: ServeOptions): Promise<ServerPr
     "--parallel", String(options.parallel),
     "--threads", String(options.threads),
     "--ctx-size", String(options.ctxSize),
+    ...(options.extraArgs ?? []),
   ];
   const started = performance.now();
   const child = spawn(process.execPath, args, {
@@ -182,4 +185,44 @@ async function waitHealthy(baseUrl: string, timeoutMs: number, exitedEarly: Prom
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+export interface MemoryReading {
+  pid: number;
+  /** VmHWM when sampling stopped: the process's peak since it started (model load included). */
+  vmHwmBytes: number | null;
+  /** Largest VmRSS seen while sampling (for a server bench did not start, its peak during the run). */
+  sampledMaxRssBytes: number | null;
+  samples: number;
+}
+
+/** VmHWM where the kernel reports it, else the sampled maximum. */
+export function peakRss(m: MemoryReading | null): number | null {
+  return m === null ? null : (m.vmHwmBytes ?? m.sampledMaxRssBytes);
+}
+
+/** Samples a process's VmRSS every `intervalMs` until stopped; reads VmHWM at the stop. */
+export function sampleMemory(pid: number, intervalMs = 500): { stop(): MemoryReading } {
+  let max: number | null = null;
+  let samples = 0;
+  const sample = (): void => {
+    const rss = readProcStatusBytes(pid, "VmRSS");
+    if (rss === null) return;
+    samples++;
+    max = max === null ? rss : Math.max(max, rss);
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  timer.unref();
+  let reading: MemoryReading | null = null;
+  return {
+    stop: () => {
+      if (reading === null) {
+        clearInterval(timer);
+        sample();
+        reading = { pid, vmHwmBytes: readProcStatusBytes(pid, "VmHWM"), sampledMaxRssBytes: max, samples };
+      }
+      return reading;
+    },
+  };
 }

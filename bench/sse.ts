@@ -71,25 +71,35 @@ export interface StreamTiming {
   textTimes: number[];
   /** completion_tokens of the usage chunk, when the server sent one. */
   usageTokens: number | null;
+  /** prompt_tokens of the usage chunk, when the server sent one. */
+  promptTokens: number | null;
+  /** usage.prompt_tokens_details.cached_tokens: prompt tokens the server reused from its cache. */
+  cachedTokens: number | null;
   finishReason: string | null;
   /** Whether `data: [DONE]` arrived. */
   done: boolean;
   /** A transport failure, an HTTP error status, or an error event in the stream. */
   error: string | null;
+  /** The client ended the stream on purpose before it finished (not an error). */
+  cancelled: boolean;
 }
 
 interface ChunkShape {
   error?: { message?: unknown } | unknown;
   choices?: { text?: unknown; delta?: { content?: unknown }; finish_reason?: unknown }[];
-  usage?: { completion_tokens?: unknown } | null;
+  usage?: { completion_tokens?: unknown; prompt_tokens?: unknown; prompt_tokens_details?: { cached_tokens?: unknown } | null } | null;
 }
 
 /**
  * Reads the events of a streamed `/v1/completions` (choices[].text) or `/v1/chat/completions`
  * (choices[].delta.content) response.
  */
-export function analyzeStream(events: readonly SseEvent[], startedAt: number, endedAt: number, transportError: string | null = null): StreamTiming {
-  const timing: StreamTiming = { startedAt, endedAt, textTimes: [], usageTokens: null, finishReason: null, done: false, error: transportError };
+export function analyzeStream(
+  events: readonly SseEvent[], startedAt: number, endedAt: number, transportError: string | null = null, cancelled = false,
+): StreamTiming {
+  const timing: StreamTiming = {
+    startedAt, endedAt, textTimes: [], usageTokens: null, promptTokens: null, cachedTokens: null, finishReason: null, done: false, error: transportError, cancelled,
+  };
   for (const event of events) {
     if (event.data === "[DONE]") {
       timing.done = true;
@@ -113,10 +123,13 @@ export function analyzeStream(events: readonly SseEvent[], startedAt: number, en
       if (text.length > 0) timing.textTimes.push(event.at);
       if (typeof choice.finish_reason === "string") timing.finishReason = choice.finish_reason;
     }
-    const tokens = chunk.usage?.completion_tokens;
-    if (typeof tokens === "number") timing.usageTokens = tokens;
+    const usage = chunk.usage;
+    if (typeof usage?.completion_tokens === "number") timing.usageTokens = usage.completion_tokens;
+    if (typeof usage?.prompt_tokens === "number") timing.promptTokens = usage.prompt_tokens;
+    const cached = usage?.prompt_tokens_details?.cached_tokens;
+    if (typeof cached === "number") timing.cachedTokens = cached;
   }
-  if (timing.error === null && !timing.done && timing.finishReason === null) timing.error = "the stream ended before the completion finished";
+  if (timing.error === null && !cancelled && !timing.done && timing.finishReason === null) timing.error = "the stream ended before the completion finished";
   return timing;
 }
 

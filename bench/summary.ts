@@ -129,7 +129,7 @@ export interface BenchSummary {
   targets: TargetResult[];
 }
 
-const round2 = (v: number): number => Math.round(v * 100) / 100;
+export const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 export function toRequestRecord(
   timing: StreamTiming,
@@ -156,7 +156,7 @@ export function toRequestRecord(
   };
 }
 
-function nullable<T, U>(v: T | null, f: (v: T) => U): U | null {
+export function nullable<T, U>(v: T | null, f: (v: T) => U): U | null {
   return v === null ? null : f(v);
 }
 
@@ -186,7 +186,8 @@ export function schedulerDelta(before: SchedulerCounters, after: SchedulerCounte
   return { decodeSteps, sequencesDecoded, tokensGenerated, meanSequencesPerDecode: decodeSteps > 0 ? sequencesDecoded / decodeSteps : null };
 }
 
-function offsetsGaps(offsets: readonly number[]): number[] {
+/** Gaps between consecutive times (inter-token latencies). */
+export function offsetsGaps(offsets: readonly number[]): number[] {
   const gaps: number[] = [];
   for (let i = 1; i < offsets.length; i++) gaps.push(offsets[i]! - offsets[i - 1]!);
   return gaps;
@@ -313,4 +314,32 @@ export function evaluateTargets(levels: readonly LevelSummary[], comparison: rea
     status: spd === null ? "n/a" : spd >= TARGETS.minSequencesPerDecodeAt4 ? "met" : "not met",
   });
   return targets;
+}
+
+/** A fixed number of max_tokens=1 requests, `concurrency` at a time: the server's request rate. */
+export interface ShortRequestsSummary {
+  requests: number;
+  concurrency: number;
+  failed: number;
+  /** First request start to last response end. */
+  wallMs: number;
+  /** Successful requests / wall time; null when any failed. */
+  requestsPerS: number | null;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+}
+
+export function summarizeShortRequests(timings: readonly StreamTiming[], concurrency: number): ShortRequestsSummary {
+  const ok = timings.filter((t) => t.error === null);
+  const wallMs = timings.length === 0 ? 0 : Math.max(...timings.map((t) => t.endedAt)) - Math.min(...timings.map((t) => t.startedAt));
+  const latencies = ok.map((t) => t.endedAt - t.startedAt);
+  return {
+    requests: timings.length,
+    concurrency,
+    failed: timings.length - ok.length,
+    wallMs: round2(wallMs),
+    requestsPerS: wallMs > 0 && ok.length === timings.length ? round2((ok.length * 1000) / wallMs) : null,
+    latencyP50Ms: nullable(percentile(latencies, 50), round2),
+    latencyP95Ms: nullable(percentile(latencies, 95), round2),
+  };
 }

@@ -1,18 +1,30 @@
-// `lavash bench`: measures a streaming OpenAI-compatible server through its HTTP API (by default
-// a `lavash serve` it starts itself), prints a table against llama-server's figures and writes
-// every raw number to JSON. The pure parts live in bench/ with unit tests.
+// `lavash bench`: measures streaming OpenAI-compatible servers through their HTTP API (by default
+// a `lavash serve` it starts itself; `--target`/`--compare` for others, two side by side), prints
+// tables and writes every raw number to JSON. Scenarios: throughput (levels of concurrent streams,
+// against llama-server's figures), prefix (prefix-cache TTFT), fairness (streams' latency while a
+// long prompt is evaluated). The pure parts live in bench/ with unit tests.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchHelp, defaultOutPath, parseBenchArgs, type BenchOptions } from "../../bench/args.js";
+import { benchHelp, defaultOutPath, FAIRNESS_STREAMS, parseBenchArgs, type BenchOptions, type ServerSpec } from "../../bench/args.js";
 import type { BareResult } from "../../bench/bare-engine.js";
-import { createAgent, getJson, streamPost } from "../../bench/http-client.js";
+import { compareFairness, comparePrefix, compareThroughput, throughputFigures, type MetricRow } from "../../bench/compare.js";
 import { machineInfo } from "../../bench/machine.js";
-import { killChildren, startLavashServer, stopChild, trackChild, type ServerProcess, type StopResult } from "../../bench/server-process.js";
-import { decodeMsPerToken, tokenCount, ttftMs, type StreamTiming } from "../../bench/sse.js";
-import { median } from "../../bench/stats.js";
+import { SCENARIO_TARGETS, summarizePrefix, type PrefixRequestRecord } from "../../bench/scenarios.js";
+import {
+  killChildren,
+  peakRss,
+  sampleMemory,
+  startLavashServer,
+  stopChild,
+  trackChild,
+  type MemoryReading,
+  type ServerProcess,
+  type StopResult,
+} from "../../bench/server-process.js";
+import { decodeMsPerToken, tokenCount } from "../../bench/sse.js";
 import {
   REFERENCE,
   TARGETS,
@@ -20,14 +32,29 @@ import {
   summarize,
   summarizeLevel,
   summarizeOverhead,
+  summarizeShortRequests,
   toRequestRecord,
-  toRoundRecord,
+  type BenchSummary,
   type LevelSummary,
   type RequestRecord,
   type RoundRecord,
-  type SchedulerCounters,
+  type ShortRequestsSummary,
 } from "../../bench/summary.js";
-import { fmt, renderReport } from "../../bench/table.js";
+import { fmt, renderComparison, renderFairness, renderPrefix, renderReport, renderShortRequests } from "../../bench/table.js";
+import {
+  complete,
+  completionBody,
+  firstModelName,
+  makeClient,
+  runFairness,
+  runLevel,
+  runPrefix,
+  runShortRequests,
+  schedulerCounters,
+  warmUp,
+  type Client,
+  type FairnessRun,
+} from "../../bench/workloads.js";
 import { physicalCores } from "./serve.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -37,112 +64,9 @@ const log = (message: string): void => {
   process.stderr.write(`bench: ${message}\n`);
 };
 
-interface Client {
-  baseUrl: string;
-  modelName: string;
-  agent: ReturnType<typeof createAgent>;
-  tokens: number;
-  prompt: string;
-  uniquePrompts: boolean;
-}
-
-function makeClient(baseUrl: string, modelName: string, options: BenchOptions, uniquePrompts: boolean): Client {
-  return { baseUrl, modelName, agent: createAgent(baseUrl), tokens: options.tokens, prompt: options.prompt, uniquePrompts };
-}
-
-function completionBody(client: Client, seed: number, maxTokens: number): Record<string, unknown> {
-  return {
-    model: client.modelName,
-    prompt: client.uniquePrompts ? `${seed}. ${client.prompt}` : client.prompt,
-    max_tokens: maxTokens,
-    temperature: 1,
-    seed,
-    stream: true,
-    stream_options: { include_usage: true },
-  };
-}
-
-/** Generous: a stalled server fails the request, a slow machine does not. */
-function requestTimeoutMs(tokens: number): number {
-  return 60_000 + tokens * 2_000;
-}
-
-function complete(client: Client, seed: number, maxTokens = client.tokens): Promise<StreamTiming> {
-  return streamPost(`${client.baseUrl}/v1/completions`, completionBody(client, seed, maxTokens), client.agent, requestTimeoutMs(maxTokens));
-}
-
-async function firstModelName(baseUrl: string): Promise<string> {
-  const { status, body } = await getJson(`${baseUrl}/v1/models`);
-  const id = (body as { data?: { id?: unknown }[] } | null)?.data?.[0]?.id;
-  if (status !== 200 || typeof id !== "string") throw new Error(`GET ${baseUrl}/v1/models gave no model (HTTP ${status}); pass --model-name`);
-  return id;
-}
-
-/** lavash's scheduler counters, or null when the server has no /v1/status (not lavash). */
-async function schedulerCounters(baseUrl: string): Promise<SchedulerCounters | null> {
-  try {
-    const { status, body } = await getJson(`${baseUrl}/v1/status`, 5_000);
-    const stats = (body as { stats?: Record<string, unknown> } | null)?.stats;
-    if (status !== 200 || typeof stats?.decodeSteps !== "number" || typeof stats.sequencesDecoded !== "number") return null;
-    return {
-      decodeSteps: stats.decodeSteps,
-      sequencesDecoded: stats.sequencesDecoded,
-      ...(typeof stats.tokensGenerated === "number" ? { tokensGenerated: stats.tokensGenerated } : {}),
-    };
-  } catch {
-    return null;
-  }
-}
-
-/** One short request first: graph allocation and first-use costs stay out of the figures. */
-async function warmUp(client: Client, seed: number): Promise<RequestRecord> {
-  const timing = await complete(client, seed, Math.min(client.tokens, 8));
-  if (timing.error !== null) throw new Error(`warm-up request failed: ${timing.error}`);
-  return toRequestRecord(timing, { concurrency: 1, round: 0, index: 0, seed, roundStartedAt: timing.startedAt });
-}
-
-interface LevelsResult {
-  rounds: RoundRecord[];
-  levels: LevelSummary[];
-  warmup: RequestRecord;
-  schedulerStats: boolean;
-}
-
-async function runLevels(client: Client, options: BenchOptions): Promise<LevelsResult> {
-  let seed = options.seed;
-  const warmup = await warmUp(client, seed++);
-  const hasStatus = (await schedulerCounters(client.baseUrl)) !== null;
-  const rounds: RoundRecord[] = [];
-  const levels: LevelSummary[] = [];
-  for (const [levelIndex, c] of options.concurrency.entries()) {
-    const before = hasStatus ? await schedulerCounters(client.baseUrl) : null;
-    const levelRounds: RoundRecord[] = [];
-    for (let round = 1; round <= options.repeat; round++) {
-      const seeds = Array.from({ length: c }, () => seed++);
-      const roundStartedAt = performance.now();
-      const timings = await Promise.all(seeds.map((s) => complete(client, s)));
-      const records = timings.map((t, index) => toRequestRecord(t, { concurrency: c, round, index, seed: seeds[index]!, roundStartedAt }));
-      const record = toRoundRecord(c, round, timings, records);
-      levelRounds.push(record);
-      const ttft = median(timings.map(ttftMs).filter((v): v is number => v !== null));
-      const failures = timings.filter((t) => t.error !== null);
-      log(
-        `[${levelIndex + 1}/${options.concurrency.length}] ${c} stream${c === 1 ? "" : "s"}, round ${round}/${options.repeat}: ` +
-          `${fmt(record.aggregateTokPerS)} tok/s aggregate (${record.totalTokens} tokens in ${(record.wallMs / 1000).toFixed(2)} s), ` +
-          `TTFT p50 ${fmt(ttft, 0)} ms` +
-          (failures.length > 0 ? `, ${failures.length} FAILED: ${failures[0]!.error}` : ""),
-      );
-    }
-    const after = before !== null ? await schedulerCounters(client.baseUrl) : null;
-    const delta = before !== null && after !== null ? schedulerDelta(before, after) : null;
-    rounds.push(...levelRounds);
-    levels.push(summarizeLevel(c, levelRounds, delta));
-  }
-  return { rounds, levels, warmup, schedulerStats: hasStatus };
-}
-
 function startServer(options: BenchOptions, model: string, parallel: number, threads: number, logPath: string): Promise<ServerProcess> {
-  log(`starting lavash serve --model ${model} --parallel ${parallel} --threads ${threads} --ctx-size ${options.ctxSize} (log: ${logPath})`);
+  const extraArgs = options.prefillChunk === null ? [] : ["--prefill-chunk", String(options.prefillChunk)];
+  log(`starting lavash serve --model ${model} --parallel ${parallel} --threads ${threads} --ctx-size ${options.ctxSize} ${extraArgs.join(" ")}(log: ${logPath})`);
   if (model.startsWith("builtin:")) log("a built-in model is generated on first use (the 0.5B shape takes ~12 s), then cached");
   return startLavashServer({
     bin: join(ROOT, "bin", "lavash.js"),
@@ -151,12 +75,158 @@ function startServer(options: BenchOptions, model: string, parallel: number, thr
     threads,
     parallel,
     ctxSize: options.ctxSize,
+    extraArgs,
     logPath,
     onStartupLine: (line) => process.stderr.write(`  server: ${line}\n`),
     onWaiting: (ms) => log(`waiting for the server to load the model (${Math.round(ms / 1000)} s)`),
     startupTimeoutMs: 10 * 60_000,
   });
 }
+
+// ---- the servers ---------------------------------------------------------------------------------
+
+interface BenchServer {
+  /** "A"/"B" when two are compared (A the baseline), else "". */
+  tag: string;
+  label: string;
+  baseUrl: string;
+  modelName: string;
+  process: ServerProcess | null;
+  client: Client;
+  memory: { stop(): MemoryReading } | null;
+  /** Set by closeServers. */
+  memoryReading: MemoryReading | null;
+  stop: StopResult | null;
+}
+
+async function openServer(spec: ServerSpec, tag: string, options: BenchOptions, threads: number, logPath: string): Promise<BenchServer> {
+  let started: ServerProcess | null = null;
+  if (spec.url === null) {
+    started = await startServer(options, options.model, options.parallel, threads, logPath);
+    log(`server ready in ${(started.startupMs / 1000).toFixed(1)} s at ${started.baseUrl}`);
+  }
+  const baseUrl = started?.baseUrl ?? spec.url!;
+  const pid = started?.pid ?? spec.pid;
+  // The started server's id is the preset's; --model-id names the model of the servers given by URL.
+  const modelName = spec.url !== null && options.modelName !== null ? options.modelName : await firstModelName(baseUrl, options.apiKey);
+  const label = spec.url === null ? `lavash (started by bench, ${options.model})` : `${spec.url}${pid !== null ? ` (pid ${pid})` : ""}`;
+  log(`${tag ? `${tag} = ` : ""}${label}: model '${modelName}'${pid === null ? "; no pid, so no memory figure (--target-pid)" : ""}`);
+  return {
+    tag,
+    label,
+    baseUrl,
+    modelName,
+    process: started,
+    client: makeClient(baseUrl, modelName, options, options.uniquePrompts),
+    memory: pid === null ? null : sampleMemory(pid),
+    memoryReading: null,
+    stop: null,
+  };
+}
+
+async function closeServers(servers: BenchServer[]): Promise<void> {
+  for (const s of servers) {
+    s.memoryReading = s.memory?.stop() ?? null;
+    s.client.agent.destroy();
+    if (s.process !== null) s.stop = await s.process.stop();
+  }
+}
+
+function serverRecord(s: BenchServer): Record<string, unknown> {
+  return {
+    tag: s.tag || null,
+    label: s.label,
+    kind: s.process === null ? "target" : "lavash (started by bench)",
+    baseUrl: s.baseUrl,
+    modelName: s.modelName,
+    ...(s.process === null
+      ? {}
+      : { args: s.process.args, startupMs: Math.round(s.process.startupMs), logPath: s.process.logPath, stop: s.stop }),
+    memory: s.memoryReading,
+    peakRssBytes: peakRss(s.memoryReading),
+  };
+}
+
+const prefix = (s: BenchServer): string => (s.tag ? `${s.tag}: ` : "");
+
+// ---- scenarios ----------------------------------------------------------------------------------
+
+interface ThroughputResult {
+  warmup: RequestRecord;
+  schedulerStats: boolean;
+  rounds: RoundRecord[];
+  levels: LevelSummary[];
+  short: { summary: ShortRequestsSummary; requests: RequestRecord[] } | null;
+}
+
+/** Level by level, each level on every server in turn (same seeds), so slow drift hits both alike. */
+async function runThroughput(servers: BenchServer[], options: BenchOptions): Promise<ThroughputResult[]> {
+  const results: ThroughputResult[] = [];
+  for (const s of servers) {
+    const warmup = await warmUp(s.client, options.seed);
+    const schedulerStats = (await schedulerCounters(s.client)) !== null;
+    if (!schedulerStats) log(`${prefix(s)}the server has no /v1/status: no scheduler statistics`);
+    results.push({ warmup, schedulerStats, rounds: [], levels: [], short: null });
+  }
+  log(`${options.tokens} tokens per stream, levels ${options.concurrency.join(",")}, ${options.repeat} round(s) each`);
+  let seed = options.seed + 1;
+  for (const [levelIndex, c] of options.concurrency.entries()) {
+    for (const [i, s] of servers.entries()) {
+      const r = results[i]!;
+      const before = r.schedulerStats ? await schedulerCounters(s.client) : null;
+      const rounds = await runLevel(s.client, c, options.repeat, seed, log, `[${levelIndex + 1}/${options.concurrency.length}] ${prefix(s)}`);
+      const after = before !== null ? await schedulerCounters(s.client) : null;
+      r.rounds.push(...rounds);
+      r.levels.push(summarizeLevel(c, rounds, before !== null && after !== null ? schedulerDelta(before, after) : null));
+    }
+    seed += c * options.repeat;
+  }
+  if (options.shortRequests > 0) {
+    for (const [i, s] of servers.entries()) {
+      log(`${prefix(s)}${options.shortRequests} max_tokens=1 requests, ${options.shortConcurrency} at a time`);
+      const timings = await runShortRequests(s.client, options.shortRequests, options.shortConcurrency, seed);
+      const startedAt = Math.min(...timings.map((t) => t.startedAt));
+      const summary = summarizeShortRequests(timings, options.shortConcurrency);
+      log(`${prefix(s)}${renderShortRequests(summary)}`);
+      results[i]!.short = {
+        summary,
+        requests: timings.map((t, index) => toRequestRecord(t, { concurrency: options.shortConcurrency, round: 1, index, seed: seed + index, roundStartedAt: startedAt })),
+      };
+    }
+  }
+  return results;
+}
+
+async function runPrefixScenario(servers: BenchServer[], options: BenchOptions): Promise<PrefixRequestRecord[][]> {
+  const results: PrefixRequestRecord[][] = [];
+  for (const s of servers) {
+    await warmUp(s.client, options.seed);
+    log(`${prefix(s)}prefix cache: ~${options.systemTokens}-token system prompt, ${options.turns} turns cached, then ${options.turns} with a unique first token`);
+    results.push(await runPrefix(s.client, { turns: options.turns, systemTokens: options.systemTokens, seed: options.seed }, log, prefix(s)));
+  }
+  return results;
+}
+
+async function runFairnessScenario(servers: BenchServer[], options: BenchOptions): Promise<FairnessRun[]> {
+  const results: FairnessRun[] = [];
+  for (const s of servers) {
+    await warmUp(s.client, options.seed);
+    log(`${prefix(s)}fairness: ${FAIRNESS_STREAMS} streams, then a ~${options.longPromptTokens}-token prompt`);
+    const settings = {
+      streams: FAIRNESS_STREAMS,
+      longPromptTokens: options.longPromptTokens,
+      // Outlasts the measurement at any speed; the streams are cancelled right after it.
+      streamMaxTokens: Math.max(16, Math.min(2048, options.ctxSize - 64)),
+      baselineMs: options.quick ? 1500 : 3000,
+      baselineGaps: options.quick ? 8 : 16,
+      seed: options.seed,
+    };
+    results.push(await runFairness(s.client, settings, log, prefix(s)));
+  }
+  return results;
+}
+
+// ---- per-token overhead (tiny model) ----------------------------------------------------------------
 
 function runBareEngine(options: BenchOptions, threads: number): Promise<BareResult> {
   return new Promise((resolvePromise, reject) => {
@@ -215,7 +285,7 @@ async function measureOverhead(options: BenchOptions, threads: number, logPath: 
   try {
     // Fixed prompt even with --unique-prompts: the bare loop has no prompt cache to compare with,
     // and only decode time per token is compared.
-    const client = makeClient(server.baseUrl, await firstModelName(server.baseUrl), options, false);
+    const client = makeClient(server.baseUrl, await firstModelName(server.baseUrl, options.apiKey), options, false);
     await warmUp(client, options.seed + 10_000);
     for (let round = 1; round <= options.repeat; round++) {
       // The bare loop's seeds, so both generate the same tokens.
@@ -237,6 +307,28 @@ async function measureOverhead(options: BenchOptions, threads: number, logPath: 
     lavashMsPerToken,
   };
 }
+
+const DEFINITIONS = {
+  throughput: {
+    ttftMs: "request start to the first chunk with non-empty text",
+    decodeTokPerS: "(tokens - 1) / (last text chunk - first text chunk), per request",
+    aggregateTokPerS: "all tokens of a round / (first request start to last stream end); median over rounds",
+    itlMs: "gaps between consecutive text chunks, pooled over a level's streams",
+    sequencesPerDecode: "delta of /v1/status sequencesDecoded / decodeSteps over a level (decodes carrying no generated token are not counted)",
+    tokens: "usage.completion_tokens of the final chunk, else the number of text chunks",
+    shortRequests: "streamed /v1/completions with max_tokens 1, a fixed number, N in flight: successful requests / (first start to last end)",
+    overhead: "tiny model, 1 sequence: bare native-batch loop in its own process vs one lavash stream over HTTP, decode ms/token, medians",
+  },
+  prefix:
+    "streamed chat completions one at a time, [system, user]; 'cached': the same system prompt each time (after one priming request), " +
+    "'uncached': the system prompt starts with a request-unique nonce; TTFT = request start to the first chunk with content; " +
+    "cachedTokens = usage.prompt_tokens_details.cached_tokens of the final chunk",
+  fairness:
+    "streams' inter-token gaps wholly inside [baselineStart, longStart] (before) and overlapping (longStart, longFirstToken) (during); " +
+    "the long prompt is a streamed /v1/completions with max_tokens 2 and a unique first token",
+  peakRssBytes: "VmHWM of /proc/PID/status when the run ended (peak since the process started), else the largest VmRSS sampled every 500 ms",
+  ratios: "B / A: the second server's figure over the first's (the --compare peer, or the first --target, is A)",
+} as const;
 
 export async function benchCommand(args: string[]): Promise<number> {
   const options = parseBenchArgs(args);
@@ -264,28 +356,22 @@ export async function benchCommand(args: string[]): Promise<number> {
     log(`${machine.cpuModel}, ${machine.logicalCores} logical / ${cores} physical cores, load average ${machine.loadAverage.join(" ")}`);
     // Decode threads spin-wait on each other: any other busy process distorts every figure.
     if (machine.loadAverage[0]! > 0.5 * machine.logicalCores) log("WARNING: the machine is busy (load average above); figures will be noisy");
+    log(`scenario ${options.scenario}`);
 
-    let server: ServerProcess | null = null;
-    let baseUrl = options.target;
-    if (baseUrl === null) {
-      server = await startServer(options, options.model, options.parallel, threads, `${logBase}.server.log`);
-      log(`server ready in ${(server.startupMs / 1000).toFixed(1)} s at ${server.baseUrl}`);
-      baseUrl = server.baseUrl;
-    }
-    let result: LevelsResult;
-    let modelName: string;
-    let stop: StopResult | null = null;
-    let client: Client | null = null;
+    const comparing = options.servers.length === 2;
+    const servers: BenchServer[] = [];
+    let throughput: ThroughputResult[] | null = null;
+    let prefixRuns: PrefixRequestRecord[][] | null = null;
+    let fairness: FairnessRun[] | null = null;
     try {
-      modelName = options.modelName ?? (await firstModelName(baseUrl));
-      log(`model '${modelName}', ${options.tokens} tokens per stream, levels ${options.concurrency.join(",")}, ${options.repeat} round(s) each`);
-      client = makeClient(baseUrl, modelName, options, options.uniquePrompts);
-      result = await runLevels(client, options);
+      for (const [i, spec] of options.servers.entries())
+        servers.push(await openServer(spec, comparing ? "AB"[i]! : "", options, threads, `${logBase}.server${comparing ? `-${"AB"[i]}` : ""}.log`));
+      if (options.scenario === "throughput") throughput = await runThroughput(servers, options);
+      else if (options.scenario === "prefix") prefixRuns = await runPrefixScenario(servers, options);
+      else fairness = await runFairnessScenario(servers, options);
     } finally {
-      client?.agent.destroy();
-      if (server !== null) stop = await server.stop();
+      await closeServers(servers);
     }
-    if (!result.schedulerStats) log("the server has no /v1/status: no scheduler statistics");
 
     const overhead = options.overhead ? await measureOverhead(options, threads, `${logBase}.overhead-server.log`) : null;
     const overheadSummary =
@@ -293,73 +379,90 @@ export async function benchCommand(args: string[]): Promise<number> {
         ? null
         : summarizeOverhead(OVERHEAD_MODEL, options.tokens, overhead.bare.rounds.map((r) => r.msPerToken), overhead.lavashMsPerToken);
 
-    const summary = summarize(
-      result.levels,
-      result.rounds,
-      { modelSource: options.target === null ? options.model : null, tokens: options.tokens, threads: options.target === null ? threads : null },
-      overheadSummary,
-    );
+    const out: string[] = [];
+    const results: Record<string, unknown>[] = [];
+    let comparison: MetricRow[] | null = null;
+    let failed = overhead?.requests.filter((r) => r.error !== null).length ?? 0;
+    const title = (s: BenchServer): string => `${prefix(s)}${s.label}`;
+    if (throughput !== null) {
+      const summaries: BenchSummary[] = throughput.map((r, i) => {
+        const started = servers[i]!.process !== null;
+        const setup = { modelSource: started ? options.model : null, tokens: options.tokens, threads: started ? threads : null };
+        return summarize(r.levels, r.rounds, setup, i === 0 ? overheadSummary : null);
+      });
+      for (const [i, s] of servers.entries()) {
+        const r = throughput[i]!;
+        failed += r.levels.reduce((n, l) => n + l.failed, 0) + (r.short?.summary.failed ?? 0);
+        const started = s.process !== null;
+        out.push(
+          renderReport(
+            {
+              server: title(s),
+              model: started ? options.model : s.modelName,
+              tokens: options.tokens,
+              repeat: options.repeat,
+              threads: started ? threads : null,
+              parallel: started ? options.parallel : null,
+              peakRssBytes: peakRss(s.memoryReading),
+            },
+            summaries[i]!,
+            r.short?.summary ?? null,
+          ),
+        );
+        results.push({
+          request: { endpoint: "/v1/completions", body: completionBody(s.client, options.seed, options.tokens) },
+          warmup: r.warmup,
+          schedulerStats: r.schedulerStats,
+          rounds: r.rounds,
+          shortRequests: r.short,
+          summary: summaries[i],
+        });
+      }
+      if (comparing) {
+        const figures = throughput.map((r, i) => throughputFigures(summaries[i]!, r.short?.summary ?? null, peakRss(servers[i]!.memoryReading)));
+        comparison = compareThroughput(figures[0]!, figures[1]!, throughput[0]!.short?.summary ?? null);
+      }
+    }
+    if (prefixRuns !== null) {
+      const summaries = prefixRuns.map(summarizePrefix);
+      for (const [i, s] of servers.entries()) {
+        failed += summaries[i]!.cached.failed + summaries[i]!.uncached.failed + prefixRuns[i]!.filter((r) => r.series === "prime" && r.error !== null).length;
+        out.push(renderPrefix(title(s), summaries[i]!));
+        results.push({ requests: prefixRuns[i], summary: summaries[i] });
+      }
+      if (comparing) comparison = comparePrefix(summaries[0]!, summaries[1]!);
+    }
+    if (fairness !== null) {
+      for (const [i, s] of servers.entries()) {
+        if (fairness[i]!.long.error !== null) failed++;
+        out.push(renderFairness(title(s), fairness[i]!.summary));
+        results.push({ ...fairness[i] });
+      }
+      if (comparing) comparison = compareFairness(fairness[0]!.summary, fairness[1]!.summary);
+    }
+    if (comparison !== null) out.push(renderComparison([servers[0]!.label, servers[1]!.label], comparison));
+
     const report = {
-      version: 1,
+      version: 2,
       createdAt: startedAt.toISOString(),
       durationS: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
       argv: args,
-      options: { ...options, threads },
+      scenario: options.scenario,
+      // The key itself stays out of the file.
+      options: { ...options, apiKey: options.apiKey === null ? null : "(set)", threads },
       machine,
       loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
-      server:
-        server === null
-          ? { kind: "target", baseUrl, modelName, schedulerStats: result.schedulerStats }
-          : {
-              kind: "lavash (started by bench)",
-              baseUrl,
-              modelName,
-              args: server.args,
-              startupMs: Math.round(server.startupMs),
-              peakRssBytes: stop?.peakRssBytes ?? null,
-              stop,
-              logPath: server.logPath,
-              schedulerStats: result.schedulerStats,
-            },
-      definitions: {
-        ttftMs: "request start to the first chunk with non-empty text",
-        decodeTokPerS: "(tokens - 1) / (last text chunk - first text chunk), per request",
-        aggregateTokPerS: "all tokens of a round / (first request start to last stream end); median over rounds",
-        itlMs: "gaps between consecutive text chunks, pooled over a level's streams",
-        sequencesPerDecode: "delta of /v1/status sequencesDecoded / decodeSteps over a level (decodes carrying no generated token are not counted)",
-        tokens: "usage.completion_tokens of the final chunk, else the number of text chunks",
-        promptCache: options.uniquePrompts
-          ? "each prompt starts with its seed: no prompt reuse"
-          : "one fixed prompt: a server may reuse it from a sequence's cache (lavash does: TTFT is then about one decode)",
-        overhead: "tiny model, 1 sequence: bare native-batch loop in its own process vs one lavash stream over HTTP, decode ms/token, medians",
-      },
-      reference: REFERENCE,
-      targets: TARGETS,
-      // Every request's body but its seed (in rounds[].requests[].seed).
-      request: { endpoint: "/v1/completions", body: completionBody(client!, options.seed, options.tokens) },
-      warmup: result.warmup,
-      rounds: result.rounds,
+      servers: servers.map((s, i) => ({ ...serverRecord(s), results: results[i] })),
+      comparison,
+      definitions: DEFINITIONS,
+      reference: options.scenario === "throughput" ? REFERENCE : null,
+      targets: options.scenario === "throughput" ? TARGETS : SCENARIO_TARGETS,
       overhead,
-      summary,
     };
     writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
 
-    console.log(
-      renderReport(
-        {
-          server: server === null ? `target ${baseUrl}` : "lavash",
-          model: options.target === null ? options.model : modelName,
-          tokens: options.tokens,
-          repeat: options.repeat,
-          threads: options.target === null ? threads : null,
-          parallel: options.target === null ? options.parallel : null,
-          peakRssBytes: stop?.peakRssBytes ?? null,
-        },
-        summary,
-      ),
-    );
+    console.log(out.join("\n\n"));
     console.log(`\nresults: ${outPath}`);
-    const failed = result.levels.reduce((n, l) => n + l.failed, 0) + (overhead?.requests.filter((r) => r.error !== null).length ?? 0);
     if (failed > 0) log(`${failed} request(s) failed; see the JSON and the server log`);
     return failed > 0 ? 1 : 0;
   } finally {

@@ -88,6 +88,23 @@ describe("analyzeStream", () => {
     assert.equal(analyzeStream([], 0, 2, "request error: ECONNREFUSED").error, "request error: ECONNREFUSED");
   });
 
+  it("reads prompt and cached tokens from the usage chunk", () => {
+    const u = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 1030, completion_tokens: 1, total_tokens: 1031, prompt_tokens_details: { cached_tokens: 1010 } } })}\n\n`;
+    const t = analyzeStream(parseAll([[chunk("a", "length") + u, 5], ["data: [DONE]\n\n", 6]]), 0, 6);
+    assert.equal(t.promptTokens, 1030);
+    assert.equal(t.cachedTokens, 1010);
+    const plain = analyzeStream(events, 100, 172);
+    assert.equal(plain.promptTokens, 5);
+    assert.equal(plain.cachedTokens, null);
+  });
+
+  it("a stream the client cancelled is not an error", () => {
+    const t = analyzeStream(parseAll([[chunk("a"), 1], [chunk("b"), 2]]), 0, 3, null, true);
+    assert.equal(t.error, null);
+    assert.equal(t.cancelled, true);
+    assert.deepEqual(t.textTimes, [1, 2]);
+  });
+
   it("has no decode rate with fewer than two tokens", () => {
     const t = analyzeStream(parseAll([[chunk("a", "stop") + usage(1), 5], ["data: [DONE]\n\n", 6]]), 0, 6);
     assert.equal(decodeMsPerToken(t), null);

@@ -43,7 +43,8 @@ export interface LlamaEngineOptions {
   parallel: number;
   threads: number;
   batchSize: number;
-  prefillChunk: number;
+  /** See SchedulerOptions.prefillChunk. */
+  prefillChunk: number | "auto";
   maxQueue: number;
   gpu: "auto" | "cuda" | "vulkan" | "metal" | false;
   cacheDir?: string;

@@ -11,7 +11,13 @@ import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import type { SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
 import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext } from "./native.js";
+import { PrefillPacer } from "./prefill-pacer.js";
 import { ActiveSequence, type Job } from "./sequence.js";
+
+/** Largest paced chunk (prefillChunk "auto"). */
+const AUTO_MAX_CHUNK = 128;
+/** A tick with prompt tokens may take this many times a decode-only tick (prefillChunk "auto"). */
+const AUTO_SLOWDOWN = 2.5;
 import { TokenScorer } from "./token-scorer.js";
 import type { TokenPieces } from "./token-pieces.js";
 
@@ -22,8 +28,11 @@ export interface SchedulerOptions {
   contextSize: number;
   /** Most tokens in one native decode (the context's batch size). */
   batchSize: number;
-  /** Most prompt tokens one sequence may add to a tick while others are decoding. */
-  prefillChunk: number;
+  /**
+   * Most prompt tokens a tick may carry while others are decoding; "auto": as many as keep the
+   * tick within 2.5× a decode-only one (PrefillPacer), at most 128.
+   */
+  prefillChunk: number | "auto";
   /** Requests that may wait for a free sequence; more are refused. */
   maxQueue: number;
 }
@@ -43,6 +52,7 @@ interface BatchInput {
 
 export class ContextScheduler {
   private readonly native: NativeContext;
+  private readonly pacer: PrefillPacer | null;
   private readonly slots: Slot[];
   private readonly queue: Job[] = [];
   /** Submission order of jobs: batches are laid out by it (see tick). */
@@ -62,6 +72,7 @@ export class ContextScheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.native = nativeContext(context);
+    this.pacer = options.prefillChunk === "auto" ? new PrefillPacer(AUTO_SLOWDOWN) : null;
     this.slots = Array.from({ length: options.parallel }, () => ({ active: null, cached: [] }));
     this.loopDone = this.loop();
   }
@@ -221,9 +232,12 @@ export class ContextScheduler {
       budget--;
       decoding++;
     }
+    // While others decode, prompt tokens share one allowance per tick (fixed, or paced).
+    let allowance = decoding === 0 ? budget : this.pacer ? this.pacer.allowance(AUTO_MAX_CHUNK) : (this.options.prefillChunk as number);
+    let promptTokens = 0;
     for (const seq of active) {
-      if (seq.phase !== "prefill" || budget <= 0) continue;
-      const limit = decoding > 0 ? Math.min(budget, this.options.prefillChunk) : budget;
+      if (seq.phase !== "prefill" || budget <= 0 || allowance <= 0) continue;
+      const limit = Math.min(budget, allowance);
       let count = Math.min(limit, seq.promptRemaining);
       // Keep at least two tokens for the final chunk (see start: deterministic logits).
       if (count < seq.promptRemaining && seq.promptRemaining - count < 2) count = seq.promptRemaining - 2;
@@ -233,11 +247,15 @@ export class ContextScheduler {
       const logitIndexes = seq.scoresPrompt ? tokens.map((_, i) => i) : last ? [count - 1] : [];
       inputs.push({ seq, tokens, logitIndexes: [...logitIndexes] });
       budget -= count;
+      allowance -= count;
+      promptTokens += count;
     }
 
     this.native.initBatch(this.options.batchSize - budget);
     const placed = inputs.map(({ seq, tokens, logitIndexes }) => this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)));
+    const started = performance.now();
     await this.native.decodeBatch();
+    this.pacer?.record(decoding, promptTokens, performance.now() - started);
     if (decoding > 0) {
       this.stats.decodeSteps++;
       this.stats.sequencesDecoded += decoding;
