@@ -14,6 +14,7 @@ import { registerAdmin } from "./routes/admin.js";
 import { registerStatus } from "./routes/status.js";
 import { registerTokenize } from "./routes/tokenize.js";
 import { registerMetricsRoute } from "./routes/metrics.js";
+import { registerOpenApi } from "./routes/openapi.js";
 import { registerAuth, type AuthOptions } from "./auth.js";
 import { registerCors } from "./cors.js";
 import { registerInFlight } from "./in-flight.js";
@@ -60,6 +61,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
     return503OnClosing: true,
   });
+  registerOpenApi(app); // first: its onRoute hook collects every route registered after it
 
   app.decorateRequest("facts", null as unknown as RequestFacts);
   app.addHook("onRequest", (request, reply, done) => {

@@ -22,8 +22,9 @@ function requestSchema<I extends z.ZodType>(input: I) {
   });
 }
 
-const anyInputRequest = requestSchema(z.union([text, texts, tokenArray, tokenArrays]));
-export type EmbeddingRequest = z.output<typeof anyInputRequest>;
+/** Every input form in one schema (parsing picks the form from the first element: schemaFor). */
+export const embeddingRequestSchema = requestSchema(z.union([text, texts, tokenArray, tokenArrays]));
+export type EmbeddingRequest = z.output<typeof embeddingRequestSchema>;
 export type EmbeddingRequestInput = EmbeddingRequest["input"];
 
 // A union reports a mistake inside an array against whichever branch zod tried first ("expected
@@ -37,7 +38,7 @@ const requestSchemaFor = {
 
 function schemaFor(body: unknown): z.ZodType<EmbeddingRequest> {
   const input = body !== null && typeof body === "object" ? (body as { input?: unknown }).input : undefined;
-  if (!Array.isArray(input) || input.length === 0) return anyInputRequest;
+  if (!Array.isArray(input) || input.length === 0) return embeddingRequestSchema;
   const first: unknown = input[0];
   if (typeof first === "number") return requestSchemaFor.tokenArray;
   if (Array.isArray(first)) return requestSchemaFor.tokenArrays;

@@ -1,0 +1,202 @@
+// Response bodies, as zod schemas for the OpenAPI document. The server builds its responses from
+// plain TypeScript types (src/api/*/response.ts), so each schema here is checked at compile time
+// to describe every value of the type the server sends (`Describes`), and the openapi test
+// validates real responses against the generated JSON Schemas.
+import { z } from "zod";
+import type { ChatCompletion, ChatCompletionChunk } from "../../api/chat/response.js";
+import type { Completion, CompletionChoice, CompletionFinishReason } from "../../api/completions/response.js";
+import type { WireUsage } from "../../api/common.js";
+import type { EmbeddingList } from "../../api/embeddings/response.js";
+import type { ErrorBody } from "../../api/errors.js";
+import type { ModelStateBody } from "../../api/models/admin.js";
+import type { ModelList, ModelObject } from "../../api/models/response.js";
+import type { DetokenizeResponse, TokenizeResponse } from "../../api/tokenize/schema.js";
+import type { EngineStatus } from "../../engine/types.js";
+
+/**
+ * `S`, or `never` (a compile error where a schema is declared with it) unless every `T` the
+ * server sends is a value of the schema's type: a field added to a response type must be added
+ * to its schema too.
+ */
+type Describes<S extends z.ZodType, T> = [T] extends [z.output<S>] ? S : never;
+
+const count = z.int().min(0);
+
+const errorResponse = z.object({
+  error: z.object({
+    message: z.string(),
+    type: z.string(),
+    param: z.string().nullable(),
+    code: z.string().nullable(),
+  }),
+});
+
+const usage = z.object({
+  prompt_tokens: count,
+  completion_tokens: count,
+  total_tokens: count,
+  prompt_tokens_details: z.object({ cached_tokens: count }),
+});
+
+// ---- chat ----
+
+const chatTopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.int()).nullable() });
+const chatTokenLogprob = chatTopLogprob.extend({ top_logprobs: z.array(chatTopLogprob) });
+const chatChoiceLogprobs = z.object({ content: z.array(chatTokenLogprob).nullable(), refusal: z.array(chatTokenLogprob).nullable() });
+const chatFinishReason = z.enum(["stop", "length", "tool_calls", "content_filter", "function_call"]);
+const completionCommon = {
+  id: z.string(),
+  created: z.int(),
+  model: z.string(),
+  system_fingerprint: z.string(),
+};
+
+const chatCompletion = z.object({
+  ...completionCommon,
+  object: z.literal("chat.completion"),
+  choices: z.array(
+    z.object({
+      index: count,
+      message: z.object({
+        role: z.literal("assistant"),
+        content: z.string().nullable(),
+        refusal: z.string().nullable(),
+        tool_calls: z.array(z.object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }) })).optional(),
+        reasoning_content: z.string().nullable().optional().describe("Extension (reasoning_format): the model's <think> text."),
+      }),
+      logprobs: chatChoiceLogprobs.nullable(),
+      finish_reason: chatFinishReason,
+    }),
+  ),
+  usage,
+});
+
+const chatCompletionChunk = z.object({
+  ...completionCommon,
+  object: z.literal("chat.completion.chunk"),
+  choices: z.array(
+    z.object({
+      index: count,
+      delta: z.object({
+        role: z.literal("assistant").optional(),
+        content: z.string().nullable().optional(),
+        refusal: z.null().optional(),
+        reasoning_content: z.string().optional(),
+        tool_calls: z
+          .array(
+            z.object({
+              index: count,
+              id: z.string().optional(),
+              type: z.literal("function").optional(),
+              function: z.object({ name: z.string().optional(), arguments: z.string() }),
+            }),
+          )
+          .optional(),
+      }),
+      logprobs: chatChoiceLogprobs.nullable(),
+      finish_reason: chatFinishReason.nullable(),
+    }),
+  ),
+  usage: usage.nullable().optional().describe("With stream_options.include_usage: null on every chunk but the last, which has no choices."),
+});
+
+// ---- legacy completions ----
+
+const legacyLogprobs = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number().nullable()),
+  top_logprobs: z.array(z.record(z.string(), z.number()).nullable()),
+  text_offset: z.array(count),
+});
+const completionFinishReason = z.enum(["stop", "length", "content_filter"]);
+
+function textCompletion<F extends z.ZodType, U extends z.ZodType>(finishReason: F, usageField: U) {
+  return z.object({
+    ...completionCommon,
+    object: z.literal("text_completion"),
+    choices: z.array(z.object({ text: z.string(), index: count, logprobs: legacyLogprobs.nullable(), finish_reason: finishReason })),
+    usage: usageField,
+  });
+}
+
+const completion = textCompletion(completionFinishReason, usage);
+/** The legacy API names its stream chunks `text_completion` too. */
+const completionChunk = textCompletion(
+  completionFinishReason.nullable(),
+  usage.nullable().optional().describe("With stream_options.include_usage: null on every chunk but the last."),
+);
+
+// ---- embeddings, models, tokenize ----
+
+const embeddingList = z.object({
+  object: z.literal("list"),
+  data: z.array(
+    z.object({
+      object: z.literal("embedding"),
+      index: count,
+      embedding: z.union([z.array(z.number()), z.string().describe("encoding_format base64: the little-endian float32 bytes")]),
+    }),
+  ),
+  model: z.string(),
+  usage: z.object({ prompt_tokens: count, total_tokens: count }),
+});
+
+const model = z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() });
+
+const modelList = z.object({ object: z.literal("list"), data: z.array(model) });
+
+const modelStatus = z.enum(["loaded", "unloaded", "removed"]);
+const modelState = z.object({ id: z.string(), object: z.literal("model"), status: modelStatus });
+const loadedModel = model.extend({ status: modelStatus });
+
+const tokenizeResponse = z.object({
+  count,
+  max_model_len: count,
+  tokens: z.array(count),
+  token_strs: z.array(z.string()).nullable().describe("Each token's text decoded alone; null unless return_token_strs."),
+});
+
+const detokenizeResponse = z.object({ prompt: z.string() });
+
+// ---- operations ----
+
+const health = z.object({ status: z.literal("ok") });
+
+const status = z.object({
+  state: z.enum(["loading", "ready", "failed"]),
+  models: z.array(z.string()),
+  sequences: z.array(
+    z.object({
+      id: z.int(),
+      state: z.enum(["idle", "prefill", "decode"]),
+      model: z.string(),
+      promptTokens: count,
+      generatedTokens: count,
+    }),
+  ),
+  queued: count,
+  stats: z.object({ decodeSteps: count, sequencesDecoded: count, promptTokensEvaluated: count, tokensGenerated: count }),
+  meanSequencesPerDecode: z.number().min(0),
+});
+
+// ---- checked against the server's types ----
+
+export const errorResponseSchema: Describes<typeof errorResponse, ErrorBody> = errorResponse;
+export const chatCompletionSchema: Describes<typeof chatCompletion, ChatCompletion> = chatCompletion;
+export const chatCompletionChunkSchema: Describes<typeof chatCompletionChunk, ChatCompletionChunk> = chatCompletionChunk;
+/** buildCompletion's result: every choice finished, usage always there. */
+type FullCompletion = Omit<Completion, "choices" | "usage"> & {
+  choices: (CompletionChoice & { finish_reason: CompletionFinishReason })[];
+  usage: WireUsage;
+};
+export const completionSchema: Describes<typeof completion, FullCompletion> = completion;
+export const completionChunkSchema: Describes<typeof completionChunk, Completion> = completionChunk;
+export const embeddingListSchema: Describes<typeof embeddingList, EmbeddingList> = embeddingList;
+export const modelSchema: Describes<typeof model, ModelObject> = model;
+export const modelListSchema: Describes<typeof modelList, ModelList> = modelList;
+export const modelStateSchema: Describes<typeof modelState, ModelStateBody> = modelState;
+export const loadedModelSchema: Describes<typeof loadedModel, ModelObject & ModelStateBody> = loadedModel;
+export const tokenizeResponseSchema: Describes<typeof tokenizeResponse, TokenizeResponse> = tokenizeResponse;
+export const detokenizeResponseSchema: Describes<typeof detokenizeResponse, DetokenizeResponse> = detokenizeResponse;
+export const statusSchema: Describes<typeof status, EngineStatus & { meanSequencesPerDecode: number }> = status;
+export const healthSchema: Describes<typeof health, { status: "ok" }> = health;
