@@ -1,4 +1,4 @@
-// `lavash <command>`: the command line entry point (bin/lavash.js loads it after setting up the
+// `lavash <command>` (serve, make-model, bench, chat, complete, models, pull): the command line entry point (bin/lavash.js loads it after setting up the
 // process environment).
 import { makeModelCommand } from "./make-model.js";
 import { serveCommand } from "./serve.js";
@@ -7,6 +7,10 @@ const commands: Record<string, { run: (args: string[]) => Promise<number>; summa
   serve: { run: serveCommand, summary: "Serve the OpenAI API over local GGUF models" },
   "make-model": { run: makeModelCommand, summary: "Generate a built-in random-weight test model (GGUF)" },
   bench: { run: async (args) => (await import("./bench.js")).benchCommand(args), summary: "Benchmark a streaming server (default: starts lavash serve) against llama-server figures" },
+  chat: { run: async (args) => (await import("./chat.js")).chat.run(args), summary: "Chat with a model interactively (a server at --url, or --model loaded in-process)" },
+  complete: { run: async (args) => (await import("./complete.js")).complete.run(args), summary: "Stream one completion of a prompt (argument or stdin) to stdout" },
+  models: { run: async (args) => (await import("./models.js")).models.run(args), summary: "List the GGUF models on this machine, or with --url a server's models" },
+  pull: { run: async (args) => (await import("./pull.js")).pull.run(args), summary: "Download hf:owner/repo[:quant], or generate builtin:<preset>" },
 };
 
 function usage(): string {

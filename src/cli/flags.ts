@@ -1,0 +1,112 @@
+// Flags of the client commands (chat, complete, models, pull): one table per command gives both
+// the parser's options and the --help text, so the two cannot disagree.
+import { parseArgs } from "node:util";
+
+export interface FlagDoc {
+  name: string;
+  /** Empty for a switch. */
+  value: string;
+  help: string;
+  default: string;
+}
+
+export interface ParsedFlags {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** `Usage: ...`, a description, and one line per flag with its default. */
+function commandHelp(usage: string, description: string, flags: readonly FlagDoc[]): string {
+  const row = (flag: string, help: string): string => `  --${flag.padEnd(22)} ${help}`;
+  const rows = flags.map((f) => row(`${f.name} ${f.value}`.trim(), f.default === "" ? f.help : `${f.help} (default: ${f.default})`));
+  return `Usage: ${usage}\n\n${description}\n\nOptions:\n${rows.join("\n")}\n${row("help", "show this help")}`;
+}
+
+export interface CommandSpec {
+  /** After `Usage: lavash `. */
+  usage: string;
+  description: string;
+  flags: readonly FlagDoc[];
+  /** Whether arguments other than flags are taken. */
+  positionals: boolean;
+  /** Runs the command with its parsed flags; resolves to the exit code. */
+  run(parsed: ParsedFlags): Promise<number>;
+}
+
+export interface Command {
+  help(): string;
+  /** Parses the arguments (--help prints the help), then runs; unknown flags throw. */
+  run(args: string[]): Promise<number>;
+}
+
+export function defineCommand(spec: CommandSpec): Command {
+  const help = (): string => commandHelp(`lavash ${spec.usage}`, spec.description, spec.flags);
+  return {
+    help,
+    run: async (args) => {
+      const parsed = parseFlags(args, spec.flags, spec.positionals);
+      if (parsed !== null) return spec.run(parsed);
+      console.log(help());
+      return 0;
+    },
+  };
+}
+
+/** Parses `args` against the table; `null` when --help was given. Unknown flags throw. */
+function parseFlags(args: string[], flags: readonly FlagDoc[], allowPositionals: boolean): ParsedFlags | null {
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals,
+    options: {
+      help: { type: "boolean", short: "h" },
+      ...Object.fromEntries(flags.map((f) => [f.name, { type: f.value === "" ? ("boolean" as const) : ("string" as const) }])),
+    },
+  });
+  if (values.help === true) return null;
+  return { values: values as ParsedFlags["values"], positionals };
+}
+
+/** A numeric flag's value, checked: undefined when not given. */
+export function numberFlag(
+  values: ParsedFlags["values"],
+  name: string,
+  range: { min: number; max?: number; integer?: boolean },
+): number | undefined {
+  const raw = values[name];
+  if (raw === undefined || typeof raw === "boolean") return undefined;
+  return parseNumber(`--${name}`, raw, range);
+}
+
+/** `raw` as a number within `range`, or an error naming `what`. */
+export function parseNumber(what: string, raw: string, range: { min: number; max?: number; integer?: boolean }): number {
+  const n = Number(raw);
+  const kind = range.integer === true ? "an integer" : "a number";
+  const bounds = range.max === undefined ? `>= ${range.min}` : `from ${range.min} to ${range.max}`;
+  if (raw.trim() === "" || !Number.isFinite(n) || (range.integer === true && !Number.isInteger(n)) || n < range.min || (range.max !== undefined && n > range.max))
+    throw new Error(`${what} must be ${kind} ${bounds}, got '${raw}'`);
+  return n;
+}
+
+export function stringFlag(values: ParsedFlags["values"], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} B`;
+}
