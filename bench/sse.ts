@@ -3,6 +3,8 @@
 // two network reads counts from the read that completed it, because that is when a client could
 // have shown it.
 
+import { SseParser as ClientSseParser } from "../src/client/sse.js";
+
 export interface SseEvent {
   /** The event's data lines joined with "\n". */
   data: string;
@@ -10,56 +12,18 @@ export interface SseEvent {
   at: number;
 }
 
-/** Incremental parser for `text/event-stream` (data fields only; comments and other fields ignored). */
+/** The client's SSE parser, with each event stamped with the arrival of the read that completed it. */
 export class SseParser {
-  private buffer = "";
-  private dataLines: string[] = [];
+  private readonly parser = new ClientSseParser();
 
   /** Feeds decoded text received at `at`; returns the events it completed. */
   push(text: string, at: number): SseEvent[] {
-    this.buffer += text;
-    const events: SseEvent[] = [];
-    for (;;) {
-      const match = /\r\n|\n|\r/.exec(this.buffer);
-      if (match === null) break;
-      // A lone trailing CR may be the first half of a CRLF split across reads.
-      if (match[0] === "\r" && match.index === this.buffer.length - 1) break;
-      const line = this.buffer.slice(0, match.index);
-      this.buffer = this.buffer.slice(match.index + match[0].length);
-      const event = this.line(line, at);
-      if (event !== null) events.push(event);
-    }
-    return events;
+    return this.parser.feed(text).map((data) => ({ data, at }));
   }
 
   /** End of stream: an event without its closing blank line is still delivered. */
   end(at: number): SseEvent[] {
-    const events: SseEvent[] = [];
-    if (this.buffer.length > 0) {
-      const line = this.buffer.replace(/\r$/, "");
-      this.buffer = "";
-      const event = this.line(line, at);
-      if (event !== null) events.push(event);
-    }
-    if (this.dataLines.length > 0) events.push(this.dispatch(at));
-    return events;
-  }
-
-  private line(line: string, at: number): SseEvent | null {
-    if (line === "") return this.dataLines.length > 0 ? this.dispatch(at) : null;
-    if (line.startsWith(":")) return null;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") this.dataLines.push(value);
-    return null;
-  }
-
-  private dispatch(at: number): SseEvent {
-    const event = { data: this.dataLines.join("\n"), at };
-    this.dataLines = [];
-    return event;
+    return this.parser.end().map((data) => ({ data, at }));
   }
 }
 

@@ -5,15 +5,15 @@ import { REFERENCE, type BenchSummary, type ShortRequestsSummary, type TargetRes
 
 export type Align = "left" | "right";
 
-/** Columns padded to their widest cell; numbers are usually right-aligned. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+/** Columns padded to their widest cell; numbers are usually right-aligned. `rule`: dashes under the header. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = [], rule = true): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => ((align[i] ?? "right") === "left" ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
-  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+  return [line(headers), ...(rule ? [line(widths.map((w) => "-".repeat(w)))] : []), ...rows.map(line)].join("\n");
 }
 
 /** Fixed decimals, or "-" for a missing value. */

@@ -64,6 +64,11 @@ export class SseStream {
     return this.write(`data: ${JSON.stringify(event)}\n\n`);
   }
 
+  /** Writes events in order, each as `send` does. */
+  async sendAll(events: readonly unknown[]): Promise<void> {
+    for (const event of events) await this.send(event);
+  }
+
   /**
    * Reports a failure. Before the stream is opened it is a normal JSON error response with the
    * error's status (the only kind the SDKs retry); after, it is the `data: {"error": ...}` event

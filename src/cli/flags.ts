@@ -1,6 +1,7 @@
 // Flags of the client commands (chat, complete, models, pull): one table per command gives both
 // the parser's options and the --help text, so the two cannot disagree.
 import { parseArgs } from "node:util";
+import { formatTable } from "../../bench/table.js";
 
 export interface FlagDoc {
   name: string;
@@ -8,6 +9,8 @@ export interface FlagDoc {
   value: string;
   help: string;
   default: string;
+  /** May be given more than once. */
+  repeatable?: boolean;
 }
 
 export interface ParsedFlags {
@@ -16,9 +19,11 @@ export interface ParsedFlags {
 }
 
 /** `Usage: ...`, a description, and one line per flag with its default. */
-function commandHelp(usage: string, description: string, flags: readonly FlagDoc[]): string {
-  const row = (flag: string, help: string): string => `  --${flag.padEnd(22)} ${help}`;
-  const rows = flags.map((f) => row(`${f.name} ${f.value}`.trim(), f.default === "" ? f.help : `${f.help} (default: ${f.default})`));
+export function commandHelp(usage: string, description: string, flags: readonly FlagDoc[]): string {
+  const labels = flags.map((f) => `${f.name} ${f.value}`.trim());
+  const width = Math.max(22, ...labels.map((l) => l.length));
+  const row = (flag: string, help: string): string => `  --${flag.padEnd(width)} ${help}`;
+  const rows = flags.map((f, i) => row(labels[i]!, f.default === "" ? f.help : `${f.help} (default: ${f.default})`));
   return `Usage: ${usage}\n\n${description}\n\nOptions:\n${rows.join("\n")}\n${row("help", "show this help")}`;
 }
 
@@ -93,15 +98,9 @@ export function stringFlag(values: ParsedFlags["values"], name: string): string 
   return typeof v === "string" ? v : undefined;
 }
 
-/** Columns padded to their widest cell; the last column is not padded. */
+/** Left-aligned columns padded to their widest cell, no rule under the header. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  return formatTable(header, rows, header.map(() => "left"), false);
 }
 
 export function formatBytes(n: number): string {

@@ -7,6 +7,7 @@ import {
   ensureBuiltinModel, listPresets, writeBuiltinModel, type BuiltinProgress,
 } from "../models/builtin.js";
 import { PRESETS } from "../models/presets.js";
+import { formatBytes } from "./flags.js";
 
 const USAGE = `usage: lavash make-model [preset] [--out path] [--cache-dir dir]
 
@@ -14,10 +15,6 @@ Generates a GGUF model with random weights and the real Qwen vocabulary, for tes
 Without --out the file goes to the model cache (--cache-dir, $LAVASH_CACHE_DIR, or
 $XDG_CACHE_HOME/lavash/models) and is reused if it is already there. Prints the file's path.
 Without a preset, lists the presets.`;
-
-function formatBytes(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${Math.round(n / 1e6)} MB`;
-}
 
 function printPresets(out: NodeJS.WritableStream): void {
   const rows = listPresets();

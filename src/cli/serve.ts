@@ -9,16 +9,9 @@ import { parseModelSpec } from "../engine/llama/model-source.js";
 import { createLogger } from "../server/logger.js";
 import { startServer, type AppOptions } from "../server/app.js";
 import { drainAndClose } from "../server/shutdown.js";
+import { commandHelp, type FlagDoc } from "./flags.js";
 import { progressReporter } from "./progress.js";
 
-interface FlagDoc {
-  name: string;
-  /** Empty for a switch. */
-  value: string;
-  help: string;
-  default: string;
-  repeatable?: boolean;
-}
 
 const flagDocs: FlagDoc[] = [
   { name: "host", value: "ADDR", help: "address to listen on", default: "127.0.0.1" },
@@ -47,9 +40,7 @@ const flagDocs: FlagDoc[] = [
 ];
 
 export function serveHelp(): string {
-  const row = (flag: string, help: string): string => `  --${flag.padEnd(34)} ${help}`;
-  const rows = flagDocs.map((f) => row(`${f.name} ${f.value}`.trim(), `${f.help} (default: ${f.default})`));
-  return `Usage: lavash serve [options]\n\nServes the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.\n\n${rows.join("\n")}\n${row("help", "show this help")}`;
+  return commandHelp("lavash serve [options]", "Serves the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.", flagDocs);
 }
 
 /** The engine's options that flags set, plus the server's own. */

@@ -99,7 +99,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   const usage = emptyUsage();
   const promptLength = new Map<number, number>();
   try {
-    for (let i = 0; i < generations.length * plan.n; i++) for (const chunk of format.open(i)) await sse.send(chunk);
+    for (let i = 0; i < generations.length * plan.n; i++) await sse.sendAll(format.open(i));
     for await (const { source, event } of merge(generations)) {
       if (sse.closed) break;
       const base = source * plan.n;
@@ -107,24 +107,24 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
         case "prompt":
           for (let j = 0; j < plan.n; j++) {
             promptLength.set(base + j, event.text.length);
-            for (const chunk of format.prompt(base + j, event)) await sse.send(chunk);
+            await sse.sendAll(format.prompt(base + j, event));
           }
           break;
         case "text":
           request.tokenTimer?.text(base + event.index);
-          for (const chunk of format.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0)) await sse.send(chunk);
+          await sse.sendAll(format.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0));
           break;
         case "reasoning":
-          for (const chunk of format.reasoning?.(base + event.index, event.text) ?? []) await sse.send(chunk);
+          await sse.sendAll(format.reasoning?.(base + event.index, event.text) ?? []);
           break;
         case "tool_call":
-          for (const chunk of format.toolCall?.(base + event.index, event.call, event.id, event.name) ?? []) await sse.send(chunk);
+          await sse.sendAll(format.toolCall?.(base + event.index, event.call, event.id, event.name) ?? []);
           break;
         case "tool_arguments":
-          for (const chunk of format.toolArguments?.(base + event.index, event.call, event.text) ?? []) await sse.send(chunk);
+          await sse.sendAll(format.toolArguments?.(base + event.index, event.call, event.text) ?? []);
           break;
         case "finish":
-          for (const chunk of format.finish(base + event.index, event.finishReason)) await sse.send(chunk);
+          await sse.sendAll(format.finish(base + event.index, event.finishReason));
           break;
         case "usage":
           addUsage(usage, event.usage);

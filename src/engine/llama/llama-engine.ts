@@ -286,8 +286,10 @@ export class LlamaEngine implements Engine {
           "response_format cannot be combined with tools when tool_choice is 'auto': use tool_choice 'none' for a structured answer, or 'required' for calls.",
           "response_format",
         );
-      const calls = entry.grammars.compile(toolCallGbnf(entry.prompt.toolSyntax, calling));
-      if (calling.choice !== "auto") gbnf = calls;
+      // Building the text checks every tool's schema (a 400 before anything runs); auto compiles
+      // its grammar only when a choice opens a call (lazyToolGrammar).
+      const calls = toolCallGbnf(entry.prompt.toolSyntax, calling);
+      if (calling.choice !== "auto") gbnf = entry.grammars.compile(calls);
     }
     if (!gbnf) return configs;
     const grammar = await gbnf;

@@ -104,14 +104,16 @@ function makeDecoder(model: LlamaModel, pieces: readonly unknown[]): Decoder {
   const literal = (text: string): number[] => Array.from(utf8.encode(text));
   const fallback: Decoder = (token) => literal(model.detokenize([token], true));
 
+  // Unused ids (vocabulary padding) render as nothing in llama.cpp's output: no bytes.
+  const decoder = (escaped: (piece: string, attrs: TokenAttributes) => number[]): Decoder => (token) => {
+    const piece = pieces[token];
+    if (typeof piece !== "string") return fallback(token);
+    const attrs = model.getTokenAttributes(token);
+    if (attrs.unused) return [];
+    return isLiteral(attrs) ? literal(piece) : escaped(piece, attrs);
+  };
   if (model.vocabularyType === LlamaVocabularyType.bpe) {
-    return (token) => {
-      const piece = pieces[token];
-      if (typeof piece !== "string") return fallback(token);
-      const attrs = model.getTokenAttributes(token);
-      // Unused ids (vocabulary padding) render as nothing in llama.cpp's output: no bytes.
-      if (attrs.unused) return [];
-      if (isLiteral(attrs)) return literal(piece);
+    return decoder((piece) => {
       const out: number[] = [];
       for (const ch of piece) {
         const cp = ch.codePointAt(0)!;
@@ -122,19 +124,14 @@ function makeDecoder(model: LlamaModel, pieces: readonly unknown[]): Decoder {
         else out.push(...utf8.encode(ch));
       }
       return out;
-    };
+    });
   }
   if (model.vocabularyType === LlamaVocabularyType.spm || model.vocabularyType === LlamaVocabularyType.ugm) {
-    return (token) => {
-      const piece = pieces[token];
-      if (typeof piece !== "string") return fallback(token);
-      const attrs = model.getTokenAttributes(token);
-      if (attrs.unused) return [];
-      if (isLiteral(attrs)) return literal(piece);
+    return decoder((piece, attrs) => {
       const byteToken = attrs.byte ? SPM_BYTE_TOKEN.exec(piece) : null;
       if (byteToken !== null) return [parseInt(byteToken[1]!, 16)];
       return literal(piece.replaceAll(SPM_SPACE, " "));
-    };
+    });
   }
   // Other vocabularies (WordPiece, RWKV, ...) have their own escapes; llama.cpp's own rendering is
   // exact for whole characters and loses only the bytes of a split one (they become U+FFFD).
