@@ -30,7 +30,7 @@ export type Endpoint = "chat" | "completions";
 /** A request parameter lavash accepts beyond OpenAI's API; an OpenAPI generator tags these. */
 export interface ExtensionParameter {
   /** Where the name and semantics come from, so clients written for that server work unchanged. */
-  origin: "vllm" | "llama.cpp";
+  origin: "vllm" | "llama.cpp" | "lavash";
   endpoints: readonly Endpoint[];
   description: string;
 }
@@ -75,6 +75,16 @@ export const EXTENSION_PARAMETERS: Readonly<Record<string, ExtensionParameter>> 
     description:
       "Generate best_of candidates and return the n with the highest mean token logprob " +
       "(legacy completions define it; for chat it is an extension).",
+  },
+  its: {
+    origin: "lavash",
+    endpoints: ["chat", "completions"],
+    description:
+      "Inference-time scaling: {method: 'power_sampling' | 'smc' | 'best_of_n', ...}. Power sampling samples from p(x)^alpha " +
+      "(proposals at temperature 1/alpha; alpha defaults to 1/temperature, else 4); smc runs sequential Monte Carlo over " +
+      "particles; best_of_n returns the top_k of n candidates. On chat, a first system message that starts with a PITA code " +
+      "(ITS_<CHAIN>_<TOKEN>, e.g. ITS_SMC_10_5_1_PS_192_8) asks for the same; the code is removed from the prompt. " +
+      "The response (the final chunk when streaming) carries the run's diagnostics as `its`.",
   },
 };
 

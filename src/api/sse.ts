@@ -64,6 +64,12 @@ export class SseStream {
     return this.write(`data: ${JSON.stringify(event)}\n\n`);
   }
 
+  /** Writes an SSE comment (`: <text>`), which clients skip: progress for those who read the raw stream. */
+  comment(text: string): Promise<void> {
+    if (!this.opened) this.open();
+    return this.write(`: ${text.replace(/[\r\n]+/g, " ")}\n\n`);
+  }
+
   /** Writes events in order, each as `send` does. */
   async sendAll(events: readonly unknown[]): Promise<void> {
     for (const event of events) await this.send(event);

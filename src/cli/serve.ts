@@ -1,5 +1,6 @@
 // `lavash serve`: parses the server flags, starts the HTTP server at once (GET /health answers
 // 503 while loading) and loads the models behind it.
+import { DEFAULT_ITS_MAX_TOKENS } from "../server/its-plan.js";
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -33,6 +34,7 @@ const flagDocs: FlagDoc[] = [
   { name: "cors-origin", value: "ORIGIN", help: "origin browsers may call from (repeatable; * for any)", default: "none: no CORS headers", repeatable: true },
   { name: "no-metrics", value: "", help: "no GET /metrics (Prometheus)", default: "metrics on" },
   { name: "request-timeout", value: "SECONDS", help: "stop a generation running longer (504); 0: no limit", default: "600" },
+  { name: "its-max-tokens", value: "N", help: "most tokens one `its` (inference-time scaling) request may make the model evaluate", default: "200000" },
   { name: "config", value: "FILE", help: "settings and models from a YAML or JSON file (see docs/serving.md); flags win", default: "none" },
   { name: "keep-alive", value: "SECONDS", help: "unload a model idle this long (reloaded on its next request); 0: keep loaded", default: "0" },
   { name: "admin-key", value: "KEY", help: "key for POST /models/load and /models/unload (repeatable); none: those are off", default: "none", repeatable: true },
@@ -48,7 +50,7 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
   host: string;
   port: number;
   logLevel: string;
-  http: Required<Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds">>;
+  http: Required<Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens">>;
   shutdownTimeoutSeconds: number;
 }
 
@@ -120,6 +122,7 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
       corsOrigins: list("cors-origin"),
       metrics: !flag("no-metrics"),
       requestTimeoutSeconds: seconds("request-timeout", 600),
+      itsMaxTokens: int("its-max-tokens", DEFAULT_ITS_MAX_TOKENS, 1),
     },
     shutdownTimeoutSeconds: seconds("shutdown-timeout", 30),
   };

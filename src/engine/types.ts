@@ -137,6 +137,10 @@ export interface PositionedTokenLogprob extends TokenLogprob {
 export type GenerationEvent =
   /** Once, before any text, when `echo` was asked: the prompt as text (the first token has no logprob). */
   | { type: "prompt"; text: string; logprobs: PositionedTokenLogprob[] | null }
+  /** Inference-time scaling: what the run has done so far (streamed as an SSE comment). */
+  | { type: "progress"; detail: Record<string, unknown> }
+  /** Inference-time scaling: the run's diagnostics, for the response's `its` field; before the choices' events. */
+  | { type: "diagnostics"; detail: Record<string, unknown> }
   /** Text of choice `index` that is final: valid UTF-8, and never part of a stop sequence. */
   | { type: "text"; index: number; text: string; logprobs: PositionedTokenLogprob[] | null }
   /** Chain-of-thought text of choice `index` (only with `separateReasoning`). */
@@ -239,6 +243,81 @@ export interface EmbeddingResult {
   promptTokens: number;
 }
 
+/**
+ * Inference-time scaling (src/its) works on token chains that continue one evaluated prompt.
+ * Each sampled token comes with what the algorithms weigh it by.
+ */
+export interface ScoredStep {
+  token: number;
+  /** ln p(token) under the model at temperature 1, logit_bias applied (no other transformation). */
+  logprob: number;
+  /** ln q(token) under the distribution it was drawn from: temperature T, same logit_bias. */
+  proposalLogprob: number;
+  /** ln Σ_v exp(z_v / T) over the vocabulary (z = logits + logit_bias): the proposal's normalizer. */
+  logNormalizer: number;
+  /** Entropy of p at this position in nats; null unless the session asked for it. */
+  entropy: number | null;
+  /** The token ends the generation (end of sequence or turn); it adds no text. */
+  endOfGeneration: boolean;
+}
+
+export interface ScalingRequest {
+  model: string;
+  prompt: PromptInput;
+  /**
+   * The proposal: temperature (> 0), seed, logit_bias. top_p, top_k, min_p and penalties change
+   * the distribution per step in ways the metrics do not describe: an engine refuses them.
+   */
+  sampling: SamplingParams;
+  /** Most tokens a chain may hold; null: what the context leaves after the prompt. */
+  maxTokens: number | null;
+  /** Compute each step's entropy (a pass over the whole distribution per token). */
+  entropy: boolean;
+  /** false: every extension evaluates the prompt and the chain again (PITA's way; benchmarks). */
+  reuseKvCache?: boolean;
+  /** Called with the prompt's length and the resolved max tokens before anything is evaluated; may throw to refuse. */
+  admit?(promptTokens: number, maxTokens: number): void;
+  signal?: AbortSignal;
+}
+
+/** A prompt evaluated once, and chains of sampled tokens after it that share its KV state. */
+export interface ScalingSession {
+  readonly promptTokens: number;
+  /** Prompt tokens whose KV state was found in the cache when the session started. */
+  readonly cachedPromptTokens: number;
+  /** The resolved bound on a chain's length. */
+  readonly maxTokens: number;
+  /**
+   * A new empty chain. The first chain samples with the request's seed (so it draws what a plain
+   * request with that seed draws); later chains and forks get seeds derived from it in order.
+   */
+  chain(): ScalingChain;
+  /** The text of generated tokens (end-of-generation tokens add none). */
+  detokenize(tokens: readonly number[]): string;
+  /** Tokens the model evaluated for this session so far: prompt (and re-evaluated) tokens plus decodes. */
+  readonly tokensEvaluated: number;
+  /** Frees the chains' samplers; their sequences' KV states stay in the prefix cache. */
+  close(): void;
+}
+
+export interface ScalingChain {
+  readonly tokens: readonly number[];
+  /** True once the chain holds an end-of-generation token or session.maxTokens tokens. */
+  readonly done: boolean;
+  /** A new chain holding this chain's first `at` tokens, with its own random stream. */
+  fork(at: number): ScalingChain;
+  /** Drops the tokens from `at` on. */
+  truncate(at: number): void;
+  /**
+   * Samples up to `count` more tokens, each scored; fewer when the chain gets done. Extensions of
+   * all chains (of all requests) run in the shared scheduler: N chains advance in one decode.
+   * The KV state of the chain's prefix is reused from whatever sequence holds it; only what no
+   * sequence holds is evaluated. Rejects with EngineError("cancelled") when the signal aborts.
+   */
+  extend(count: number): Promise<ScoredStep[]>;
+  dispose(): void;
+}
+
 export interface Engine {
   readonly state: EngineState;
   listModels(): ModelInfo[];
@@ -257,6 +336,11 @@ export interface Engine {
    * left out). Engines that cannot load models at run time leave these out.
    */
   loadModel?(model: Omit<ModelSource, "source"> & { source?: string }): Promise<ModelInfo>;
+  /**
+   * Starts an inference-time scaling session; engines without token-level access leave it out.
+   * Throws EngineError like generate() does.
+   */
+  startScaling?(request: ScalingRequest): Promise<ScalingSession>;
   /** Admin: frees a model's memory; `forget` also stops serving it. */
   unloadModel?(id: string, forget?: boolean): Promise<void>;
 }

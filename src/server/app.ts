@@ -5,6 +5,7 @@ import { ApiError, invalidJson, invalidRequest, routeNotFound, serverError, toEr
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
 import { newRequestId } from "../api/common.js";
+import { DEFAULT_ITS_MAX_TOKENS } from "./its-plan.js";
 import { registerChatCompletions } from "./routes/chat-completions.js";
 import { registerCompletions } from "./routes/completions.js";
 import { registerEmbeddings } from "./routes/embeddings.js";
@@ -33,6 +34,8 @@ export interface AppOptions {
   metrics?: boolean;
   /** Seconds a request may run before its generation is stopped (504); absent or 0: no limit. */
   requestTimeoutSeconds?: number;
+  /** Most tokens one inference-time scaling request may make the model evaluate; default 200,000. */
+  itsMaxTokens?: number;
 }
 
 /** Facts a route learns about a request (model, tokens) for its log line. */
@@ -126,8 +129,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerModels(app, options.engine);
   registerAdmin(app, options.engine);
   registerStatus(app, options.engine);
-  registerChatCompletions(app, options.engine);
-  registerCompletions(app, options.engine);
+  const itsLimits = { maxTokensEvaluated: options.itsMaxTokens ?? DEFAULT_ITS_MAX_TOKENS };
+  registerChatCompletions(app, options.engine, itsLimits);
+  registerCompletions(app, options.engine, itsLimits);
   registerEmbeddings(app, options.engine);
   registerTokenize(app, options.engine);
   if (registry !== null) registerMetricsRoute(app, registry);

@@ -9,6 +9,7 @@ import { SseStream } from "../api/sse.js";
 import type { Engine, FinishReason, GenerateRequest, Generation, GenerationEvent, PositionedTokenLogprob, ToolCall, Usage } from "../engine/types.js";
 import { toApiError } from "./engine-errors.js";
 import { followStop, throwIfStopped } from "./in-flight.js";
+import { startScaledGeneration, type ScaledPlan } from "./its-run.js";
 import type { TokenTimer } from "./metrics.js";
 
 export interface PromptPart {
@@ -30,21 +31,25 @@ export interface FinalChoice {
 }
 
 /** How one endpoint shapes its bodies and chunks. */
+/** An `its` run's diagnostics (wire form), for the body or the stream's last chunk. */
+export type ItsDetail = Record<string, unknown>;
+
 export interface ResponseFormat {
-  complete(choices: FinalChoice[], usage: Usage): unknown;
+  complete(choices: FinalChoice[], usage: Usage, its?: ItsDetail): unknown;
   /** Chunks that open a choice (chat's role chunk); none for legacy completions. */
   open(index: number): unknown[];
   /** The echoed prompt of a choice, as chunks. */
   prompt(index: number, prompt: PromptPart): unknown[];
   /** `offsetBase`: characters before this choice's generated text in its returned text (echo). */
   text(index: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown[];
-  finish(index: number, reason: FinishReason): unknown[];
+  /** `its`: given with the last choice's finish, for the stream's final chunk. */
+  finish(index: number, reason: FinishReason, its?: ItsDetail): unknown[];
   /** Chat only: reasoning text, a call's opening, a fragment of its arguments. */
   reasoning?(index: number, text: string): unknown[];
   toolCall?(index: number, call: number, id: string, name: string): unknown[];
   toolArguments?(index: number, call: number, text: string): unknown[];
   /** The closing `choices: []` usage chunk, or null when not asked for. */
-  usage(usage: Usage): unknown;
+  usage(usage: Usage, its?: ItsDetail): unknown;
 }
 
 export interface RunPlan {
@@ -55,6 +60,8 @@ export interface RunPlan {
   /** Candidates per prompt when more than n are generated (never streamed). */
   bestOf: number | null;
   stream: boolean;
+  /** Inference-time scaling instead of plain generation (one request; n chains for power sampling). */
+  its?: ScaledPlan;
 }
 
 export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, format: ResponseFormat): Promise<unknown> {
@@ -72,7 +79,11 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   const generations: Generation[] = [];
   try {
     for (const r of plan.requests)
-      generations.push(await engine.generate({ ...r, n: candidates, scoreChoices: candidates > plan.n, signal: abort.signal }));
+      generations.push(
+        plan.its
+          ? await startScaledGeneration(engine, r, plan.its, abort.signal)
+          : await engine.generate({ ...r, n: candidates, scoreChoices: candidates > plan.n, signal: abort.signal }),
+      );
   } catch (error) {
     abort.abort(); // frees what the earlier prompts already started
     throwIfStopped(request);
@@ -81,7 +92,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   request.facts.promptTokens = generations.reduce((n, g) => n + g.promptTokens, 0);
 
   if (!plan.stream) {
-    let result: { choices: FinalChoice[]; usage: Usage };
+    let result: { choices: FinalChoice[]; usage: Usage; its?: ItsDetail };
     try {
       result = await collect(generations, plan.n, candidates, request.tokenTimer);
     } catch (error) {
@@ -90,7 +101,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
     throwIfStopped(request);
     if (abort.signal.aborted) return reply.status(499).send(); // nobody is listening any more
     record(request, result.choices, result.usage);
-    return format.complete(result.choices, result.usage);
+    return format.complete(result.choices, result.usage, result.its);
   }
 
   reply.hijack();
@@ -98,6 +109,8 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   sse.open({ "x-request-id": request.id });
   const usage = emptyUsage();
   const promptLength = new Map<number, number>();
+  let its: ItsDetail | undefined;
+  let finished = 0;
   try {
     for (let i = 0; i < generations.length * plan.n; i++) await sse.sendAll(format.open(i));
     for await (const { source, event } of merge(generations)) {
@@ -124,10 +137,17 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
           await sse.sendAll(format.toolArguments?.(base + event.index, event.call, event.text) ?? []);
           break;
         case "finish":
-          await sse.sendAll(format.finish(base + event.index, event.finishReason));
+          finished++;
+          await sse.sendAll(format.finish(base + event.index, event.finishReason, finished === generations.length * plan.n ? its : undefined));
           break;
         case "usage":
           addUsage(usage, event.usage);
+          break;
+        case "progress":
+          await sse.comment(`its ${JSON.stringify(event.detail)}`);
+          break;
+        case "diagnostics":
+          its = event.detail;
           break;
       }
     }
@@ -135,7 +155,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
     if (!sse.closed) {
       request.facts.completionTokens = usage.completionTokens;
       request.facts.cachedPromptTokens = usage.cachedPromptTokens;
-      const chunk = format.usage(usage);
+      const chunk = format.usage(usage, its);
       if (chunk !== null) await sse.send(chunk);
       sse.done();
     }
@@ -155,8 +175,9 @@ interface Candidate extends FinalChoice {
 }
 
 /** Reads every generation to its end; keeps the n best candidates per prompt when best_of > n. */
-async function collect(generations: Generation[], n: number, candidates: number, timer?: TokenTimer | null): Promise<{ choices: FinalChoice[]; usage: Usage }> {
+async function collect(generations: Generation[], n: number, candidates: number, timer?: TokenTimer | null): Promise<{ choices: FinalChoice[]; usage: Usage; its?: ItsDetail }> {
   const usage = emptyUsage();
+  let its: ItsDetail | undefined;
   const choices: FinalChoice[] = [];
   for (const [source, generation] of generations.entries()) {
     let prompt: PromptPart | null = null;
@@ -187,13 +208,14 @@ async function collect(generations: Generation[], n: number, candidates: number,
         const c = pool[event.index]!;
         c.finishReason = event.finishReason;
         if (event.logprobSum !== null && event.completionTokens > 0) c.meanLogprob = event.logprobSum / event.completionTokens;
-      } else addUsage(usage, event.usage);
+      } else if (event.type === "usage") addUsage(usage, event.usage);
+      else if (event.type === "diagnostics") its = event.detail;
     }
     // Stable sort: equal scores keep generation order.
     const chosen = candidates > n ? [...pool].sort((a, b) => b.meanLogprob - a.meanLogprob).slice(0, n) : pool;
     chosen.forEach(({ meanLogprob: _score, ...c }, j) => choices.push({ ...c, index: source * n + j, prompt }));
   }
-  return { choices, usage };
+  return { choices, usage, ...(its ? { its } : {}) };
 }
 
 /** Events of several generations as they come, each tagged with its generation's position. */

@@ -31,7 +31,7 @@ afterEach(() => {
 });
 
 describe("serve flags", () => {
-  it("defaults: open, no CORS, metrics on, 600 s request and 30 s shutdown timeouts", () => {
+  it("defaults: open, no CORS, metrics on, 600 s request and 30 s shutdown timeouts, 200k its tokens", () => {
     delete process.env.LAVASH_API_KEY;
     const config = parse([]);
     assert.deepEqual(config.http, {
@@ -39,8 +39,11 @@ describe("serve flags", () => {
       corsOrigins: [],
       metrics: true,
       requestTimeoutSeconds: 600,
+      itsMaxTokens: 200_000,
     });
     assert.equal(config.shutdownTimeoutSeconds, 30);
+    assert.equal(parse(["--its-max-tokens", "5000"]).http.itsMaxTokens, 5000);
+    assert.throws(() => parse(["--its-max-tokens", "0"]), /--its-max-tokens must be an integer >= 1/);
   });
 
   it("collects API keys from flags, $LAVASH_API_KEY and a key file", () => {

@@ -8,6 +8,7 @@ import {
   type TokenUsage,
   type WireUsage,
 } from "../common.js";
+import type { WireItsDiagnostics } from "../its/diagnostics.js";
 import { chatChoiceLogprobs, type ChatChoiceLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 
 export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
@@ -44,6 +45,8 @@ export interface ChatCompletion {
   system_fingerprint: string;
   choices: ChatCompletionChoice[];
   usage: WireUsage;
+  /** Extension: what an inference-time scaling run (`its`) did; absent without one. */
+  its?: WireItsDiagnostics;
 }
 
 export interface ChatChoiceResult {
@@ -65,10 +68,12 @@ export interface ChatCompletionInput {
   choices: readonly ChatChoiceResult[];
   usage: TokenUsage;
   systemFingerprint?: string;
+  /** The diagnostics of an `its` run (wireItsDiagnostics). */
+  its?: WireItsDiagnostics;
 }
 
 export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion {
-  return {
+  const completion: ChatCompletion = {
     id: input.id ?? newChatCompletionId(),
     object: "chat.completion",
     created: input.created ?? unixSeconds(),
@@ -82,6 +87,8 @@ export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion 
     })),
     usage: toWireUsage(input.usage),
   };
+  if (input.its !== undefined) completion.its = input.its;
+  return completion;
 }
 
 function chatMessage(c: ChatChoiceResult): ChatCompletionMessage {
@@ -125,6 +132,8 @@ export interface ChatCompletionChunk {
   choices: ChatChunkChoice[];
   /** Present only with stream_options.include_usage: null on every chunk but the last. */
   usage?: WireUsage | null;
+  /** Extension: an `its` run's diagnostics, on the stream's final chunk only. */
+  its?: WireItsDiagnostics;
 }
 
 export interface StreamBuilderOptions {
@@ -197,14 +206,19 @@ export class ChatStreamBuilder {
     return this.chunk([{ index, delta: { reasoning_content: text }, logprobs: null, finish_reason: null }]);
   }
 
-  finishChunk(index: number, reason: ChatFinishReason): ChatCompletionChunk {
-    return this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
+  /** `its`: an `its` run's diagnostics, when this is the stream's final chunk (no usage chunk follows). */
+  finishChunk(index: number, reason: ChatFinishReason, its?: WireItsDiagnostics): ChatCompletionChunk {
+    const chunk = this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
+    if (its !== undefined) chunk.its = its;
+    return chunk;
   }
 
-  /** The closing `choices: []` chunk with totals; null when the client did not ask for usage. */
-  usageChunk(usage: TokenUsage): ChatCompletionChunk | null {
+  /** The closing `choices: []` chunk with totals (and an `its` run's diagnostics); null when the client did not ask for usage. */
+  usageChunk(usage: TokenUsage, its?: WireItsDiagnostics): ChatCompletionChunk | null {
     if (!this.includeUsage) return null;
-    return { ...this.base(), choices: [], usage: toWireUsage(usage) };
+    const chunk: ChatCompletionChunk = { ...this.base(), choices: [], usage: toWireUsage(usage) };
+    if (its !== undefined) chunk.its = its;
+    return chunk;
   }
 
   private chunk(choices: ChatChunkChoice[]): ChatCompletionChunk {

@@ -16,6 +16,7 @@ import {
   temperatureSchema,
   topPSchema,
 } from "../common.js";
+import { itsSchema } from "../its/schema.js";
 import { isEmpty, never, onlyValues, rejectUnsupported, when, type UnsupportedRule } from "../unsupported.js";
 import { parseWith } from "../validation.js";
 
@@ -182,6 +183,8 @@ export const chatCompletionRequestSchema = z
     ...samplingExtensionShape,
     best_of: z.int().min(1).max(20).nullish(),
     reasoning_format: z.enum(["none", "parsed", "deepseek"]).nullish(),
+    // lavash's own extension: inference-time scaling (a PITA code in the system prompt works too).
+    its: itsSchema.nullish(),
 
     response_format: responseFormatSchema.nullish(),
     tools: z.array(toolSchema).nullish(),

@@ -8,6 +8,7 @@ import {
   type TokenUsage,
   type WireUsage,
 } from "../common.js";
+import type { WireItsDiagnostics } from "../its/diagnostics.js";
 import type { LegacyLogprobs } from "../logprobs.js";
 
 export type CompletionFinishReason = "stop" | "length" | "content_filter";
@@ -29,6 +30,8 @@ export interface Completion {
   choices: CompletionChoice[];
   /** Always on a full response; on chunks only with include_usage (null until the last). */
   usage?: WireUsage | null;
+  /** Extension: what an inference-time scaling run (`its`) did; on a stream, the final chunk only. */
+  its?: WireItsDiagnostics;
 }
 
 export interface CompletionChoiceResult {
@@ -46,10 +49,12 @@ export interface CompletionInput {
   choices: readonly CompletionChoiceResult[];
   usage: TokenUsage;
   systemFingerprint?: string;
+  /** The diagnostics of an `its` run (wireItsDiagnostics). */
+  its?: WireItsDiagnostics;
 }
 
 export function buildCompletion(input: CompletionInput): Completion & { usage: WireUsage } {
-  return {
+  const completion: Completion & { usage: WireUsage } = {
     id: input.id ?? newCompletionId(),
     object: "text_completion",
     created: input.created ?? unixSeconds(),
@@ -63,6 +68,8 @@ export function buildCompletion(input: CompletionInput): Completion & { usage: W
     })),
     usage: toWireUsage(input.usage),
   };
+  if (input.its !== undefined) completion.its = input.its;
+  return completion;
 }
 
 export interface CompletionStreamBuilderOptions {
@@ -94,14 +101,19 @@ export class CompletionStreamBuilder {
     return this.chunk([{ text, index, logprobs: logprobs ?? null, finish_reason: null }]);
   }
 
-  finishChunk(index: number, reason: CompletionFinishReason): Completion {
-    return this.chunk([{ text: "", index, logprobs: null, finish_reason: reason }]);
+  /** `its`: an `its` run's diagnostics, when this is the stream's final chunk (no usage chunk follows). */
+  finishChunk(index: number, reason: CompletionFinishReason, its?: WireItsDiagnostics): Completion {
+    const chunk = this.chunk([{ text: "", index, logprobs: null, finish_reason: reason }]);
+    if (its !== undefined) chunk.its = its;
+    return chunk;
   }
 
-  /** The closing `choices: []` chunk with totals; null when the client did not ask for usage. */
-  usageChunk(usage: TokenUsage): Completion | null {
+  /** The closing `choices: []` chunk with totals (and an `its` run's diagnostics); null when the client did not ask for usage. */
+  usageChunk(usage: TokenUsage, its?: WireItsDiagnostics): Completion | null {
     if (!this.includeUsage) return null;
-    return { ...this.base(), choices: [], usage: toWireUsage(usage) };
+    const chunk: Completion = { ...this.base(), choices: [], usage: toWireUsage(usage) };
+    if (its !== undefined) chunk.its = its;
+    return chunk;
   }
 
   private chunk(choices: CompletionChoice[]): Completion {

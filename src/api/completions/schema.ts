@@ -14,6 +14,7 @@ import {
   temperatureSchema,
   topPSchema,
 } from "../common.js";
+import { itsSchema } from "../its/schema.js";
 import { rejectUnsupported, type UnsupportedRule } from "../unsupported.js";
 import { parseWith } from "../validation.js";
 
@@ -77,6 +78,8 @@ export const completionRequestSchema = z
 
     // Extensions (EXTENSION_PARAMETERS): vLLM's names and ranges.
     ...samplingExtensionShape,
+    // lavash's own extension: inference-time scaling.
+    its: itsSchema.nullish(),
   })
   .superRefine((req, ctx) => {
     checkStreamOptions(req, ctx);

@@ -11,6 +11,9 @@ import type {
   Generation,
   GenerationEvent,
   ModelInfo,
+  SamplingParams,
+  ScalingRequest,
+  ScalingSession,
   TokenizeInput,
   TokenizeResult,
   EmbeddingInput,
@@ -20,7 +23,8 @@ import { ChatPromptRenderer } from "./chat-prompt.js";
 import { ModelEmbeddings } from "./embeddings.js";
 import { detokenizeTokens, tokenizeInput } from "./tokenizer-ops.js";
 import { resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
-import { nativeGrammarState, type NativeSamplerConfig } from "./native.js";
+import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./native.js";
+import { LlamaScalingSession } from "./scaling-session.js";
 import { checkFits, estimateMemory } from "./memory-estimate.js";
 import { ResponseGrammars } from "./response-grammar.js";
 import { samplerConfigs } from "./sampler-config.js";
@@ -103,21 +107,7 @@ export class LlamaEngine implements Engine {
 
     const promptTokens = this.tokenizePrompt(entry, request);
     const contextSize = entry.scheduler.contextSize;
-    const param = request.prompt.kind === "chat" ? "messages" : "prompt";
-    const where = request.prompt.kind === "chat" ? "messages" : "prompt";
-    if (promptTokens.length >= contextSize)
-      throw new EngineError(
-        "context_length_exceeded",
-        `This model's maximum context length is ${contextSize} tokens. However, your ${where} resulted in ${promptTokens.length} tokens. Please reduce the length of the ${where}.`,
-        param,
-      );
-    if (request.maxTokens !== null && promptTokens.length + request.maxTokens > contextSize)
-      throw new EngineError(
-        "context_length_exceeded",
-        `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens.length + request.maxTokens} tokens ` +
-          `(${promptTokens.length} in the ${where}, ${request.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
-        param,
-      );
+    checkContextFits(request, promptTokens.length, contextSize);
 
     const n = request.n ?? 1;
     const maxTokens = request.maxTokens ?? contextSize - promptTokens.length;
@@ -138,6 +128,7 @@ export class LlamaEngine implements Engine {
       finished: 0,
       completionTokens: 0,
       cachedPromptTokens: 0,
+      tokensEvaluated: 0,
     };
     const cancel = (): void => {
       if (job.cancelled) return;
@@ -161,6 +152,31 @@ export class LlamaEngine implements Engine {
       queued: schedulers.reduce((n, s) => n + s.queued, 0),
       stats,
     };
+  }
+
+  async startScaling(request: ScalingRequest): Promise<ScalingSession> {
+    const entry = await this.loadedModel(request.model);
+    const promptTokens = this.tokenizePrompt(entry, request);
+    const contextSize = entry.scheduler.contextSize;
+    checkContextFits(request, promptTokens.length, contextSize);
+    const maxTokens = request.maxTokens ?? contextSize - promptTokens.length;
+    request.admit?.(promptTokens.length, maxTokens);
+    const [proposal] = samplerConfigs(checkScalingSampling(request.sampling), 1, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize });
+    const session = new LlamaScalingSession({
+      llama: this.llama!,
+      model: entry.model,
+      native: nativeContext(entry.context),
+      scheduler: entry.scheduler,
+      promptTokens,
+      maxTokens,
+      proposal: { ...proposal!, temperature: request.sampling.temperature, seed: proposal!.seed! },
+      entropy: request.entropy,
+      reuseKvCache: request.reuseKvCache !== false,
+      signal: request.signal,
+      detokenize: (tokens) => entry.model.detokenize(tokens.filter((t) => !entry.model.isEogToken(t))),
+    });
+    await session.start();
+    return session;
   }
 
   async tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult> {
@@ -320,7 +336,7 @@ export class LlamaEngine implements Engine {
     return new MappedEventChannel<GenerationEvent>(onReturn, (e) => outputs.map(e));
   }
 
-  private tokenizePrompt(entry: LoadedModel, request: GenerateRequest): Token[] {
+  private tokenizePrompt(entry: LoadedModel, request: Pick<GenerateRequest, "prompt">): Token[] {
     const prompt = request.prompt;
     let tokens: Token[];
     if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools });
@@ -417,3 +433,41 @@ export class LlamaEngine implements Engine {
   }
 }
 
+/** The prompt, and the prompt plus max_tokens, must fit one sequence's context: a 400 naming the numbers otherwise. */
+function checkContextFits(request: Pick<GenerateRequest, "prompt" | "maxTokens">, promptLength: number, contextSize: number): void {
+  const param = request.prompt.kind === "chat" ? "messages" : "prompt";
+  const where = request.prompt.kind === "chat" ? "messages" : "prompt";
+  if (promptLength >= contextSize)
+    throw new EngineError(
+      "context_length_exceeded",
+      `This model's maximum context length is ${contextSize} tokens. However, your ${where} resulted in ${promptLength} tokens. Please reduce the length of the ${where}.`,
+      param,
+    );
+  if (request.maxTokens !== null && promptLength + request.maxTokens > contextSize)
+    throw new EngineError(
+      "context_length_exceeded",
+      `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptLength + request.maxTokens} tokens ` +
+        `(${promptLength} in the ${where}, ${request.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
+      param,
+    );
+}
+
+/**
+ * The metrics describe the model at temperature T with logit_bias and nothing else: a nucleus,
+ * top-k or min-p cut, or a penalty, would change each step's distribution without the scores
+ * saying so (and power sampling would then target something else than p^α).
+ */
+function checkScalingSampling(sampling: SamplingParams): SamplingParams {
+  if (!(sampling.temperature > 0)) throw new EngineError("invalid_request", "Inference-time scaling samples its proposals: temperature must be above 0.", "temperature");
+  const refused: [boolean, string][] = [
+    [sampling.topP < 1, "top_p"],
+    [(sampling.topK ?? 0) > 0, "top_k"],
+    [(sampling.minP ?? 0) > 0, "min_p"],
+    [(sampling.presencePenalty ?? 0) !== 0, "presence_penalty"],
+    [(sampling.frequencyPenalty ?? 0) !== 0, "frequency_penalty"],
+    [(sampling.repetitionPenalty ?? 1) !== 1, "repetition_penalty"],
+  ];
+  for (const [set, param] of refused)
+    if (set) throw new EngineError("invalid_request", `'${param}' cannot be combined with 'its': the scaling methods score tokens under the model at the sampling temperature with logit_bias only.`, param);
+  return sampling;
+}

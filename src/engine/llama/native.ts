@@ -30,6 +30,15 @@ export interface NativeContext {
     logits: [tokens: readonly number[], includeMax: boolean, includeMin: boolean, includeSelected: boolean, includeTop: number],
     totalLogitWeight: boolean,
   ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: number[] | undefined, totalLogitWeight: number | undefined]>;
+  /** Samples and reports every candidate's logit (after the sampler's chain), sorted best first. */
+  sampleToken(
+    index: BatchLogitIndex,
+    sampler: NativeSampler,
+    probabilities: false,
+    confidence: false,
+    logits: true,
+    totalLogitWeight: false,
+  ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: number[] | undefined]>;
   /** Replaces the target sequence's KV cache with a copy of the source's. */
   copySequenceStateFromOtherSequence(targetSequenceId: number, sourceSequenceId: number): Promise<number>;
   /** Removes positions [start, end) of a sequence from the KV cache; end < 0 means "to the end". */

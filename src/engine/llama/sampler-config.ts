@@ -70,7 +70,7 @@ export function seedToUint32(seed: number): number {
 }
 
 /** A well-mixed seed for choice j, derived from the request's (so n choices are reproducible). */
-function choiceSeed(seed: number, j: number): number {
+export function choiceSeed(seed: number, j: number): number {
   let x = (seed + Math.imul(j, 0x9e3779b9)) >>> 0;
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;

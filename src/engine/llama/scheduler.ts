@@ -85,9 +85,10 @@ export class ContextScheduler {
     return this.queue.length;
   }
 
-  submit(job: Job): void {
+  /** `admitted`: part of a request already admitted (a scaling chain's extension), never refused for the queue's length. */
+  submit(job: Job, admitted = false): void {
     if (this.closed) throw new EngineError("not_ready", "The model is shutting down.");
-    if (this.queue.length >= this.options.maxQueue && !this.slots.some((s) => s.active === null))
+    if (!admitted && this.queue.length >= this.options.maxQueue && !this.slots.some((s) => s.active === null))
       throw new EngineError("overloaded", `All ${this.options.parallel} sequences are busy and ${this.queue.length} requests are waiting.`);
     this.serials.set(job, this.nextSerial++);
     this.queue.push(job);
@@ -197,12 +198,22 @@ export class ContextScheduler {
       // request's output depend on what the cache held. Prefill never ends with a one-token
       // chunk either (see tick), so cached and uncached runs compute the same numbers. Echo
       // scoring needs the logits of every prompt position, so it evaluates the whole prompt.
-      reused = job.echo && job.logprobs !== null && choice === 0 ? 0 : Math.max(0, Math.min(reused, prompt.length - 2));
+      // A chain's extension continues its own decoding: only its last sampled token is new, and
+      // plain decoding evaluates that token alone too.
+      const keep = job.chain ? 1 : 2;
+      const scratch = (job.echo && job.logprobs !== null && choice === 0) || job.chain?.reuseKvCache === false;
+      reused = scratch ? 0 : Math.max(0, Math.min(reused, prompt.length - keep));
       if (reused === 0) copyFrom = -1;
+      // Chains branch and come back (an MH proposal that is rejected, SMC's copies): rather than
+      // cut a longer state, leave it for later and take a copy into a spare free sequence.
+      if (job.chain && copyFrom < 0 && reused > 0 && this.slots[target]!.cached.length > reused) {
+        const spare = this.spareSlot(target);
+        if (spare >= 0) [copyFrom, target] = [target, spare];
+      }
     }
     const slot = this.slots[target]!;
     slot.cached = [];
-    const sampler = createNativeSampler(this.llama, this.model, job.samplers[choice]!);
+    const sampler = job.chain?.sampler ?? createNativeSampler(this.llama, this.model, job.samplers[choice]!);
     const scorer = job.logprobs !== null || job.scoreChoices ? new TokenScorer(this.llama, this.model, this.native, this.pieces, job.logprobs ?? 0) : null;
     const seq = new ActiveSequence(target, job, choice, sampler, scorer, reused, (tokens) => this.model.detokenize(tokens));
     slot.active = seq;
@@ -220,6 +231,14 @@ export class ContextScheduler {
       if (token === -1) throw new Error("The sampler produced no token.");
       await this.acceptToken(seq, token, scorer ? await scorer.score(fork.index, token) : null);
     }
+  }
+
+  /** The free sequence (other than `except`) whose cached state is the least worth keeping. */
+  private spareSlot(except: number): number {
+    let best = -1;
+    for (const [i, slot] of this.slots.entries())
+      if (i !== except && slot.active === null && (best < 0 || slot.cached.length < this.slots[best]!.cached.length)) best = i;
+    return best;
   }
 
   private async tick(active: ActiveSequence[]): Promise<void> {
@@ -268,6 +287,7 @@ export class ContextScheduler {
   private async afterDecode({ seq, tokens, logitIndexes }: BatchInput, placed: Uint32Array): Promise<void> {
     const wasPrefill = seq.phase === "prefill";
     seq.nPast += tokens.length;
+    seq.job.tokensEvaluated += tokens.length;
     if (wasPrefill) {
       if (seq.scoresPrompt) await this.scorePrompt(seq, tokens, placed);
       seq.prefillPos += tokens.length;
@@ -285,11 +305,14 @@ export class ContextScheduler {
       }
       await this.forkWaitingChoices(seq, index);
     }
-    const token = await this.native.sampleToken(index, seq.sampler);
+    const chain = seq.job.chain;
+    const step = chain ? await chain.scorer.score(index, seq.sampler, (t) => this.model.isEogToken(t)) : null;
+    const token = step ? (step.token as Token) : chain ? -1 : await this.native.sampleToken(index, seq.sampler);
     if (token === -1) {
       this.fail(seq.job, new EngineError("internal", "The sampler produced no token."));
       return;
     }
+    if (step) chain!.onStep(step);
     const score = seq.scorer ? await seq.scorer.score(index, token) : null;
     await this.acceptToken(seq, token, score);
   }
@@ -375,7 +398,7 @@ export class ContextScheduler {
     const slot = this.slots[seq.slot]!;
     if (slot.active !== seq) return;
     slot.active = null;
-    seq.sampler.dispose();
+    if (seq.sampler !== seq.job.chain?.sampler) seq.sampler.dispose();
     seq.scorer?.dispose();
     seq.job.running--;
     if (forget) {

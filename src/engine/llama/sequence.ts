@@ -5,8 +5,8 @@ import type { Token } from "node-llama-cpp";
 import { EventChannel } from "../event-channel.js";
 import { StopMatcher } from "../text/stop-matcher.js";
 import { TokenTextDecoder } from "../text/token-text-decoder.js";
-import type { FinishReason as AnyFinishReason, GenerationEvent, PositionedTokenLogprob, TokenLogprob } from "../types.js";
-import type { NativeSampler, NativeSamplerConfig } from "./native.js";
+import type { FinishReason as AnyFinishReason, GenerationEvent, PositionedTokenLogprob, ScoredStep, TokenLogprob } from "../types.js";
+import type { BatchLogitIndex, NativeSampler, NativeSamplerConfig } from "./native.js";
 import type { TokenScorer } from "./token-scorer.js";
 
 /** A request waiting for, or running in, sequences: one prompt evaluated once, n choices. */
@@ -34,6 +34,30 @@ export interface Job {
   cachedPromptTokens: number;
   /** A grammar that each choice switches on once its text contains `trigger` (tool_choice auto). */
   readonly lazyGrammar?: LazyGrammar;
+  /** Prompt tokens evaluated and tokens decoded for this job, re-evaluations included. */
+  tokensEvaluated: number;
+  /** An extension of an inference-time scaling chain (n = 1); see ChainExtension. */
+  readonly chain?: ChainExtension;
+}
+
+/**
+ * Inference-time scaling extends chains through ordinary jobs whose prompt is the session's prompt
+ * plus the chain's tokens. What differs from a request's job: the chain's sampler outlives the
+ * job (its random stream continues), every token is scored, and the KV state is handled for
+ * chains that branch and come back.
+ */
+export interface ChainExtension {
+  /** Owned by the chain: used for choice 0 instead of a fresh one, never disposed by the scheduler. */
+  readonly sampler: NativeSampler;
+  /** Scores a sampled token; its result goes to onStep before the token is accepted. */
+  readonly scorer: StepScoring;
+  onStep(step: ScoredStep): void;
+  /** false: evaluate the whole prompt again, reusing nothing (PITA's way, for comparison). */
+  readonly reuseKvCache: boolean;
+}
+
+export interface StepScoring {
+  score(index: BatchLogitIndex, sampler: NativeSampler, isEndOfGeneration: (token: Token) => boolean): Promise<ScoredStep | null>;
 }
 
 export interface LazyGrammar {

@@ -30,7 +30,7 @@ export class TokenScorer {
   /** Scores `token` at the batch position `index` (whose logits predict it). */
   async score(index: BatchLogitIndex, token: Token): Promise<TokenLogprob> {
     const [argmax, , , logits, weight] = await this.native.sampleToken(index, this.exact, false, false, [[token], false, false, true, 0], true);
-    const values = pairs(logits ?? []);
+    const values = logitPairs(logits ?? []);
     const max = values.get(argmax as number);
     const own = values.get(token);
     if (max === undefined || own === undefined || weight === undefined) throw new Error("llama.cpp returned no logits to score with");
@@ -38,7 +38,7 @@ export class TokenScorer {
     const top: TokenAlternative[] = [];
     if (this.best) {
       const [, , , bestLogits] = await this.native.sampleToken(index, this.best, false, false, [[], false, false, false, this.topK], false);
-      for (const [t, logit] of pairs(bestLogits ?? [])) top.push(this.alternative(t, logit - normalizer));
+      for (const [t, logit] of logitPairs(bestLogits ?? [])) top.push(this.alternative(t, logit - normalizer));
       top.sort((a, b) => b.logprob - a.logprob);
     }
     return { ...this.alternative(token, own - normalizer), top };
@@ -55,7 +55,7 @@ export class TokenScorer {
 }
 
 /** The addon's flat [token, value, token, value, ...] as a map (insertion order kept). */
-function pairs(flat: readonly number[]): Map<number, number> {
+export function logitPairs(flat: readonly number[]): Map<number, number> {
   const out = new Map<number, number>();
   for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
   return out;

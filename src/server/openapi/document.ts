@@ -53,9 +53,9 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], version
       version,
       summary: "An OpenAI-compatible LLM inference server",
       description:
-        "OpenAI's wire format, plus vLLM's and llama.cpp's extensions. Every error has OpenAI's shape " +
+        "OpenAI's wire format, plus vLLM's and llama.cpp's extensions and lavash's own (inference-time scaling: `its`). Every error has OpenAI's shape " +
         '`{"error":{"message","type","param","code"}}`. Request parameters that OpenAI does not define are marked ' +
-        `\`${EXTENSION_KEYWORD}: {origin}\` (vllm or llama.cpp); unknown parameters are a 400, as with OpenAI. ` +
+        `\`${EXTENSION_KEYWORD}: {origin}\` (vllm, llama.cpp, or lavash for its own); unknown parameters are a 400, as with OpenAI. ` +
         `A streamed response's events are described by \`${EVENT_KEYWORD}\` on its text/event-stream content.`,
       license: { name: "MIT", identifier: "MIT" },
     },

@@ -8,6 +8,7 @@ import type { Completion, CompletionChoice, CompletionFinishReason } from "../..
 import type { WireUsage } from "../../api/common.js";
 import type { EmbeddingList } from "../../api/embeddings/response.js";
 import type { ErrorBody } from "../../api/errors.js";
+import type { WireItsDiagnostics } from "../../api/its/diagnostics.js";
 import type { ModelStateBody } from "../../api/models/admin.js";
 import type { ModelList, ModelObject } from "../../api/models/response.js";
 import type { DetokenizeResponse, TokenizeResponse } from "../../api/tokenize/schema.js";
@@ -37,6 +38,41 @@ const usage = z.object({
   total_tokens: count,
   prompt_tokens_details: z.object({ cached_tokens: count }),
 });
+
+// ---- inference-time scaling (the `its` extension) ----
+
+const itsDiagnostics = z
+  .object({
+    method: z.string().describe("The `its` method that ran: power_sampling, smc or best_of_n."),
+    tokens_evaluated: count.describe("Tokens the model evaluated for the request: the prompt once, re-evaluations, every decode."),
+    tokens_sampled: count.describe("Tokens sampled, proposals included."),
+    wall_time_ms: z.number().min(0),
+    power_sampling: z
+      .object({
+        acceptance_rate: z.number().min(0).max(1).nullable().describe("Accepted / proposed Metropolis-Hastings moves; null when none was proposed."),
+        chains: z
+          .array(z.array(z.object({ length: count, proposals: count, accepted: count, skipped: count })))
+          .describe("Per chain, per block: the chain's length after the block and its Metropolis-Hastings counts."),
+      })
+      .optional(),
+    smc: z
+      .object({
+        steps: count,
+        resampling: z
+          .array(z.object({ step: count, ess: z.number(), ancestors: z.array(count).describe("For each particle slot, the particle it now copies.") }))
+          .describe("Each resampling: the step, the effective sample size before it, the ancestors."),
+        final_weights: z.array(z.number()),
+        final_scores: z.array(z.number()),
+      })
+      .optional(),
+    best_of_n: z
+      .object({
+        scores: z.array(z.number()).describe("Each candidate's score (the metric's mean per token)."),
+        chosen: z.array(count).describe("The candidates returned, best first."),
+      })
+      .optional(),
+  })
+  .describe("Extension: what the inference-time scaling run (`its`) did.");
 
 // ---- chat ----
 
@@ -69,6 +105,7 @@ const chatCompletion = z.object({
     }),
   ),
   usage,
+  its: itsDiagnostics.optional(),
 });
 
 const chatCompletionChunk = z.object({
@@ -98,6 +135,7 @@ const chatCompletionChunk = z.object({
     }),
   ),
   usage: usage.nullable().optional().describe("With stream_options.include_usage: null on every chunk but the last, which has no choices."),
+  its: itsDiagnostics.optional().describe("With `its`: the run's diagnostics, on the final chunk only."),
 });
 
 // ---- legacy completions ----
@@ -116,6 +154,7 @@ function textCompletion<F extends z.ZodType, U extends z.ZodType>(finishReason: 
     object: z.literal("text_completion"),
     choices: z.array(z.object({ text: z.string(), index: count, logprobs: legacyLogprobs.nullable(), finish_reason: finishReason })),
     usage: usageField,
+    its: itsDiagnostics.optional(),
   });
 }
 
@@ -181,6 +220,7 @@ const status = z.object({
 
 // ---- checked against the server's types ----
 
+export const itsDiagnosticsSchema: Describes<typeof itsDiagnostics, WireItsDiagnostics> = itsDiagnostics;
 export const errorResponseSchema: Describes<typeof errorResponse, ErrorBody> = errorResponse;
 export const chatCompletionSchema: Describes<typeof chatCompletion, ChatCompletion> = chatCompletion;
 export const chatCompletionChunkSchema: Describes<typeof chatCompletionChunk, ChatCompletionChunk> = chatCompletionChunk;

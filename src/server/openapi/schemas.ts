@@ -41,6 +41,7 @@ const RESPONSES = {
   TokenizeResponse: responses.tokenizeResponseSchema,
   DetokenizeResponse: responses.detokenizeResponseSchema,
   Health: responses.healthSchema,
+  ItsDiagnostics: responses.itsDiagnosticsSchema,
   Status: responses.statusSchema,
 } satisfies Record<string, z.ZodType>;
 

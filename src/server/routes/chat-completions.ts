@@ -6,12 +6,25 @@ import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.j
 import type { Engine, PositionedTokenLogprob, ResponseFormat as ResponseFormatRequest, ToolCalling } from "../../engine/types.js";
 import { engineMessage, samplingParams, toolDefinitions, tokenNames, tokenUsage } from "../generation-params.js";
 import { respond, type ResponseFormat } from "../respond.js";
+import { resolveChatIts } from "../../api/its/code.js";
+import type { WireItsDiagnostics } from "../../api/its/diagnostics.js";
+import { itsPlan, type ItsServerLimits } from "../its-plan.js";
 
-export function registerChatCompletions(app: FastifyInstance, engine: Engine): void {
+export function registerChatCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/chat/completions", async (request, reply) => {
-    const body = parseChatCompletionRequest(request.body);
+    const parsed = parseChatCompletionRequest(request.body);
+    // A PITA code opening the system prompt asks for scaling as the `its` object does.
+    const scaling = resolveChatIts(parsed);
+    const body = { ...parsed, messages: scaling.messages };
     const messages = body.messages.map(engineMessage);
     const tools = toolCalling(body);
+    const its = scaling.its
+      ? itsPlan(scaling.its, body, limits, [
+          [tools !== undefined, "tools"],
+          [body.response_format != null && body.response_format.type !== "text", "response_format"],
+          [body.reasoning_format === "parsed" || body.reasoning_format === "deepseek", "reasoning_format"],
+        ])
+      : undefined;
     const separateReasoning = body.reasoning_format === "parsed" || body.reasoning_format === "deepseek";
     const k = chatLogprobsK(body);
     const n = body.n ?? 1;
@@ -32,9 +45,10 @@ export function registerChatCompletions(app: FastifyInstance, engine: Engine): v
             responseFormat: responseFormat(body),
           },
         ],
-        n,
+        n: its ? its.choices : n,
         bestOf: bestOfCount(body),
         stream: body.stream === true,
+        ...(its ? { its } : {}),
       },
       chatFormat(body, k, { deferOpen: tools !== undefined || separateReasoning, separateReasoning }),
     );
@@ -68,7 +82,8 @@ interface ChatFormatOptions {
 }
 
 function chatFormat(body: ChatCompletionRequest, k: number | null, options: ChatFormatOptions): ResponseFormat {
-  const chunks = new ChatStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
+  const usageChunks = wantsStreamUsage(body);
+  const chunks = new ChatStreamBuilder({ model: body.model, includeUsage: usageChunks });
   const asIds = body.return_tokens_as_token_ids === true;
   const isOpen = new Set<number>();
   const opened = (index: number) => {
@@ -79,7 +94,7 @@ function chatFormat(body: ChatCompletionRequest, k: number | null, options: Chat
   const opening = (index: number) => (isOpen.has(index) ? [] : [opened(index)]);
   const entries = (logprobs: PositionedTokenLogprob[] | null) => (k === null ? undefined : chatLogprobEntries(tokenNames(logprobs ?? [], asIds), k));
   return {
-    complete: (choices, usage) =>
+    complete: (choices, usage, its) =>
       buildChatCompletion({
         id: chunks.id,
         created: chunks.created,
@@ -93,6 +108,7 @@ function chatFormat(body: ChatCompletionRequest, k: number | null, options: Chat
           ...(options.separateReasoning ? { reasoning: c.reasoning } : {}),
         })),
         usage: tokenUsage(usage),
+        ...(its ? { its: its as unknown as WireItsDiagnostics } : {}),
       }),
     open: (index) => (options.deferOpen ? [] : [opened(index)]),
     prompt: () => [],
@@ -104,7 +120,8 @@ function chatFormat(body: ChatCompletionRequest, k: number | null, options: Chat
       return [chunks.toolCallChunk(index, call, id, name, first)];
     },
     toolArguments: (index, call, text) => [chunks.toolArgumentsChunk(index, call, text)],
-    finish: (index, reason) => [...opening(index), chunks.finishChunk(index, reason)],
-    usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
+    // An `its` run's diagnostics ride on the last chunk: the usage chunk when one is sent.
+    finish: (index, reason, its) => [...opening(index), chunks.finishChunk(index, reason, usageChunks ? undefined : (its as WireItsDiagnostics | undefined))],
+    usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its as WireItsDiagnostics | undefined),
   };
 }

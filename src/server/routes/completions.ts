@@ -6,9 +6,11 @@ import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../..
 import { invalidRequest } from "../../api/errors.js";
 import type { Engine, FinishReason, PositionedTokenLogprob } from "../../engine/types.js";
 import { respond, type FinalChoice, type PromptPart, type ResponseFormat } from "../respond.js";
+import type { WireItsDiagnostics } from "../../api/its/diagnostics.js";
+import { itsPlan, type ItsServerLimits } from "../its-plan.js";
 import { samplingParams, tokenNames, tokenUsage } from "../generation-params.js";
 
-export function registerCompletions(app: FastifyInstance, engine: Engine): void {
+export function registerCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/completions", async (request, reply) => {
     const body = parseCompletionRequest(request.body);
     const prompts = promptInputs(body.prompt);
@@ -17,6 +19,7 @@ export function registerCompletions(app: FastifyInstance, engine: Engine): void 
       throw invalidRequest("'suffix' needs text prompts: fill-in-the-middle is built from the prompt's text.", "suffix");
     const k = completionLogprobsK(body);
     const echo = body.echo === true;
+    const its = body.its ? itsPlan(body.its, body, limits, [[prompts.length > 1, "prompt"]]) : undefined;
     return respond(
       request,
       reply,
@@ -32,9 +35,10 @@ export function registerCompletions(app: FastifyInstance, engine: Engine): void 
           logprobs: k ?? undefined,
           echo,
         })),
-        n: body.n ?? 1,
+        n: its ? its.choices : (body.n ?? 1),
         bestOf: bestOfCount(body),
         stream: body.stream === true,
+        ...(its ? { its } : {}),
       },
       completionFormat(body, k),
     );
@@ -42,7 +46,8 @@ export function registerCompletions(app: FastifyInstance, engine: Engine): void 
 }
 
 function completionFormat(body: CompletionRequest, k: number | null): ResponseFormat {
-  const chunks = new CompletionStreamBuilder({ model: body.model, includeUsage: wantsStreamUsage(body) });
+  const usageChunks = wantsStreamUsage(body);
+  const chunks = new CompletionStreamBuilder({ model: body.model, includeUsage: usageChunks });
   const asIds = body.return_tokens_as_token_ids === true;
   const generated = (logprobs: PositionedTokenLogprob[] | null, offsetBase: number): LegacyLogprobs | undefined =>
     k === null ? undefined : legacyLogprobs(tokenNames(logprobs ?? [], asIds).map((t) => ({ ...t, offset: t.offset + offsetBase })), k);
@@ -54,19 +59,20 @@ function completionFormat(body: CompletionRequest, k: number | null): ResponseFo
     return c.prompt ? concatLegacyLogprobs(echoed(c.prompt)!, own) : own;
   };
   return {
-    complete: (choices, usage) =>
+    complete: (choices, usage, its) =>
       buildCompletion({
         id: chunks.id,
         created: chunks.created,
         model: body.model,
         choices: choices.map((c) => ({ index: c.index, text: (c.prompt?.text ?? "") + c.text, finishReason: textFinish(c.finishReason), logprobs: choiceLogprobs(c) })),
         usage: tokenUsage(usage),
+        ...(its ? { its: its as unknown as WireItsDiagnostics } : {}),
       }),
     open: () => [],
     prompt: (index, prompt) => [chunks.textChunk(index, prompt.text, echoed(prompt))],
     text: (index, text, logprobs, offsetBase) => [chunks.textChunk(index, text, generated(logprobs, offsetBase))],
-    finish: (index, reason) => [chunks.finishChunk(index, textFinish(reason))],
-    usage: (usage) => chunks.usageChunk(tokenUsage(usage)),
+    finish: (index, reason, its) => [chunks.finishChunk(index, textFinish(reason), usageChunks ? undefined : (its as WireItsDiagnostics | undefined))],
+    usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its as WireItsDiagnostics | undefined),
   };
 }
 
