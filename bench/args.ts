@@ -99,6 +99,9 @@ Scenarios (--scenario NAME):
                        TTFT with the prompt cached vs with a unique first token per request
   fairness             ${FAIRNESS_STREAMS} streams generate; a ~${DEFAULTS.longPromptTokens}-token prompt arrives: the streams'
                        inter-token latency p95 during its prefill vs just before
+  its                  inference-time scaling in-process: power sampling with KV reuse vs PITA's
+                       re-evaluation, tokens evaluated and wall time (own flags: --prompt-tokens,
+                       --max-tokens, --block, --steps, --alpha, --rounds, --threads, --model, --out)
 
 Servers (default: bench starts lavash serve on --model):
   --model SRC          model for the started server (default: ${DEFAULTS.model})

@@ -331,6 +331,9 @@ const DEFINITIONS = {
 } as const;
 
 export async function benchCommand(args: string[]): Promise<number> {
+  // Inference-time scaling runs in-process: it compares two ways of driving one engine.
+  const at = args.indexOf("--scenario");
+  if (at >= 0 && args[at + 1] === "its") return (await import("../../bench/its-efficiency.js")).itsEfficiencyBench(args);
   const options = parseBenchArgs(args);
   if (options === "help") {
     console.log(benchHelp());

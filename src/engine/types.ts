@@ -296,6 +296,8 @@ export interface ScalingSession {
   detokenize(tokens: readonly number[]): string;
   /** Tokens the model evaluated for this session so far: prompt (and re-evaluated) tokens plus decodes. */
   readonly tokensEvaluated: number;
+  /** Of those, the ones evaluated as prompt: the session's prompt and chain tokens evaluated again. */
+  readonly promptTokensEvaluated: number;
   /** Frees the chains' samplers; their sequences' KV states stay in the prefix cache. */
   close(): void;
 }

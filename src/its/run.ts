@@ -56,6 +56,7 @@ export async function runIts(session: ScalingSession, spec: ItsSpec, options: Ru
   const diagnostics: ItsDiagnostics = {
     method: spec.method,
     tokensEvaluated: session.tokensEvaluated,
+    promptTokensEvaluated: session.promptTokensEvaluated,
     tokensSampled: ctx.tokensSampled,
     wallTimeMs: performance.now() - started,
   };

@@ -3,10 +3,9 @@
 // log-weight grows by the metric's score of those tokens, and when the effective sample size of
 // the unfinished particles drops below essThreshold × their number they are resampled.
 //
-// stopOnEos: the engine ends a chain at end-of-generation whatever this flag says, so a particle
-// that writes end-of-generation is finished either way here; a caller that wants particles to run
-// to max_tokens (stopOnEos false) keeps them from ending by biasing end-of-generation away in the
-// session's logit_bias (which the metrics then see, as they see every logit_bias).
+// stopOnEos: the engine ends a chain at end-of-generation, so a particle that writes it is
+// finished; the server refuses stopOnEos false (particles that must run to max_tokens need the
+// end-of-generation token banned with logit_bias, which the metrics then see like any bias).
 import type { ScalingSession } from "../engine/types.js";
 import { rankByScore, sequenceScore, sumScore } from "./metrics.js";
 import { powerSample, validatePowerSpec } from "./power-sampling.js";

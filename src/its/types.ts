@@ -76,6 +76,8 @@ export interface ItsDiagnostics {
   method: ItsSpec["method"];
   /** Tokens the model evaluated for this request (prompt once, re-evaluations, every decode). */
   tokensEvaluated: number;
+  /** Of those, evaluated as prompt: the prompt once and chain tokens evaluated again. */
+  promptTokensEvaluated: number;
   /** Tokens sampled, proposals included. */
   tokensSampled: number;
   wallTimeMs: number;

@@ -34,6 +34,11 @@ export function itsPlan(its: ItsParams, body: ItsRequestFields, limits: ItsServe
     [stops.some((s) => s.length > 0), "stop", "'stop' cannot be combined with 'its': the methods score whole answers, which a stop string would cut."],
     [body.logprobs === true || typeof body.logprobs === "number", "logprobs", "'logprobs' cannot be combined with 'its': the response's 'its' field reports the run's scores."],
     [(body.top_logprobs ?? 0) > 0, "top_logprobs", "'top_logprobs' cannot be combined with 'its'."],
+    [
+      spec.method === "smc" && !spec.stopOnEos,
+      "its.stop_on_eos",
+      "'its.stop_on_eos' false is not supported: a chain ends at the model's end of turn. To keep particles going to max_tokens, ban the end-of-turn token with 'logit_bias'.",
+    ],
     [body.echo === true, "echo", "'echo' cannot be combined with 'its'."],
     ...refused.map(([given, name]): [boolean, string, string] => [given, name, `'${name}' cannot be combined with 'its'.`]),
   ];

@@ -51,6 +51,14 @@ describe("chat completions", () => {
     assert.equal(res.usage.completion_tokens, 5);
   });
 
+  it("takes a typed `its` request and returns typed diagnostics", async () => {
+    const res = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 4, seed: 2, its: { method: "best_of_n", n: 3, top_k: 2 } });
+    assert.equal(res.choices.length, 2);
+    assert.equal(res.its?.method, "best_of_n");
+    assert.equal(res.its?.best_of_n?.scores.length, 3);
+    assert.ok((res.its?.tokens_evaluated ?? 0) > 0);
+  });
+
   it("a stream's finalCompletion() equals the non-streamed answer for the same seed (n, logprobs, usage, extensions)", async () => {
     const params: ChatCompletionCreateParams = {
       model: "tiny",

@@ -4,21 +4,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { LlamaEngine } from "../../src/engine/llama/llama-engine.js";
+import { testEngineOptions } from "../helpers/server.js";
 import type { GenerateRequest, GenerationEvent, ScalingRequest, ScalingSession } from "../../src/engine/types.js";
 
 let engine: LlamaEngine;
 before(async () => {
-  engine = new LlamaEngine({
-    models: [{ id: "tiny", source: "builtin:tiny" }],
-    contextSize: 1024,
-    parallel: 4,
-    threads: 2,
-    batchSize: 512,
-    prefillChunk: 64,
-    maxQueue: 16,
-    gpu: false,
-    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-  });
+  engine = new LlamaEngine(testEngineOptions());
   await engine.ready;
 });
 after(async () => engine?.close());
@@ -128,6 +119,16 @@ describe("scaling session primitives", () => {
     await chain.extend(4);
     // (P + 3) for the first, (P + 4 + 3) for the second.
     assert.equal(session.tokensEvaluated - start, 2 * P + 10);
+    session.close();
+  });
+
+  it("serves a job submitted while the scheduler is between admitting and sleeping", async () => {
+    // A plain request ends; a session is started in the same turn of the event loop, while the
+    // scheduler loop is still inside its admission step. It must not sleep through that job.
+    const generation = await engine.generate({ model: "tiny", prompt, maxTokens: 16, stop: [], sampling: { temperature: 1, topP: 1, seed: 1 } });
+    for await (const event of generation) void event;
+    const session = await Promise.race([scaling(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the job was never admitted")), 10_000).unref())]);
+    assert.equal((await session.chain().extend(2)).length, 2);
     session.close();
   });
 

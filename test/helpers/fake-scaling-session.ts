@@ -66,6 +66,8 @@ export class FakeScalingSession implements ScalingSession {
   readonly eogToken: number | null;
   readonly logits: LogitsFn;
   tokensEvaluated: number;
+  /** The prompt, evaluated once (the fake keeps every chain's state: nothing is evaluated again). */
+  readonly promptTokensEvaluated: number;
   /** Chains created (forks included) and not yet disposed. */
   live = 0;
   created = 0;
@@ -82,6 +84,7 @@ export class FakeScalingSession implements ScalingSession {
   constructor(readonly options: FakeSessionOptions) {
     this.promptTokens = options.promptTokens ?? 5;
     this.tokensEvaluated = this.promptTokens;
+    this.promptTokensEvaluated = this.promptTokens;
     this.maxTokens = options.maxTokens;
     this.eogToken = options.eog ? options.vocab : null;
     this.logits = options.logits ?? hashLogits(options.vocab + (options.eog ? 1 : 0), options.salt ?? 0);

@@ -28,8 +28,9 @@ export interface TestServer extends TestApp {
 
 const logger = pino({ level: process.env.LAVASH_TEST_LOG ?? "silent" });
 
-export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {}, appOptions: TestAppOptions = {}): Promise<TestServer> {
-  const engine = new LlamaEngine({
+/** The tests' engine: the tiny model, 4 sequences of 1,024 tokens, CPU, logs to the test logger. */
+export function testEngineOptions(overrides: Partial<LlamaEngineOptions> = {}): LlamaEngineOptions {
+  return {
     models: [{ id: "tiny", source: "builtin:tiny" }],
     contextSize: 1024,
     parallel: 4,
@@ -40,7 +41,11 @@ export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {
     gpu: false,
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
     ...overrides,
-  });
+  };
+}
+
+export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {}, appOptions: TestAppOptions = {}): Promise<TestServer> {
+  const engine = new LlamaEngine(testEngineOptions(overrides));
   await engine.ready;
   const served = await listenTestApp(engine, appOptions);
   const apiKey = appOptions.auth?.keys[0];

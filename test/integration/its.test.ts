@@ -278,6 +278,7 @@ describe("the its API", () => {
       [{ its: { method: "best_of_n" }, n: 2 }, "n"],
       [{ its: { method: "best_of_n" }, top_p: 0.5 }, "top_p"],
       [{ its: { method: "best_of_n" }, response_format: { type: "json_object" } }, "response_format"],
+      [{ its: { method: "smc", stop_on_eos: false } }, "its.stop_on_eos"],
       [{ its: { method: "power_sampling", mcmc_steps: 1000, block_size: 8 }, max_tokens: 512 }, "its"],
     ];
     for (const [params, param] of cases) {

@@ -419,6 +419,7 @@ describe("its diagnostics on responses", () => {
   const diagnostics: ItsDiagnostics = {
     method: "smc",
     tokensEvaluated: 120,
+    promptTokensEvaluated: 40,
     tokensSampled: 80,
     wallTimeMs: 12.5,
     powerSampling: { chains: [[{ length: 4, proposals: 2, accepted: 1, skipped: 0 }]], acceptanceRate: 0.5 },
@@ -428,6 +429,7 @@ describe("its diagnostics on responses", () => {
   const wire = {
     method: "smc",
     tokens_evaluated: 120,
+    prompt_tokens_evaluated: 40,
     tokens_sampled: 80,
     wall_time_ms: 12.5,
     power_sampling: { acceptance_rate: 0.5, chains: [[{ length: 4, proposals: 2, accepted: 1, skipped: 0 }]] },
@@ -437,9 +439,10 @@ describe("its diagnostics on responses", () => {
 
   it("maps the engine's diagnostics to snake_case, leaving absent sections out", () => {
     assert.deepEqual(wireItsDiagnostics(diagnostics), wire);
-    assert.deepEqual(wireItsDiagnostics({ method: "power_sampling", tokensEvaluated: 1, tokensSampled: 2, wallTimeMs: 3 }), {
+    assert.deepEqual(wireItsDiagnostics({ method: "power_sampling", tokensEvaluated: 1, promptTokensEvaluated: 1, tokensSampled: 2, wallTimeMs: 3 }), {
       method: "power_sampling",
       tokens_evaluated: 1,
+      prompt_tokens_evaluated: 1,
       tokens_sampled: 2,
       wall_time_ms: 3,
     });

@@ -12,6 +12,8 @@ export interface WirePowerSamplingBlock {
 export interface WireItsDiagnostics {
   method: string;
   tokens_evaluated: number;
+  /** Of tokens_evaluated, those evaluated as prompt (the prompt once, chain tokens evaluated again). */
+  prompt_tokens_evaluated: number;
   tokens_sampled: number;
   wall_time_ms: number;
   power_sampling?: { acceptance_rate: number | null; chains: WirePowerSamplingBlock[][] };
@@ -23,6 +25,7 @@ export function wireItsDiagnostics(d: ItsDiagnostics): WireItsDiagnostics {
   const out: WireItsDiagnostics = {
     method: d.method,
     tokens_evaluated: d.tokensEvaluated,
+    prompt_tokens_evaluated: d.promptTokensEvaluated,
     tokens_sampled: d.tokensSampled,
     wall_time_ms: d.wallTimeMs,
   };

@@ -29,7 +29,7 @@ import { checkFits, estimateMemory } from "./memory-estimate.js";
 import { ResponseGrammars } from "./response-grammar.js";
 import { samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
-import type { Job, LazyGrammar } from "./sequence.js";
+import { newJob, type LazyGrammar } from "./sequence.js";
 import { ChatChoiceOutputs } from "./tools/choice-output.js";
 import { callsOpening, toolCallGbnf } from "./tools/call-grammar.js";
 import { TokenPieces } from "./token-pieces.js";
@@ -111,7 +111,7 @@ export class LlamaEngine implements Engine {
 
     const n = request.n ?? 1;
     const maxTokens = request.maxTokens ?? contextSize - promptTokens.length;
-    const job: Job = {
+    const job = newJob({
       promptTokens,
       maxTokens,
       stop: request.stop.filter((s) => s.length > 0),
@@ -121,15 +121,7 @@ export class LlamaEngine implements Engine {
       scoreChoices: request.scoreChoices ?? false,
       echo: request.echo ?? false,
       channel: this.eventChannel(entry, request, () => cancel()),
-      cancelled: false,
-      waiting: Array.from({ length: n }, (_, i) => i),
-      promptReady: false,
-      running: 0,
-      finished: 0,
-      completionTokens: 0,
-      cachedPromptTokens: 0,
-      tokensEvaluated: 0,
-    };
+    }, n);
     const cancel = (): void => {
       if (job.cancelled) return;
       job.cancelled = true;

@@ -30,6 +30,15 @@ export interface NativeContext {
     logits: [tokens: readonly number[], includeMax: boolean, includeMin: boolean, includeSelected: boolean, includeTop: number],
     totalLogitWeight: boolean,
   ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: number[] | undefined, totalLogitWeight: number | undefined]>;
+  /** Samples and reports Σ exp(logit − max) over the candidates after the sampler's chain (one pass, no copy). */
+  sampleToken(
+    index: BatchLogitIndex,
+    sampler: NativeSampler,
+    probabilities: false,
+    confidence: false,
+    logits: false,
+    totalLogitWeight: true,
+  ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: undefined, totalLogitWeight: number | undefined]>;
   /** Samples and reports every candidate's logit (after the sampler's chain), sorted best first. */
   sampleToken(
     index: BatchLogitIndex,

@@ -11,7 +11,7 @@ import type { GenerationEvent, ScalingChain, ScalingSession, ScoredStep } from "
 import { createNativeSampler, type NativeContext, type NativeSampler, type NativeSamplerConfig } from "./native.js";
 import { choiceSeed } from "./sampler-config.js";
 import type { ContextScheduler } from "./scheduler.js";
-import type { Job } from "./sequence.js";
+import { newJob } from "./sequence.js";
 import { StepScorer } from "./step-scorer.js";
 
 export interface ScalingSessionOptions {
@@ -32,6 +32,7 @@ export interface ScalingSessionOptions {
 export class LlamaScalingSession implements ScalingSession {
   private chains = 0;
   private evaluated = 0;
+  private prefilled = 0;
   private readonly live = new Set<LlamaChain>();
   private closed = false;
   cachedPromptTokens = 0;
@@ -53,6 +54,10 @@ export class LlamaScalingSession implements ScalingSession {
 
   get tokensEvaluated(): number {
     return this.evaluated;
+  }
+
+  get promptTokensEvaluated(): number {
+    return this.prefilled;
   }
 
   /** Evaluates the prompt once (the chains then copy its KV state); refused like a request when the queue is full. */
@@ -96,7 +101,7 @@ export class LlamaScalingSession implements ScalingSession {
     const bias = { tokenBiasKeys: proposal.tokenBiasKeys, tokenBiasValues: proposal.tokenBiasValues };
     const scorer = sampler ? new StepScorer(llama, model, native, bias, proposal.temperature, this.options.entropy) : null;
     const channel = new EventChannel<GenerationEvent>(() => cancel());
-    const job: Job = {
+    const job = newJob({
       promptTokens: [...promptTokens, ...tokens],
       maxTokens: count,
       stop: [],
@@ -105,16 +110,8 @@ export class LlamaScalingSession implements ScalingSession {
       scoreChoices: false,
       echo: false,
       channel,
-      cancelled: false,
-      waiting: [0],
-      promptReady: false,
-      running: 0,
-      finished: 0,
-      completionTokens: 0,
-      cachedPromptTokens: 0,
-      tokensEvaluated: 0,
       ...(sampler && scorer ? { chain: { sampler, scorer, onStep: (step: ScoredStep) => steps.push(step), reuseKvCache: this.options.reuseKvCache } } : {}),
-    };
+    }, 1);
     const cancel = (): void => {
       if (job.cancelled) return;
       job.cancelled = true;
@@ -130,6 +127,7 @@ export class LlamaScalingSession implements ScalingSession {
     } finally {
       this.running.delete(cancel);
       this.evaluated += job.tokensEvaluated;
+      this.prefilled += job.promptTokensEvaluated;
       scorer?.dispose();
     }
   }

@@ -59,6 +59,8 @@ export class ContextScheduler {
   private readonly serials = new WeakMap<Job, number>();
   private nextSerial = 0;
   private wake: (() => void) | null = null;
+  /** A wake-up came while the loop was not asleep (a job submitted during an `await`). */
+  private missedWake = false;
   private closed = false;
   private readonly loopDone: Promise<void>;
   readonly stats: SchedulerStats = { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 };
@@ -99,7 +101,9 @@ export class ContextScheduler {
   wakeUp(): void {
     const w = this.wake;
     this.wake = null;
-    w?.();
+    // Not asleep yet (between admitting and sleeping): the loop looks again before it sleeps.
+    if (w) w();
+    else this.missedWake = true;
   }
 
   sequenceStatus(): SequenceStatus[] {
@@ -125,7 +129,8 @@ export class ContextScheduler {
         await this.admit();
         const active = this.activeSequences();
         if (active.length === 0) {
-          await new Promise<void>((resolve) => (this.wake = resolve));
+          if (!this.missedWake) await new Promise<void>((resolve) => (this.wake = resolve));
+          this.missedWake = false;
           continue;
         }
         await this.tick(active);
@@ -292,6 +297,7 @@ export class ContextScheduler {
       if (seq.scoresPrompt) await this.scorePrompt(seq, tokens, placed);
       seq.prefillPos += tokens.length;
       this.stats.promptTokensEvaluated += tokens.length;
+      seq.job.promptTokensEvaluated += tokens.length;
       if (seq.promptRemaining > 0) return;
     }
     if (seq.job.cancelled) return; // freed at the start of the next tick

@@ -36,8 +36,29 @@ export interface Job {
   readonly lazyGrammar?: LazyGrammar;
   /** Prompt tokens evaluated and tokens decoded for this job, re-evaluations included. */
   tokensEvaluated: number;
+  /** Of those, the prompt's (prefill). */
+  promptTokensEvaluated: number;
   /** An extension of an inference-time scaling chain (n = 1); see ChainExtension. */
   readonly chain?: ChainExtension;
+}
+
+/** What a job is given; the scheduler's bookkeeping starts from zero. */
+export type JobSpec = Pick<Job, "promptTokens" | "maxTokens" | "stop" | "samplers" | "logprobs" | "scoreChoices" | "echo" | "channel" | "lazyGrammar" | "chain">;
+
+/** A job for `spec` with its `choices` waiting, nothing evaluated yet. */
+export function newJob(spec: JobSpec, choices: number): Job {
+  return {
+    ...spec,
+    cancelled: false,
+    waiting: Array.from({ length: choices }, (_, i) => i),
+    promptReady: false,
+    running: 0,
+    finished: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    tokensEvaluated: 0,
+    promptTokensEvaluated: 0,
+  };
 }
 
 /**

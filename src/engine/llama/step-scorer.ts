@@ -1,7 +1,7 @@
 // Samples a chain's next token and scores it for inference-time scaling, in one place because
 // the numbers come from two samplers over the same logits:
 // - the chain's own sampler (logit_bias, then temperature T, then the draw) reports the drawn
-//   token's logit z/T and Σ exp(z/T − max), the proposal's normalizer up to its max;
+//   token and Σ exp(z/T − max(z/T)), the proposal's normalizer up to its max;
 // - a greedy sampler with the same logit_bias and nothing else reports the argmax logit (the max
 //   of z, so max(z/T) = max(z)/T), the drawn token's logit and Σ exp(z − max): ln p at T = 1.
 // The entropy of p needs every logit: one more pass that copies the vocabulary out (~45 ms for
@@ -28,18 +28,17 @@ export class StepScorer implements StepScoring {
   }
 
   async score(index: BatchLogitIndex, sampler: NativeSampler, isEndOfGeneration: (token: Token) => boolean): Promise<ScoredStep | null> {
-    const [token, , , drawn, proposalWeight] = await this.native.sampleToken(index, sampler, false, false, [[], false, false, true, 0], true);
+    const [token, , , , proposalWeight] = await this.native.sampleToken(index, sampler, false, false, false, true);
     if (token === -1) return null;
     const [argmax, , , logits, weight] = await this.native.sampleToken(index, this.base, false, false, [[token], false, false, true, 0], true);
     const base = logitPairs(logits ?? []);
     const max = base.get(argmax as number);
     const own = base.get(token);
-    const proposalLogit = logitPairs(drawn ?? []).get(token);
-    if (max === undefined || own === undefined || weight === undefined || proposalLogit === undefined || proposalWeight === undefined)
-      throw new Error("llama.cpp returned no logits to score with");
-    // llama.cpp divides float logits by a float temperature: the proposal's max is max(z)/T rounded so.
-    const proposalMax = Math.fround(max / Math.fround(this.temperature));
-    const logNormalizer = proposalMax + Math.log(proposalWeight);
+    if (max === undefined || own === undefined || weight === undefined || proposalWeight === undefined) throw new Error("llama.cpp returned no logits to score with");
+    // llama.cpp divides float logits by a float temperature (z/T, rounded to float): so do these.
+    const t = Math.fround(this.temperature);
+    const proposalLogit = Math.fround(own / t);
+    const logNormalizer = Math.fround(max / t) + Math.log(proposalWeight);
     return {
       token,
       logprob: own - max - Math.log(weight),

@@ -45,6 +45,7 @@ const itsDiagnostics = z
   .object({
     method: z.string().describe("The `its` method that ran: power_sampling, smc or best_of_n."),
     tokens_evaluated: count.describe("Tokens the model evaluated for the request: the prompt once, re-evaluations, every decode."),
+    prompt_tokens_evaluated: count.describe("Of tokens_evaluated, those evaluated as prompt: the prompt once and chain tokens evaluated again."),
     tokens_sampled: count.describe("Tokens sampled, proposals included."),
     wall_time_ms: z.number().min(0),
     power_sampling: z
