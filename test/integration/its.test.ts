@@ -186,17 +186,20 @@ describe("sequential Monte Carlo and best-of-N", () => {
   });
 
   it("resampling keeps the particle count, and the answer is the particle with the best score", async () => {
-    const res = await chatCreate({ max_tokens: 8, seed: 5, its: { method: "smc", num_particles: 4, tokens_per_step: 2, ess_threshold: 1, resampling: "systematic" } });
+    const res = await chatCreate({ max_tokens: 8, seed: 5, logit_bias: digitsOnly, its: { method: "smc", num_particles: 4, tokens_per_step: 2, ess_threshold: 1, resampling: "systematic" } });
     const smc = res.its!.smc!;
     assert.ok(smc.resampling.length >= 1, "ess_threshold 1 resamples at every step where weights differ");
     for (const event of smc.resampling) assert.equal(event.ancestors.length, 4);
     assert.equal(smc.final_weights.length, 4);
     assert.equal(smc.final_scores.length, 4);
     assert.equal(res.choices.length, 1);
-    // The answer's own score, recomputed from echo-scored logprobs (T = 1, no bias: ln q = ln p).
-    const tokens = await tokenize(res.choices[0]!.message.content!);
-    const own = await meanLogprob(await chatPromptTokens(), tokens);
-    assert.ok(Math.abs(own - Math.max(...smc.final_scores)) < 2e-3, `${own} vs best ${Math.max(...smc.final_scores)}`);
+    // The answer's own score (mean ln q, = ln p_b at T = 1), recomputed from echo-scored logprobs.
+    const answer = [...res.choices[0]!.message.content!].map((d) => 15 + Number(d));
+    const prompt = await chatPromptTokens();
+    let total = 0;
+    for (let t = 0; t < answer.length; t++) total += (await allowedLogprobsAfter(prompt, answer.slice(0, t)))[answer[t]! - 15]!;
+    const own = total / answer.length;
+    assert.ok(Math.abs(own - Math.max(...smc.final_scores)) < 5e-3, `${own} vs best ${Math.max(...smc.final_scores)}`);
   });
 
   for (const metric of ["logprobs", "power_distribution", "entropy", "likelihood_confidence"] as const)
@@ -231,6 +234,8 @@ describe("the its API", () => {
       max_tokens: 8,
       seed: 3,
       temperature: 0.5,
+      // Ten candidates per step keep the seeded draws apart from last-bit differences in the logits.
+      logit_bias: digitsOnly,
     });
     const its = res.its as unknown as { method: string; tokens_evaluated: number; tokens_sampled: number; power_sampling: { chains: { proposals: number }[][]; acceptance_rate: number } };
     assert.equal(its.method, "power_sampling");
@@ -238,16 +243,23 @@ describe("the its API", () => {
     assert.equal(its.power_sampling.chains[0]![0]!.proposals, 2);
     assert.ok(its.tokens_sampled >= 8 && its.tokens_evaluated > 0);
     // The code is gone from the prompt: the same request without it renders the same prompt.
-    const stripped = await chatCreate({ messages: [{ role: "system", content: "You count." }, ...chat], max_tokens: 8, seed: 3, its: { method: "power_sampling", block_size: 4, mcmc_steps: 2, alpha: 2 } });
+    const stripped = await chatCreate({
+      messages: [{ role: "system", content: "You count." }, ...chat],
+      max_tokens: 8,
+      seed: 3,
+      logit_bias: digitsOnly,
+      its: { method: "power_sampling", block_size: 4, mcmc_steps: 2, alpha: 2 },
+    });
     assert.equal(stripped.usage!.prompt_tokens, res.usage!.prompt_tokens);
     assert.equal(stripped.choices[0]!.message.content, res.choices[0]!.message.content);
   });
 
   it("streams progress as SSE comments, then the answer, with the diagnostics on the last chunk", async () => {
+    const request = { model: "tiny", messages: chat, max_tokens: 6, seed: 8, logit_bias: digitsOnly, its: { method: "power_sampling", block_size: 3, mcmc_steps: 2 } };
     const res = await fetch(`${server.baseURL}/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "tiny", messages: chat, max_tokens: 6, seed: 8, stream: true, stream_options: { include_usage: true }, its: { method: "power_sampling", block_size: 3, mcmc_steps: 2 } }),
+      body: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }),
     });
     const text = await res.text();
     const comments = text.split("\n").filter((l) => l.startsWith(": its "));
@@ -258,11 +270,11 @@ describe("the its API", () => {
     assert.equal(last.choices.length, 0);
     assert.equal(last.its.method, "power_sampling");
     assert.ok(last.usage.completion_tokens >= 6);
-    const plain = await chatCreate({ max_tokens: 6, seed: 8, its: { method: "power_sampling", block_size: 3, mcmc_steps: 2 } });
+    const plain = await chatCreate(request);
     const streamed = data.map((c) => c.choices[0]?.delta?.content ?? "").join("");
     assert.equal(streamed, plain.choices[0]!.message.content);
     // The official client reads such a stream unmodified.
-    const stream = server.client.chat.completions.stream({ model: "tiny", messages: chat, max_tokens: 6, seed: 8, its: { method: "power_sampling", block_size: 3, mcmc_steps: 2 } } as unknown as Parameters<TestServer["client"]["chat"]["completions"]["stream"]>[0]);
+    const stream = server.client.chat.completions.stream(request as unknown as Parameters<TestServer["client"]["chat"]["completions"]["stream"]>[0]);
     assert.equal((await stream.finalChatCompletion()).choices[0]!.message.content, plain.choices[0]!.message.content);
   });
 
@@ -311,21 +323,9 @@ describe("the its API", () => {
   });
 });
 
-async function tokenize(text: string): Promise<number[]> {
-  const res = await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: text }), headers: { "content-type": "application/json" } });
-  return ((await res.json()) as { tokens: number[] }).tokens;
-}
-
 async function chatPromptTokens(): Promise<number[]> {
   const res = await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", messages: chat, add_generation_prompt: true }), headers: { "content-type": "application/json" } });
   return ((await res.json()) as { tokens: number[] }).tokens;
-}
-
-async function meanLogprob(prompt: number[], tokens: number[]): Promise<number> {
-  const { json } = await post("/completions", { model: "tiny", prompt: [...prompt, ...tokens], max_tokens: 0, echo: true, logprobs: 0 });
-  const all = json.choices[0]!.logprobs!.token_logprobs;
-  const own = all.slice(prompt.length) as number[];
-  return own.reduce((s, l) => s + l, 0) / own.length;
 }
 
 /** ln p_b over the ten digits after prompt + prefix (raw logprobs renormalized over the digits). */
