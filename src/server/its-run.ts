@@ -64,9 +64,7 @@ async function run(session: ScalingSession, plan: ScaledPlan, temperature: numbe
       onProgress: (progress) => channel.push({ type: "progress", detail: { ...progress } }),
     });
     channel.push({ type: "diagnostics", detail: { ...wireItsDiagnostics(result.diagnostics) } });
-    let completionTokens = 0;
     result.choices.forEach((choice, index) => {
-      completionTokens += choice.tokens.length;
       channel.push({ type: "text", index, text: session.detokenize(choice.tokens), logprobs: null });
       channel.push({ type: "finish", index, finishReason: choice.finishReason, completionTokens: choice.tokens.length, logprobSum: null });
     });
@@ -74,7 +72,7 @@ async function run(session: ScalingSession, plan: ScaledPlan, temperature: numbe
       type: "usage",
       // completion_tokens counts every token sampled (rejected proposals, other particles), as
       // OpenAI's best_of counts every candidate: the answers' own lengths are in the choices.
-      usage: { promptTokens: session.promptTokens, completionTokens: Math.max(completionTokens, result.diagnostics.tokensSampled), cachedPromptTokens: session.cachedPromptTokens },
+      usage: { promptTokens: session.promptTokens, completionTokens: result.diagnostics.tokensSampled, cachedPromptTokens: session.cachedPromptTokens },
     });
     channel.end();
   } catch (error) {

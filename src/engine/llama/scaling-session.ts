@@ -11,7 +11,7 @@ import type { GenerationEvent, ScalingChain, ScalingSession, ScoredStep } from "
 import { createNativeSampler, type NativeContext, type NativeSampler, type NativeSamplerConfig } from "./native.js";
 import { choiceSeed } from "./sampler-config.js";
 import type { ContextScheduler } from "./scheduler.js";
-import { newJob } from "./sequence.js";
+import { newJob, type ChainExtension } from "./sequence.js";
 import { StepScorer } from "./step-scorer.js";
 
 export interface ScalingSessionOptions {
@@ -62,8 +62,7 @@ export class LlamaScalingSession implements ScalingSession {
 
   /** Evaluates the prompt once (the chains then copy its KV state); refused like a request when the queue is full. */
   async start(): Promise<void> {
-    const { usage } = await this.run([], 0, null, false);
-    this.cachedPromptTokens = usage;
+    this.cachedPromptTokens = (await this.run([], 0, null)).cachedPromptTokens;
   }
 
   chain(): ScalingChain {
@@ -72,10 +71,11 @@ export class LlamaScalingSession implements ScalingSession {
 
   newChain(tokens: Token[]): LlamaChain {
     if (this.closed) throw new Error("The scaling session is closed.");
-    const { proposal, llama, model } = this.options;
+    const { proposal, llama, model, native, entropy } = this.options;
     const k = this.chains++;
     const seed = k === 0 ? proposal.seed : choiceSeed(proposal.seed, k);
-    const chain = new LlamaChain(this, tokens, createNativeSampler(llama, model, { ...proposal, seed }));
+    const bias = { tokenBiasKeys: proposal.tokenBiasKeys, tokenBiasValues: proposal.tokenBiasValues };
+    const chain = new LlamaChain(this, tokens, createNativeSampler(llama, model, { ...proposal, seed }), new StepScorer(llama, model, native, bias, proposal.temperature, entropy));
     this.live.add(chain);
     return chain;
   }
@@ -93,13 +93,14 @@ export class LlamaScalingSession implements ScalingSession {
     this.live.delete(chain);
   }
 
-  /** Runs one job of `count` tokens after prompt + `tokens`; returns the steps and the reused prompt tokens. */
-  async run(tokens: readonly Token[], count: number, sampler: NativeSampler | null, admitted: boolean): Promise<{ steps: ScoredStep[]; usage: number }> {
-    const { scheduler, promptTokens, signal, llama, model, native, proposal } = this.options;
+  /**
+   * Runs one job of `count` tokens after prompt + `tokens`, drawn and scored by `chain` (null: the
+   * session's own prefill, admitted like a request); returns the steps and the reused prompt tokens.
+   */
+  async run(tokens: readonly Token[], count: number, chain: Pick<ChainExtension, "sampler" | "scorer"> | null): Promise<{ steps: ScoredStep[]; cachedPromptTokens: number }> {
+    const { scheduler, promptTokens, signal } = this.options;
     if (signal?.aborted) throw new EngineError("aborted", "The request was cancelled.");
     const steps: ScoredStep[] = [];
-    const bias = { tokenBiasKeys: proposal.tokenBiasKeys, tokenBiasValues: proposal.tokenBiasValues };
-    const scorer = sampler ? new StepScorer(llama, model, native, bias, proposal.temperature, this.options.entropy) : null;
     const channel = new EventChannel<GenerationEvent>(() => cancel());
     const job = newJob({
       promptTokens: [...promptTokens, ...tokens],
@@ -110,7 +111,7 @@ export class LlamaScalingSession implements ScalingSession {
       scoreChoices: false,
       echo: false,
       channel,
-      ...(sampler && scorer ? { chain: { sampler, scorer, onStep: (step: ScoredStep) => steps.push(step), reuseKvCache: this.options.reuseKvCache } } : {}),
+      ...(chain ? { chain: { ...chain, onStep: (step: ScoredStep) => steps.push(step), reuseKvCache: this.options.reuseKvCache } } : {}),
     }, 1);
     const cancel = (): void => {
       if (job.cancelled) return;
@@ -119,16 +120,15 @@ export class LlamaScalingSession implements ScalingSession {
     };
     this.running.add(cancel);
     try {
-      scheduler.submit(job, admitted);
+      scheduler.submit(job, chain !== null);
       let finished = false;
       for await (const event of channel) if (event.type === "finish") finished = true;
       if (!finished) throw new EngineError("aborted", "The request was cancelled.");
-      return { steps, usage: job.cachedPromptTokens };
+      return { steps, cachedPromptTokens: job.cachedPromptTokens };
     } finally {
       this.running.delete(cancel);
       this.evaluated += job.tokensEvaluated;
       this.prefilled += job.promptTokensEvaluated;
-      scorer?.dispose();
     }
   }
 }
@@ -137,13 +137,14 @@ class LlamaChain implements ScalingChain {
   private held: Token[];
   private ended = false;
   private disposed = false;
-  /** The extension in flight: the scheduler uses the sampler until it settles. */
+  /** The extension in flight: the scheduler uses the sampler and scorer until it settles. */
   private running: Promise<unknown> | null = null;
 
   constructor(
     private readonly session: LlamaScalingSession,
     tokens: Token[],
-    private readonly sampler: NativeSampler,
+    readonly sampler: NativeSampler,
+    readonly scorer: StepScorer,
   ) {
     this.held = tokens;
   }
@@ -157,8 +158,7 @@ class LlamaChain implements ScalingChain {
   }
 
   fork(at: number): ScalingChain {
-    const chain = this.session.newChain(this.held.slice(0, at));
-    return chain;
+    return this.session.newChain(this.held.slice(0, at));
   }
 
   truncate(at: number): void {
@@ -172,7 +172,7 @@ class LlamaChain implements ScalingChain {
     const room = Math.min(count, this.session.maxTokens - this.held.length);
     if (this.ended || room <= 0) return [];
     if (this.disposed || this.running) throw new Error("A chain extends once at a time, until disposed.");
-    const run = this.session.run(this.held, room, this.sampler, true);
+    const run = this.session.run(this.held, room, this);
     this.running = run;
     const { steps } = await run.finally(() => (this.running = null));
     for (const step of steps) this.held.push(step.token as Token);
@@ -184,7 +184,11 @@ class LlamaChain implements ScalingChain {
     if (this.disposed) return;
     this.disposed = true;
     this.session.forget(this);
-    if (this.running) void this.running.catch(() => undefined).finally(() => this.sampler.dispose());
-    else this.sampler.dispose();
+    const free = (): void => {
+      this.sampler.dispose();
+      this.scorer.dispose();
+    };
+    if (this.running) void this.running.catch(() => undefined).finally(free);
+    else free();
   }
 }

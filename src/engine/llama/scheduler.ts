@@ -10,16 +10,16 @@
 import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import type { SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
-import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext } from "./native.js";
+import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext, type NativeSampler } from "./native.js";
 import { PrefillPacer } from "./prefill-pacer.js";
-import { ActiveSequence, type Job } from "./sequence.js";
+import { ActiveSequence, type ChainExtension, type Job } from "./sequence.js";
+import { TokenScorer } from "./token-scorer.js";
+import type { TokenPieces } from "./token-pieces.js";
 
 /** Largest paced chunk (prefillChunk "auto"). */
 const AUTO_MAX_CHUNK = 128;
 /** A tick with prompt tokens may take this many times a decode-only tick (prefillChunk "auto"). */
 const AUTO_SLOWDOWN = 2.5;
-import { TokenScorer } from "./token-scorer.js";
-import type { TokenPieces } from "./token-pieces.js";
 
 export interface SchedulerOptions {
   /** Sequences the context was created with. */
@@ -311,16 +311,21 @@ export class ContextScheduler {
       }
       await this.forkWaitingChoices(seq, index);
     }
-    const chain = seq.job.chain;
-    const step = chain ? await chain.scorer.score(index, seq.sampler, (t) => this.model.isEogToken(t)) : null;
-    const token = step ? (step.token as Token) : chain ? -1 : await this.native.sampleToken(index, seq.sampler);
+    const token = seq.job.chain ? await this.drawChainStep(seq.job.chain, index, seq.sampler) : await this.native.sampleToken(index, seq.sampler);
     if (token === -1) {
       this.fail(seq.job, new EngineError("internal", "The sampler produced no token."));
       return;
     }
-    if (step) chain!.onStep(step);
     const score = seq.scorer ? await seq.scorer.score(index, token) : null;
     await this.acceptToken(seq, token, score);
+  }
+
+  /** A scaling chain's draw, scored and handed to the chain before the token is accepted. */
+  private async drawChainStep(chain: ChainExtension, index: BatchLogitIndex, sampler: NativeSampler): Promise<Token | -1> {
+    const step = await chain.scorer.score(index, sampler);
+    if (step === null) return -1;
+    chain.onStep(step);
+    return step.token as Token;
   }
 
   /**

@@ -78,7 +78,8 @@ export interface ChainExtension {
 }
 
 export interface StepScoring {
-  score(index: BatchLogitIndex, sampler: NativeSampler, isEndOfGeneration: (token: Token) => boolean): Promise<ScoredStep | null>;
+  /** Draws with the chain's sampler and scores the draw; null when the sampler produced no token. */
+  score(index: BatchLogitIndex, sampler: NativeSampler): Promise<ScoredStep | null>;
 }
 
 export interface LazyGrammar {

@@ -6,7 +6,7 @@
 //   of z, so max(z/T) = max(z)/T), the drawn token's logit and Σ exp(z − max): ln p at T = 1.
 // The entropy of p needs every logit: one more pass that copies the vocabulary out (~45 ms for
 // 152k tokens on 2 cores), done only when a metric needs it.
-import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import type { Llama, LlamaModel } from "node-llama-cpp";
 import type { ScoredStep } from "../types.js";
 import { createNativeSampler, type BatchLogitIndex, type NativeContext, type NativeSampler, type NativeSamplerConfig } from "./native.js";
 import type { StepScoring } from "./sequence.js";
@@ -17,7 +17,7 @@ export class StepScorer implements StepScoring {
 
   constructor(
     llama: Llama,
-    model: LlamaModel,
+    private readonly model: LlamaModel,
     private readonly native: NativeContext,
     /** The chain's logit_bias (keys and values as the proposal sampler has them). */
     bias: Pick<NativeSamplerConfig, "tokenBiasKeys" | "tokenBiasValues">,
@@ -27,7 +27,7 @@ export class StepScorer implements StepScoring {
     this.base = createNativeSampler(llama, model, bias);
   }
 
-  async score(index: BatchLogitIndex, sampler: NativeSampler, isEndOfGeneration: (token: Token) => boolean): Promise<ScoredStep | null> {
+  async score(index: BatchLogitIndex, sampler: NativeSampler): Promise<ScoredStep | null> {
     const [token, , , , proposalWeight] = await this.native.sampleToken(index, sampler, false, false, false, true);
     if (token === -1) return null;
     const [argmax, , , logits, weight] = await this.native.sampleToken(index, this.base, false, false, [[token], false, false, true, 0], true);
@@ -45,7 +45,7 @@ export class StepScorer implements StepScoring {
       proposalLogprob: proposalLogit - logNormalizer,
       logNormalizer,
       entropy: this.withEntropy ? await this.entropy(index) : null,
-      endOfGeneration: isEndOfGeneration(token),
+      endOfGeneration: this.model.isEogToken(token),
     };
   }
 
