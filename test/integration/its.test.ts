@@ -4,6 +4,7 @@
 // MH chain after M steps are known, and power sampling's answers are checked against them.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
 import { startTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
@@ -20,23 +21,18 @@ const PROMPT = "Count with me:";
 const DIGITS = Array.from({ length: 10 }, (_, i) => 15 + i);
 const digitOf = (token: number) => String(token - 15);
 
-interface CompletionBody {
-  choices: { text: string; index: number; finish_reason: string; logprobs: { token_logprobs: (number | null)[] } | null }[];
-  its?: Record<string, unknown> & { tokens_evaluated: number };
-  usage: { prompt_tokens: number; completion_tokens: number };
-}
+type LegacyParams = Parameters<TestServer["client"]["completions"]["create"]>[0] & { stream?: false };
 
-async function post(path: string, body: unknown): Promise<{ status: number; json: CompletionBody & { error?: { message: string; param: string | null } } }> {
-  const res = await fetch(`${server.baseURL}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as never };
+/** A legacy completion through the official client; `its` and other extensions ride along in the body. */
+async function complete(params: Record<string, unknown>) {
+  return server.client.completions.create({ model: "tiny", ...params } as unknown as LegacyParams);
 }
 
 
 /** Raw ln p of the last token of each token list, one echo-scored request for all of them. */
 async function lastTokenLogprobs(lists: number[][]): Promise<number[]> {
-  const { status, json } = await post("/completions", { model: "tiny", prompt: lists, max_tokens: 0, echo: true, logprobs: 0 });
-  assert.equal(status, 200, JSON.stringify(json));
-  return json.choices.sort((a, b) => a.index - b.index).map((c) => c.logprobs!.token_logprobs.at(-1)!);
+  const res = await complete({ prompt: lists, max_tokens: 0, echo: true, logprobs: 0 });
+  return res.choices.sort((a, b) => a.index - b.index).map((c) => c.logprobs!.token_logprobs!.at(-1)!);
 }
 
 /** ln p_b(a | prefix) for each allowed token a: raw logprobs renormalized over the allowed set (the bias +100 leaves the rest e^-100 behind). */
@@ -95,8 +91,7 @@ describe("power sampling is exact", () => {
     const sample = async (its: Record<string, unknown> | null, temperature?: number) => {
       const counts = new Array<number>(27).fill(0);
       for (let seed = 1; seed <= 2; seed++) {
-        const { status, json } = await post("/completions", {
-          model: "tiny",
+        const res = await complete({
           prompt: PROMPT,
           max_tokens: 3,
           n: 100,
@@ -105,8 +100,7 @@ describe("power sampling is exact", () => {
           ...(temperature !== undefined ? { temperature } : {}),
           ...(its ? { its } : {}),
         });
-        assert.equal(status, 200, JSON.stringify(json));
-        for (const c of json.choices) {
+        for (const c of res.choices) {
           const o = [...c.text].map((ch) => tokens.map(digitOf).indexOf(ch));
           assert.ok(o.length === 3 && o.every((k) => k >= 0), `unexpected answer '${c.text}'`);
           counts[o[0]! * 9 + o[1]! * 3 + o[2]!]!++;
@@ -293,23 +287,22 @@ describe("the its API", () => {
       [{ its: { method: "smc", stop_on_eos: false } }, "its.stop_on_eos"],
       [{ its: { method: "power_sampling", mcmc_steps: 1000, block_size: 8 }, max_tokens: 512 }, "its"],
     ];
-    for (const [params, param] of cases) {
-      const { status, json } = await post("/chat/completions", { model: "tiny", messages: chat, max_tokens: 4, ...params });
-      assert.equal(status, 400, `${JSON.stringify(params)}: ${JSON.stringify(json)}`);
-      assert.equal(json.error!.param, param, `${JSON.stringify(params)}: ${json.error!.message}`);
-    }
-    const { status } = await post("/completions", { model: "tiny", prompt: ["a", "b"], max_tokens: 4, its: { method: "best_of_n" } });
-    assert.equal(status, 400);
+    const refused = (param: string, label: string) => (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, `${label}: ${String(error)}`);
+      assert.equal(error.status, 400);
+      assert.equal(error.param, param, `${label}: ${error.message}`);
+      return true;
+    };
+    for (const [params, param] of cases) await assert.rejects(chatCreate({ max_tokens: 4, ...params }), refused(param, JSON.stringify(params)));
+    await assert.rejects(complete({ prompt: ["a", "b"], max_tokens: 4, its: { method: "best_of_n" } }), refused("prompt", "two prompts"));
   });
 
   it("frees every sequence when the client goes away mid-run", async () => {
     const controller = new AbortController();
-    const pending = fetch(`${server.baseURL}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "tiny", messages: chat, max_tokens: 64, its: { method: "smc", num_particles: 6, tokens_per_step: 2 } }),
-      signal: controller.signal,
-    });
+    const pending = server.client.chat.completions.create(
+      { model: "tiny", messages: chat, max_tokens: 64, its: { method: "smc", num_particles: 6, tokens_per_step: 2 } } as unknown as ChatParams & { stream?: false },
+      { signal: controller.signal },
+    );
     await new Promise((r) => setTimeout(r, 300));
     controller.abort();
     await assert.rejects(pending);
