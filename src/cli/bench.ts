@@ -6,13 +6,13 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchHelp, defaultOutPath, FAIRNESS_STREAMS, parseBenchArgs, type BenchOptions, type ServerSpec } from "../../bench/args.js";
-import type { BareResult } from "../../bench/bare-engine.js";
-import { compareFairness, comparePrefix, compareThroughput, throughputFigures, type MetricRow } from "../../bench/compare.js";
-import { machineInfo } from "../../bench/machine.js";
-import { SCENARIO_TARGETS, summarizePrefix, type PrefixRequestRecord } from "../../bench/scenarios.js";
+import { benchHelp, defaultOutPath, FAIRNESS_STREAMS, parseBenchArgs, type BenchOptions, type ServerSpec } from "../bench/args.js";
+import type { BareResult } from "../bench/bare-engine.js";
+import { compareFairness, comparePrefix, compareThroughput, throughputFigures, type MetricRow } from "../bench/compare.js";
+import { machineInfo } from "../bench/machine.js";
+import { SCENARIO_TARGETS, summarizePrefix, type PrefixRequestRecord } from "../bench/scenarios.js";
 import {
   killChildren,
   peakRss,
@@ -23,8 +23,8 @@ import {
   type MemoryReading,
   type ServerProcess,
   type StopResult,
-} from "../../bench/server-process.js";
-import { decodeMsPerToken, tokenCount } from "../../bench/sse.js";
+} from "../bench/server-process.js";
+import { decodeMsPerToken, tokenCount } from "../bench/sse.js";
 import {
   REFERENCE,
   TARGETS,
@@ -39,8 +39,8 @@ import {
   type RequestRecord,
   type RoundRecord,
   type ShortRequestsSummary,
-} from "../../bench/summary.js";
-import { fmt, renderComparison, renderFairness, renderPrefix, renderReport, renderShortRequests } from "../../bench/table.js";
+} from "../bench/summary.js";
+import { fmt, renderComparison, renderFairness, renderPrefix, renderReport, renderShortRequests } from "../bench/table.js";
 import {
   complete,
   completionBody,
@@ -54,7 +54,7 @@ import {
   warmUp,
   type Client,
   type FairnessRun,
-} from "../../bench/workloads.js";
+} from "../bench/workloads.js";
 import { physicalCores } from "./serve.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -233,8 +233,9 @@ function runBareEngine(options: BenchOptions, threads: number): Promise<BareResu
     const child = spawn(
       process.execPath,
       [
-        "--import", "tsx",
-        join(ROOT, "bench", "bare-engine.ts"),
+        // The same build as this file: dist/ runs as JavaScript, src/ (tests) through tsx.
+        ...(import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : []),
+        fileURLToPath(new URL(`../bench/bare-engine${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
         "--model", OVERHEAD_MODEL,
         "--tokens", String(options.tokens),
         "--threads", String(threads),
@@ -333,7 +334,7 @@ const DEFINITIONS = {
 export async function benchCommand(args: string[]): Promise<number> {
   // Inference-time scaling runs in-process: it compares two ways of driving one engine.
   const at = args.indexOf("--scenario");
-  if (at >= 0 && args[at + 1] === "its") return (await import("../../bench/its-efficiency.js")).itsEfficiencyBench(args);
+  if (at >= 0 && args[at + 1] === "its") return (await import("../bench/its-efficiency.js")).itsEfficiencyBench(args);
   const options = parseBenchArgs(args);
   if (options === "help") {
     console.log(benchHelp());

@@ -1,7 +1,7 @@
 // Flags of the client commands (chat, complete, models, pull): one table per command gives both
 // the parser's options and the --help text, so the two cannot disagree.
 import { parseArgs } from "node:util";
-import { formatTable } from "../../bench/table.js";
+import { formatTable } from "../bench/table.js";
 
 export interface FlagDoc {
   name: string;

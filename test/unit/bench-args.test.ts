@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULTS, defaultOutPath, normalizeTarget, parseBenchArgs, parseConcurrencyList, QUICK, type BenchOptions } from "../../bench/args.js";
+import { DEFAULTS, defaultOutPath, normalizeTarget, parseBenchArgs, parseConcurrencyList, QUICK, type BenchOptions } from "../../src/bench/args.js";
 
 function parse(args: string[]): BenchOptions {
   const o = parseBenchArgs(args);

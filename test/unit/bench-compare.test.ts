@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareFairness, comparePrefix, compareThroughput, metricRow, throughputFigures } from "../../bench/compare.js";
-import { summarizeFairness, summarizePrefix } from "../../bench/scenarios.js";
-import { peakRss, sampleMemory } from "../../bench/server-process.js";
-import { analyzeStream } from "../../bench/sse.js";
-import { summarize, summarizeShortRequests, type LevelSummary } from "../../bench/summary.js";
-import { renderComparison, renderShortRequests } from "../../bench/table.js";
+import { compareFairness, comparePrefix, compareThroughput, metricRow, throughputFigures } from "../../src/bench/compare.js";
+import { summarizeFairness, summarizePrefix } from "../../src/bench/scenarios.js";
+import { peakRss, sampleMemory } from "../../src/bench/server-process.js";
+import { analyzeStream } from "../../src/bench/sse.js";
+import { summarize, summarizeShortRequests, type LevelSummary } from "../../src/bench/summary.js";
+import { renderComparison, renderShortRequests } from "../../src/bench/table.js";
 
 function level(concurrency: number, aggregate: number | null, ttft = 100): LevelSummary {
   return {

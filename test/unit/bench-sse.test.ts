@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { analyzeStream, decodeMsPerToken, decodeTokPerS, interTokenGaps, SseParser, tokenCount, ttftMs, type SseEvent } from "../../bench/sse.js";
+import { analyzeStream, decodeMsPerToken, decodeTokPerS, interTokenGaps, SseParser, tokenCount, ttftMs, type SseEvent } from "../../src/bench/sse.js";
 
 const chunk = (text: string, finish: string | null = null): string =>
   `data: ${JSON.stringify({ object: "text_completion", choices: [{ index: 0, text, finish_reason: finish }] })}\n\n`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { mean, median, percentile, present } from "../../bench/stats.js";
+import { mean, median, percentile, present } from "../../src/bench/stats.js";
 
 describe("bench stats", () => {
   it("interpolates between closest ranks", () => {

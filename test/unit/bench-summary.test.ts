@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseProcStatusBytes } from "../../bench/server-process.js";
-import { analyzeStream, type SseEvent } from "../../bench/sse.js";
+import { parseProcStatusBytes } from "../../src/bench/server-process.js";
+import { analyzeStream, type SseEvent } from "../../src/bench/sse.js";
 import {
   REFERENCE,
   schedulerDelta,
@@ -12,8 +12,8 @@ import {
   toRoundRecord,
   type LevelSummary,
   type RoundRecord,
-} from "../../bench/summary.js";
-import { fmt, formatTable, renderReport } from "../../bench/table.js";
+} from "../../src/bench/summary.js";
+import { fmt, formatTable, renderReport } from "../../src/bench/table.js";
 
 /** A stream that starts at `start`, gets its first text after `ttft` ms, then one token per `itl` ms. */
 function stream(start: number, ttft: number, itl: number, tokens: number) {

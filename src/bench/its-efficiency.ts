@@ -10,9 +10,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { LlamaEngine } from "../src/engine/llama/llama-engine.js";
-import { runIts } from "../src/its/run.js";
-import type { ItsSpec } from "../src/its/types.js";
+import { LlamaEngine } from "../engine/llama/llama-engine.js";
+import { runIts } from "../its/run.js";
+import type { ItsSpec } from "../its/types.js";
 import { syntheticText } from "./prompts.js";
 import { median } from "./stats.js";
 import { formatTable } from "./table.js";

@@ -3,7 +3,7 @@
 // two network reads counts from the read that completed it, because that is when a client could
 // have shown it.
 
-import { SseParser as ClientSseParser } from "../src/client/sse.js";
+import { SseParser as ClientSseParser } from "../client/sse.js";
 
 export interface SseEvent {
   /** The event's data lines joined with "\n". */

@@ -8,8 +8,8 @@
 // Prints one JSON object on stdout; progress on stderr.
 import { parseArgs } from "node:util";
 import { getLlama, LlamaLogLevel, type Token } from "node-llama-cpp";
-import { createNativeSampler, nativeContext, type BatchLogitIndex } from "../src/engine/llama/native.js";
-import { resolveModelPath } from "../src/engine/llama/model-source.js";
+import { createNativeSampler, nativeContext, type BatchLogitIndex } from "../engine/llama/native.js";
+import { resolveModelPath } from "../engine/llama/model-source.js";
 
 export interface BareResult {
   model: string;
