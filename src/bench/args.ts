@@ -6,11 +6,17 @@ export const SCENARIOS: readonly Scenario[] = ["throughput", "prefix", "fairness
 
 /** One server to measure: a URL given on the command line, or (url null) a `lavash serve` bench starts. */
 export interface ServerSpec {
-  /** Base URL (no trailing slash, no /v1), or null for the server bench starts. */
+  /** Base URL (no trailing slash, no /v1), or null for a server bench starts. */
   url: string | null;
   /** Process id whose memory to read (/proc/PID/status); bench knows its own server's. */
   pid: number | null;
+  /** Present when bench starts a peer instead of lavash (url null): `--peer llama-server`. */
+  start?: Peer;
 }
+
+/** Servers bench can start as the peer of the lavash it starts. */
+export type Peer = "llama-server";
+export const PEERS: readonly Peer[] = ["llama-server"];
 
 export interface BenchOptions {
   scenario: Scenario;
@@ -56,6 +62,17 @@ export interface BenchOptions {
   /** First request seed; request i of a run uses seed + i, so runs generate the same tokens. */
   seed: number;
   quick: boolean;
+  /** `--peer-bin`: the peer's binary; null: the cached build of bench/build-llama-server.sh. */
+  peerBin: string | null;
+  /** `--peer-arg`: more flags for the started peer, after bench's own (so they can override them). */
+  peerArgs: string[];
+  /**
+   * The "one at a time, then N at once" workload (throughput scenario): N chats one after another
+   * behind one system prompt, then N more at once; 0: not run.
+   */
+  burst: number;
+  /** Rounds of it per server, interleaved between the servers. */
+  burstRounds: number;
 }
 
 export const DEFAULT_PROMPT = "The quick brown fox jumps over the lazy dog. Once upon a time,";
@@ -77,13 +94,22 @@ export const DEFAULTS = {
   systemTokens: 1000,
   longPromptTokens: 2000,
   seed: 1234,
+  /** Streams of the burst workload when two servers are compared (else 0 unless --burst is given). */
+  burst: 8,
+  burstRounds: 2,
 } as const;
+
+/**
+ * The burst workload's request shape: a system prompt of this many tokens shared by every chat of
+ * a round (each round its own), a short user turn, and 64 tokens generated (the issue's setup).
+ */
+export const BURST = { systemTokens: 256, maxTokens: 64 } as const;
 
 /** Fairness scenario: streams generating while the long prompt arrives. */
 export const FAIRNESS_STREAMS = 4;
 
 /** --quick: what changes unless given explicitly. A smoke test, not a measurement. */
-export const QUICK = { model: "builtin:tiny", tokens: 16, repeat: 1, concurrency: [1, 4], shortRequests: 16 } as const;
+export const QUICK = { model: "builtin:tiny", tokens: 16, repeat: 1, concurrency: [1, 4], shortRequests: 16, burstRounds: 1 } as const;
 
 export function benchHelp(): string {
   return `Usage: lavash bench [options]
@@ -107,6 +133,13 @@ Servers (default: bench starts lavash serve on --model):
   --model SRC          model for the started server (default: ${DEFAULTS.model})
   --target URL         benchmark this running server instead; given twice (A, B): both, ratios B/A
   --compare URL        a peer to compare with: bench starts lavash too and reports lavash/peer
+  --peer llama-server  start llama.cpp's server as the peer, on the same GGUF with the same threads,
+                       context per sequence, batch size and sampling (build it first, once:
+                       bash bench/build-llama-server.sh); ratios lavash/llama-server, rounds
+                       interleaved, an SVG chart beside the JSON
+  --peer-bin FILE      the llama-server binary (default: the build script's cached one)
+  --peer-arg=ARG       one more flag for the started peer (repeatable; '=' because the value starts
+                       with a dash: --peer-arg=--cache-ram --peer-arg=0)
   --target-pid N       the --target's server process (repeatable, in --target order): peak RSS
   --compare-pid N      the --compare server's process: peak RSS
   --model-id ID        model id to request from --target/--compare servers (alias --model-name;
@@ -120,6 +153,10 @@ Options:
   --short-requests N   max_tokens=1 requests for a requests/s figure, 0 for none
                        (default: ${DEFAULTS.shortRequests} when comparing, else 0)
   --short-concurrency N  of those, how many at a time (default: ${DEFAULTS.shortConcurrency})
+  --burst N            N streamed chats one at a time behind one ~${BURST.systemTokens}-token system prompt, then N
+                       at once (${BURST.maxTokens} tokens each): TTFT p50/p95 and aggregate tok/s of the second
+                       phase; 0 for none (default: ${DEFAULTS.burst} when comparing, else 0)
+  --burst-rounds N     rounds of it per server (default: ${DEFAULTS.burstRounds}, --quick ${QUICK.burstRounds})
   --turns N            prefix scenario: user turns per series (default: ${DEFAULTS.turns})
   --system-tokens N    prefix scenario: tokens of the system prompt (default: ${DEFAULTS.systemTokens})
   --long-prompt-tokens N  fairness scenario: tokens of the long prompt (default: ${DEFAULTS.longPromptTokens})
@@ -191,6 +228,11 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
       "target-pid": { type: "string", multiple: true },
       compare: { type: "string" },
       "compare-pid": { type: "string" },
+      peer: { type: "string" },
+      "peer-bin": { type: "string" },
+      "peer-arg": { type: "string", multiple: true },
+      burst: { type: "string" },
+      "burst-rounds": { type: "string" },
       "model-name": { type: "string" },
       "model-id": { type: "string" },
       "api-key": { type: "string" },
@@ -219,12 +261,20 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   };
   const scenario = (values.scenario ?? "throughput") as Scenario;
   if (!SCENARIOS.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(", ")}, got '${values.scenario}'`);
-  const servers = serverSpecs(
-    (values.target ?? []).map((t) => normalizeTarget(t)),
-    (values["target-pid"] ?? []).map((p) => positiveInt("target-pid", p, 1, 2 ** 31 - 1)),
-    values.compare === undefined ? null : normalizeTarget(values.compare, "compare"),
-    int("compare-pid", 1, 2 ** 31 - 1),
-  );
+  const peer = parsePeer(values.peer);
+  if (peer === null && (values["peer-bin"] !== undefined || values["peer-arg"] !== undefined))
+    throw new Error("--peer-bin and --peer-arg go with --peer llama-server");
+  if (peer !== null && (values.compare !== undefined || values.target !== undefined))
+    throw new Error("--peer starts the peer and lavash itself: leave out --compare and --target");
+  const servers: ServerSpec[] =
+    peer !== null
+      ? [{ url: null, pid: null, start: peer }, { url: null, pid: null }]
+      : serverSpecs(
+          (values.target ?? []).map((t) => normalizeTarget(t)),
+          (values["target-pid"] ?? []).map((p) => positiveInt("target-pid", p, 1, 2 ** 31 - 1)),
+          values.compare === undefined ? null : normalizeTarget(values.compare, "compare"),
+          int("compare-pid", 1, 2 ** 31 - 1),
+        );
   const startsLavash = servers.some((s) => s.url === null);
   const comparing = servers.length === 2;
   if (!startsLavash && values.model !== undefined)
@@ -240,9 +290,12 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   const tokens = int("tokens", 2, 100_000) ?? (quick ? QUICK.tokens : DEFAULTS.tokens);
   const systemTokens = int("system-tokens", 1, 100_000) ?? DEFAULTS.systemTokens;
   const longPromptTokens = int("long-prompt-tokens", 1, 100_000) ?? DEFAULTS.longPromptTokens;
+  const burst = int("burst", 0, 64) ?? (comparing && scenario === "throughput" ? DEFAULTS.burst : 0);
+  if (burst > 0 && scenario !== "throughput") throw new Error("--burst is part of the throughput scenario");
   if (startsLavash) {
     // What the scenario's longest prompt plus its output needs (the chat template and nonce add a few tokens).
-    const needs = { throughput: tokens + 1, prefix: systemTokens + 100, fairness: longPromptTokens + 64 }[scenario];
+    const throughputNeeds = Math.max(tokens + 1, burst > 0 ? BURST.systemTokens + BURST.maxTokens + 64 : 0);
+    const needs = { throughput: throughputNeeds, prefix: systemTokens + 100, fairness: longPromptTokens + 64 }[scenario];
     if (needs > ctxSize) throw new Error(`the ${scenario} scenario needs a --ctx-size of at least ${needs}, got ${ctxSize}`);
   }
   const prompt = values.prompt ?? DEFAULT_PROMPT;
@@ -273,7 +326,18 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     longPromptTokens,
     seed: int("seed", 0, 2 ** 31 - 1) ?? DEFAULTS.seed,
     quick,
+    peerBin: values["peer-bin"] ?? null,
+    peerArgs: values["peer-arg"] ?? [],
+    burst,
+    burstRounds: int("burst-rounds", 1, 20) ?? (quick ? QUICK.burstRounds : DEFAULTS.burstRounds),
   };
+}
+
+function parsePeer(raw: string | undefined): Peer | null {
+  if (raw === undefined) return null;
+  if (!(PEERS as readonly string[]).includes(raw))
+    throw new Error(`--peer must be one of ${PEERS.join(", ")}, got '${raw}' (any other server: start it yourself and pass --compare URL)`);
+  return raw as Peer;
 }
 
 /** `bench-<timestamp>.json` with a timestamp that sorts and is valid in file names everywhere. */

@@ -1,7 +1,8 @@
 // Two servers measured with the same workloads, side by side: each figure of the baseline (the
 // first server: `--target A` or the `--compare` peer) and of the candidate (`--target B`, or the
 // lavash bench started), and candidate / baseline. Pure, like summary.ts.
-import type { FairnessSummary, PrefixSummary } from "./scenarios.js";
+import type { BurstSummary, FairnessSummary, PrefixSummary } from "./scenarios.js";
+import { lineChartsSvg } from "./svg.js";
 import type { BenchSummary, ShortRequestsSummary } from "./summary.js";
 
 export type MetricUnit = "tok/s" | "ms" | "req/s" | "bytes" | "ratio";
@@ -28,6 +29,8 @@ export interface ThroughputFigures {
   /** TTFT p50 of the 1-stream level. */
   ttftP50Ms: number | null;
   aggregateTokPerS: { concurrency: number; value: number | null }[];
+  /** TTFT p50 of every level (the chart's second panel; the 8-stream one is compared). */
+  ttftP50MsByLevel?: { concurrency: number; value: number | null }[];
   shortRequestsPerS: number | null;
   peakRssBytes: number | null;
 }
@@ -37,17 +40,26 @@ export function throughputFigures(summary: BenchSummary, short: ShortRequestsSum
     singleStreamDecodeTokPerS: summary.singleStreamDecodeTokPerS,
     ttftP50Ms: summary.singleStreamTtftP50Ms,
     aggregateTokPerS: summary.levels.map((l) => ({ concurrency: l.concurrency, value: l.aggregateTokPerS })),
+    ttftP50MsByLevel: summary.levels.map((l) => ({ concurrency: l.concurrency, value: l.ttftP50Ms })),
     shortRequestsPerS: short?.requestsPerS ?? null,
     peakRssBytes,
   };
 }
 
+/** Besides 1 stream, TTFT p50 is compared at this level ("8 simultaneous streams"), when measured. */
+export const TTFT_COMPARED_AT = 8;
+
 export function compareThroughput(a: ThroughputFigures, b: ThroughputFigures, short: ShortRequestsSummary | null): MetricRow[] {
   const levels = [...new Set([...a.aggregateTokPerS, ...b.aggregateTokPerS].map((l) => l.concurrency))].sort((x, y) => x - y);
   const at = (f: ThroughputFigures, c: number): number | null => f.aggregateTokPerS.find((l) => l.concurrency === c)?.value ?? null;
+  const ttftAt = (f: ThroughputFigures, c: number): number | null => f.ttftP50MsByLevel?.find((l) => l.concurrency === c)?.value ?? null;
+  const ttftMany = levels.includes(TTFT_COMPARED_AT)
+    ? [metricRow(`TTFT p50 (${TTFT_COMPARED_AT} streams at once)`, "ms", "lower", ttftAt(a, TTFT_COMPARED_AT), ttftAt(b, TTFT_COMPARED_AT))]
+    : [];
   return [
     metricRow("single-stream decode", "tok/s", "higher", a.singleStreamDecodeTokPerS, b.singleStreamDecodeTokPerS),
     metricRow("TTFT p50 (1 stream)", "ms", "lower", a.ttftP50Ms, b.ttftP50Ms),
+    ...ttftMany,
     ...levels.map((c) => metricRow(`aggregate, ${c} stream${c === 1 ? "" : "s"}`, "tok/s", "higher", at(a, c), at(b, c))),
     ...(short === null
       ? []
@@ -71,4 +83,29 @@ export function compareFairness(a: FairnessSummary, b: FairnessSummary): MetricR
     metricRow("during / before", "ratio", "lower", a.itlP95Ratio, b.itlP95Ratio),
     metricRow("long prompt TTFT while streams run", "ms", "lower", a.prefillMs, b.prefillMs),
   ];
+}
+
+/** The "one at a time, then N at once" workload: its second phase. */
+export function compareBurst(a: BurstSummary, b: BurstSummary): MetricRow[] {
+  const n = Math.max(a.streams, b.streams);
+  const name = `${n} one at a time, then ${n} at once`;
+  return [
+    metricRow(`${name}: TTFT p50`, "ms", "lower", a.ttftP50Ms, b.ttftP50Ms),
+    metricRow(`${name}: TTFT p95`, "ms", "lower", a.ttftP95Ms, b.ttftP95Ms),
+    metricRow(`${name}: aggregate`, "tok/s", "higher", a.aggregateTokPerS, b.aggregateTokPerS),
+  ];
+}
+
+/** The chart beside the JSON: aggregate tok/s and TTFT p50 against concurrent streams, one line per server. */
+export function throughputChartSvg(title: string, subtitle: string, servers: readonly { name: string; figures: ThroughputFigures }[]): string {
+  const series = (pick: (f: ThroughputFigures) => { concurrency: number; value: number | null }[] | undefined) =>
+    servers.map((s) => ({ name: s.name, points: (pick(s.figures) ?? []).map((l) => [l.concurrency, l.value] as const) }));
+  return lineChartsSvg({
+    title,
+    subtitle,
+    panels: [
+      { title: "Aggregate throughput", xLabel: "concurrent streams", yLabel: "tokens/s (all streams)", series: series((f) => f.aggregateTokPerS) },
+      { title: "Time to first token (p50)", xLabel: "concurrent streams", yLabel: "TTFT p50 (ms)", series: series((f) => f.ttftP50MsByLevel) },
+    ],
+  });
 }

@@ -1,8 +1,8 @@
 // Summaries of the prefix-cache and fair-scheduling scenarios, from recorded numbers only (as in
 // summary.ts), so a results JSON can be re-summarized later.
 import { ttftMs, tokenCount, type StreamTiming } from "./sse.js";
-import { mean, percentile, present } from "./stats.js";
-import { nullable, round2, type TargetResult } from "./summary.js";
+import { mean, median, percentile, present } from "./stats.js";
+import { nullable, round2, type RequestRecord, type RoundRecord, type TargetResult } from "./summary.js";
 
 export const SCENARIO_TARGETS = {
   /** Prefix scenario: TTFT p50 with the system prompt cached / without, at most. */
@@ -182,5 +182,67 @@ export function summarizeFairness(
       longError === null
         ? target(name, itlP95Ratio, SCENARIO_TARGETS.maxFairnessItlRatio, 2)
         : { name: `${name} <= ${SCENARIO_TARGETS.maxFairnessItlRatio}`, value: `the long prompt failed: ${longError}`, status: "n/a" },
+  };
+}
+
+// ---- one at a time, then all at once ------------------------------------------------------------
+
+export interface BurstRun {
+  round: number;
+  /** Phase 1: one chat at a time. */
+  sequential: RequestRecord[];
+  /** Phase 2: all at once. */
+  simultaneous: RoundRecord;
+}
+
+export interface BurstRoundSummary {
+  round: number;
+  /** Phase 1's TTFT p50 (one chat at a time, the system prompt cached after the first). */
+  sequentialTtftP50Ms: number | null;
+  /** Phase 2 (all at once): TTFT percentiles over its requests, and its aggregate throughput. */
+  ttftP50Ms: number | null;
+  ttftP95Ms: number | null;
+  ttftMaxMs: number | null;
+  aggregateTokPerS: number | null;
+  failed: number;
+}
+
+export interface BurstSummary {
+  streams: number;
+  rounds: BurstRoundSummary[];
+  /** Medians over rounds of the per-round figures. */
+  sequentialTtftP50Ms: number | null;
+  ttftP50Ms: number | null;
+  ttftP95Ms: number | null;
+  aggregateTokPerS: number | null;
+  failed: number;
+}
+
+export function summarizeBurstRound(run: BurstRun): BurstRoundSummary {
+  const ok = run.simultaneous.requests.filter((r) => r.error === null);
+  const ttfts = present(ok.map((r) => r.ttftMs));
+  const sequentialOk = run.sequential.filter((r) => r.error === null);
+  return {
+    round: run.round,
+    sequentialTtftP50Ms: nullable(percentile(present(sequentialOk.map((r) => r.ttftMs)), 50), round2),
+    ttftP50Ms: nullable(percentile(ttfts, 50), round2),
+    ttftP95Ms: nullable(percentile(ttfts, 95), round2),
+    ttftMaxMs: ttfts.length === 0 ? null : round2(Math.max(...ttfts)),
+    aggregateTokPerS: run.simultaneous.aggregateTokPerS,
+    failed: run.simultaneous.failed + (run.sequential.length - sequentialOk.length),
+  };
+}
+
+export function summarizeBurst(streams: number, runs: readonly BurstRun[]): BurstSummary {
+  const rounds = runs.map(summarizeBurstRound);
+  const med = (f: (r: BurstRoundSummary) => number | null): number | null => nullable(median(present(rounds.map(f))), round2);
+  return {
+    streams,
+    rounds,
+    sequentialTtftP50Ms: med((r) => r.sequentialTtftP50Ms),
+    ttftP50Ms: med((r) => r.ttftP50Ms),
+    ttftP95Ms: med((r) => r.ttftP95Ms),
+    aggregateTokPerS: med((r) => r.aggregateTokPerS),
+    failed: rounds.reduce((n, r) => n + r.failed, 0),
   };
 }

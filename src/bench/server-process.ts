@@ -1,5 +1,6 @@
-// `lavash serve` as a child process for the benchmark: its own process, so the HTTP client's work
-// and the server's are separate, as they are for real clients, and its peak memory is its own.
+// Servers as child processes for the benchmark (`lavash serve`, or llama-server as the peer): each
+// in its own process, so the HTTP client's work and the server's are separate, as they are for
+// real clients, and its peak memory is its own.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -116,12 +117,43 @@ export async function startLavashServer(options: ServeOptions): Promise<ServerPr
     "--ctx-size", String(options.ctxSize),
     ...(options.extraArgs ?? []),
   ];
-  const started = performance.now();
-  const child = spawn(process.execPath, args, {
+  return startServerProcess({
+    command: process.execPath,
+    args,
+    // The args recorded in the results leave out node's own path.
+    recordedArgs: args.slice(1),
     cwd: options.cwd,
     env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
+    baseUrl: `http://127.0.0.1:${port}`,
+    logPath: options.logPath,
+    onStartupLine: options.onStartupLine,
+    onWaiting: options.onWaiting,
+    startupTimeoutMs: options.startupTimeoutMs,
   });
+}
+
+export interface ProcessServeOptions {
+  command: string;
+  args: string[];
+  /** What the results record as the server's arguments (default: `args`). */
+  recordedArgs?: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Where the server will listen once healthy (its port is in `args`). */
+  baseUrl: string;
+  logPath: string;
+  onStartupLine: (line: string) => void;
+  onWaiting: (elapsedMs: number) => void;
+  startupTimeoutMs: number;
+}
+
+/**
+ * Any HTTP server as a child process: started, its output logged, ready once GET /health answers
+ * 200 (lavash and llama-server both answer so only after the model is loaded).
+ */
+export async function startServerProcess(options: ProcessServeOptions): Promise<ServerProcess> {
+  const started = performance.now();
+  const child = spawn(options.command, options.args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
   trackChild(child);
   const log = createWriteStream(options.logPath, { flags: "a" });
   child.stdout!.pipe(log, { end: false });
@@ -140,9 +172,8 @@ export async function startLavashServer(options: ServeOptions): Promise<ServerPr
     child.once("error", (e) => resolve(`could not start the server: ${e.message}`));
   });
 
-  const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitHealthy(baseUrl, options.startupTimeoutMs, exitedEarly, options.onWaiting);
+    await waitHealthy(options.baseUrl, options.startupTimeoutMs, exitedEarly, options.onWaiting);
   } catch (error) {
     await stopChild(child, 2000);
     const stderrTail = tail.length > 0 ? `\nserver stderr (last lines):\n${tail.join("\n")}` : "";
@@ -151,9 +182,9 @@ export async function startLavashServer(options: ServeOptions): Promise<ServerPr
     starting = false;
   }
   return {
-    baseUrl,
+    baseUrl: options.baseUrl,
     pid: child.pid!,
-    args: args.slice(1),
+    args: options.recordedArgs ?? options.args,
     startupMs: performance.now() - started,
     logPath: options.logPath,
     stop: async (graceMs = 10_000) => {

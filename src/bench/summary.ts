@@ -343,3 +343,21 @@ export function summarizeShortRequests(timings: readonly StreamTiming[], concurr
     latencyP95Ms: nullable(percentile(latencies, 95), round2),
   };
 }
+
+/**
+ * Rounds of the same short-request run (interleaved between two servers) as one summary: the
+ * median round's rate and latencies, failures summed; the rate is null when any round has none.
+ */
+export function mergeShortRequestRounds(rounds: readonly ShortRequestsSummary[]): ShortRequestsSummary {
+  if (rounds.length === 1) return rounds[0]!;
+  const med = (f: (r: ShortRequestsSummary) => number | null): number | null => nullable(median(present(rounds.map(f))), round2);
+  return {
+    requests: rounds[0]?.requests ?? 0,
+    concurrency: rounds[0]?.concurrency ?? 0,
+    failed: rounds.reduce((n, r) => n + r.failed, 0),
+    wallMs: med((r) => r.wallMs) ?? 0,
+    requestsPerS: rounds.some((r) => r.requestsPerS === null) ? null : med((r) => r.requestsPerS),
+    latencyP50Ms: med((r) => r.latencyP50Ms),
+    latencyP95Ms: med((r) => r.latencyP95Ms),
+  };
+}

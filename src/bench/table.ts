@@ -1,6 +1,6 @@
 // Plain-text rendering of a bench summary (stdout; the JSON file holds everything).
 import type { MetricRow } from "./compare.js";
-import type { FairnessSummary, PrefixSummary } from "./scenarios.js";
+import type { BurstSummary, FairnessSummary, PrefixSummary } from "./scenarios.js";
 import { REFERENCE, type BenchSummary, type ShortRequestsSummary, type TargetResult } from "./summary.js";
 
 export type Align = "left" | "right";
@@ -174,4 +174,13 @@ export function renderFairness(server: string, s: FairnessSummary): string {
       (s.streamsEndedEarly > 0 ? `; ${s.streamsEndedEarly} stream(s) ended early` : ""),
     renderTarget(s.target),
   ].join("\n");
+}
+
+export function renderBurst(s: BurstSummary): string {
+  return (
+    `${s.streams} chats one at a time (TTFT p50 ${fmt(s.sequentialTtftP50Ms, 0, " ms")}), then ${s.streams} at once: ` +
+    `TTFT p50 ${fmt(s.ttftP50Ms, 0, " ms")}, p95 ${fmt(s.ttftP95Ms, 0, " ms")}, ${fmt(s.aggregateTokPerS, 1, " tok/s")} aggregate ` +
+    `(medians of ${s.rounds.length} round${s.rounds.length === 1 ? "" : "s"})` +
+    (s.failed > 0 ? `, ${s.failed} FAILED` : "")
+  );
 }

@@ -3,9 +3,9 @@
 // (/v1/models, /v1/completions, /v1/chat/completions); lavash's /v1/status is read when present.
 import { createAgent, getJson, streamPost, type StreamHooks } from "./http-client.js";
 import { nonce, syntheticText, userTurn } from "./prompts.js";
-import { summarizeFairness, toPrefixRecord, type FairnessSummary, type FairnessWindows, type PrefixRequestRecord } from "./scenarios.js";
+import { summarizeFairness, toPrefixRecord, type BurstRun, type FairnessSummary, type FairnessWindows, type PrefixRequestRecord } from "./scenarios.js";
 import { tokenCount, ttftMs, type StreamTiming } from "./sse.js";
-import { median } from "./stats.js";
+import { median, present } from "./stats.js";
 import { nullable, round2, toRequestRecord, toRoundRecord, type RequestRecord, type RoundRecord, type SchedulerCounters } from "./summary.js";
 import { fmt } from "./table.js";
 
@@ -99,25 +99,27 @@ export async function warmUp(client: Client, seed: number): Promise<RequestRecor
 
 /** `repeat` rounds of `c` concurrent streams; request seeds count up from `firstSeed`. */
 export async function runLevel(client: Client, c: number, repeat: number, firstSeed: number, log: Log, label: string): Promise<RoundRecord[]> {
-  let seed = firstSeed;
   const rounds: RoundRecord[] = [];
-  for (let round = 1; round <= repeat; round++) {
-    const seeds = Array.from({ length: c }, () => seed++);
-    const roundStartedAt = performance.now();
-    const timings = await Promise.all(seeds.map((s) => complete(client, s)));
-    const records = timings.map((t, index) => toRequestRecord(t, { concurrency: c, round, index, seed: seeds[index]!, roundStartedAt }));
-    const record = toRoundRecord(c, round, timings, records);
-    rounds.push(record);
-    const ttft = median(timings.map(ttftMs).filter((v): v is number => v !== null));
-    const failures = timings.filter((t) => t.error !== null);
-    log(
-      `${label}${c} stream${c === 1 ? "" : "s"}, round ${round}/${repeat}: ` +
-        `${fmt(record.aggregateTokPerS)} tok/s aggregate (${record.totalTokens} tokens in ${(record.wallMs / 1000).toFixed(2)} s), ` +
-        `TTFT p50 ${fmt(ttft, 0)} ms` +
-        (failures.length > 0 ? `, ${failures.length} FAILED: ${failures[0]!.error}` : ""),
-    );
-  }
+  for (let round = 1; round <= repeat; round++) rounds.push(await runRound(client, c, round, repeat, firstSeed + (round - 1) * c, log, label));
   return rounds;
+}
+
+/** One round of `c` concurrent streams with seeds `firstSeed`..`firstSeed + c - 1` (round `round` of `repeat`, for the log). */
+export async function runRound(client: Client, c: number, round: number, repeat: number, firstSeed: number, log: Log, label: string): Promise<RoundRecord> {
+  const seeds = Array.from({ length: c }, (_, i) => firstSeed + i);
+  const roundStartedAt = performance.now();
+  const timings = await Promise.all(seeds.map((s) => complete(client, s)));
+  const records = timings.map((t, index) => toRequestRecord(t, { concurrency: c, round, index, seed: seeds[index]!, roundStartedAt }));
+  const record = toRoundRecord(c, round, timings, records);
+  const ttft = median(timings.map(ttftMs).filter((v): v is number => v !== null));
+  const failures = timings.filter((t) => t.error !== null);
+  log(
+    `${label}${c} stream${c === 1 ? "" : "s"}, round ${round}/${repeat}: ` +
+      `${fmt(record.aggregateTokPerS)} tok/s aggregate (${record.totalTokens} tokens in ${(record.wallMs / 1000).toFixed(2)} s), ` +
+      `TTFT p50 ${fmt(ttft, 0)} ms` +
+      (failures.length > 0 ? `, ${failures.length} FAILED: ${failures[0]!.error}` : ""),
+  );
+  return record;
 }
 
 /** `count` max_tokens=1 streamed requests, `concurrency` in flight at a time. */
@@ -145,9 +147,9 @@ export interface PrefixSettings {
 /** Tokens generated per turn: TTFT is what is measured, the rest only has to finish. */
 const PREFIX_MAX_TOKENS = 8;
 
-function chat(client: Client, system: string, user: string, seed: number): Promise<StreamTiming> {
+function chat(client: Client, system: string, user: string, seed: number, maxTokens = PREFIX_MAX_TOKENS): Promise<StreamTiming> {
   const messages = [{ role: "system", content: system }, { role: "user", content: user }];
-  return post(client, "/v1/chat/completions", { model: client.modelName, messages, max_tokens: PREFIX_MAX_TOKENS, temperature: 1, seed, ...streaming });
+  return post(client, "/v1/chat/completions", { model: client.modelName, messages, max_tokens: maxTokens, temperature: 1, seed, ...streaming });
 }
 
 /**
@@ -264,4 +266,49 @@ export async function runFairness(client: Client, s: FairnessSettings, log: Log,
       seed: seeds[i]!, textOffsetsMs: offsets[i]!, tokens: tokenCount(t), finishReason: t.finishReason, cancelled: t.cancelled, error: t.error,
     })),
   };
+}
+
+// ---- one at a time, then all at once ------------------------------------------------------------
+
+export interface BurstSettings {
+  /** Chats in each phase. */
+  streams: number;
+  systemTokens: number;
+  maxTokens: number;
+  /** Selects the round's system prompt (each round its own, so no round finds the last one's cached). */
+  seed: number;
+  round: number;
+  rounds: number;
+}
+
+/**
+ * The load that exposed starved prefills: `streams` streamed chats one after another behind the
+ * same system prompt with different user turns, then `streams` more at once (new user turns, the
+ * same system prompt). Phase 2 is what is measured: every request there shares a cached prefix
+ * with phase 1's, so a server that admits new prompts into its decodes promptly starts them all
+ * within a few decodes.
+ */
+export async function runBurst(client: Client, s: BurstSettings, log: Log, label: string): Promise<BurstRun> {
+  const system = syntheticText(s.systemTokens, s.seed + s.round);
+  const sequential: RequestRecord[] = [];
+  for (let i = 0; i < s.streams; i++) {
+    const seed = s.seed + i;
+    const t = await chat(client, system, userTurn(i), seed, s.maxTokens);
+    sequential.push(toRequestRecord(t, { concurrency: 1, round: s.round, index: i, seed, roundStartedAt: t.startedAt }));
+    if (t.error !== null) log(`${label}burst phase 1, chat ${i + 1}/${s.streams} FAILED: ${t.error}`);
+  }
+  const seeds = Array.from({ length: s.streams }, (_, i) => s.seed + s.streams + i);
+  const roundStartedAt = performance.now();
+  const timings = await Promise.all(seeds.map((seed, i) => chat(client, system, userTurn(s.streams + i), seed, s.maxTokens)));
+  const records = timings.map((t, index) => toRequestRecord(t, { concurrency: s.streams, round: s.round, index, seed: seeds[index]!, roundStartedAt }));
+  const simultaneous = toRoundRecord(s.streams, s.round, timings, records);
+  const ttfts = timings.map(ttftMs).filter((v): v is number => v !== null);
+  const failures = timings.filter((t) => t.error !== null);
+  log(
+    `${label}burst round ${s.round}/${s.rounds}: ${s.streams} chats one at a time (TTFT p50 ${fmt(median(present(sequential.map((r) => r.ttftMs))), 0)} ms), ` +
+      `then ${s.streams} at once: TTFT p50 ${fmt(median(ttfts), 0)} ms, max ${fmt(ttfts.length > 0 ? Math.max(...ttfts) : null, 0)} ms, ` +
+      `${fmt(simultaneous.aggregateTokPerS)} tok/s aggregate` +
+      (failures.length > 0 ? `, ${failures.length} FAILED: ${failures[0]!.error}` : ""),
+  );
+  return { round: s.round, sequential, simultaneous };
 }

@@ -1,23 +1,37 @@
 // `lavash bench`: measures streaming OpenAI-compatible servers through their HTTP API (by default
-// a `lavash serve` it starts itself; `--target`/`--compare` for others, two side by side), prints
-// tables and writes every raw number to JSON. Scenarios: throughput (levels of concurrent streams,
-// against llama-server's figures), prefix (prefix-cache TTFT), fairness (streams' latency while a
-// long prompt is evaluated). The pure parts live in bench/ with unit tests.
+// a `lavash serve` it starts itself; `--target`/`--compare` for others, `--peer llama-server` to
+// start llama.cpp's server beside it, two side by side), prints tables and writes every raw number
+// to JSON, and the throughput figures as an SVG chart beside it. Scenarios: throughput (levels of
+// concurrent streams, the max_tokens=1 request rate, "one at a time, then N at once"), prefix
+// (prefix-cache TTFT), fairness (streams' latency while a long prompt is evaluated). The pure
+// parts live in src/bench/ with unit tests.
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchHelp, defaultOutPath, FAIRNESS_STREAMS, parseBenchArgs, type BenchOptions, type ServerSpec } from "../bench/args.js";
+import { benchHelp, BURST, defaultOutPath, FAIRNESS_STREAMS, parseBenchArgs, type BenchOptions, type ServerSpec } from "../bench/args.js";
 import type { BareResult } from "../bench/bare-engine.js";
-import { compareFairness, comparePrefix, compareThroughput, throughputFigures, type MetricRow } from "../bench/compare.js";
-import { machineInfo } from "../bench/machine.js";
-import { SCENARIO_TARGETS, summarizePrefix, type PrefixRequestRecord } from "../bench/scenarios.js";
 import {
+  compareBurst,
+  compareFairness,
+  comparePrefix,
+  compareThroughput,
+  throughputChartSvg,
+  throughputFigures,
+  type MetricRow,
+  type ThroughputFigures,
+} from "../bench/compare.js";
+import { findLlamaServer, LAVASH_BATCH_SIZE, llamaServerArgs } from "../bench/llama-server.js";
+import { machineInfo } from "../bench/machine.js";
+import { SCENARIO_TARGETS, summarizeBurst, summarizePrefix, type BurstRun, type BurstSummary, type PrefixRequestRecord } from "../bench/scenarios.js";
+import {
+  freePort,
   killChildren,
   peakRss,
   sampleMemory,
   startLavashServer,
+  startServerProcess,
   stopChild,
   trackChild,
   type MemoryReading,
@@ -32,6 +46,7 @@ import {
   summarize,
   summarizeLevel,
   summarizeOverhead,
+  mergeShortRequestRounds,
   summarizeShortRequests,
   toRequestRecord,
   type BenchSummary,
@@ -40,21 +55,23 @@ import {
   type RoundRecord,
   type ShortRequestsSummary,
 } from "../bench/summary.js";
-import { fmt, renderComparison, renderFairness, renderPrefix, renderReport, renderShortRequests } from "../bench/table.js";
+import { fmt, renderBurst, renderComparison, renderFairness, renderPrefix, renderReport, renderShortRequests } from "../bench/table.js";
 import {
   complete,
   completionBody,
   firstModelName,
   makeClient,
   runFairness,
-  runLevel,
+  runBurst,
   runPrefix,
+  runRound,
   runShortRequests,
   schedulerCounters,
   warmUp,
   type Client,
   type FairnessRun,
 } from "../bench/workloads.js";
+import { ensureBuiltinModel } from "../models/builtin.js";
 import { physicalCores } from "./serve.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -83,12 +100,61 @@ function startServer(options: BenchOptions, model: string, parallel: number, thr
   });
 }
 
+/** The GGUF file lavash serves for `--model SRC`, for the peer to load the same bytes. */
+async function peerModelPath(source: string): Promise<string> {
+  // lavash's `alias=source` form: the peer needs only the source.
+  const eq = source.indexOf("=");
+  const plain = eq > 0 && !source.slice(0, eq).includes("/") && !source.startsWith("hf:") ? source.slice(eq + 1) : source;
+  if (plain.startsWith("builtin:")) {
+    let lastReport = 0;
+    return ensureBuiltinModel(plain.slice("builtin:".length), {
+      onProgress: (p) => {
+        if (p.stage === "weights" && Date.now() - lastReport > 3000) {
+          lastReport = Date.now();
+          log(`generating ${plain}: ${Math.round(p.fraction * 100)}%`);
+        }
+      },
+    });
+  }
+  if (plain.startsWith("hf:")) throw new Error(`--peer needs the model as a local file: download it first (lavash pull ${plain}) and pass its .gguf path to --model`);
+  if (!existsSync(plain)) throw new Error(`model file not found: ${plain}`);
+  return resolve(plain);
+}
+
+/** llama-server on the same GGUF, threads, context per sequence, batch and sampling as the lavash bench starts. */
+async function startLlamaServer(options: BenchOptions, binary: string, threads: number, logPath: string): Promise<ServerProcess> {
+  const modelPath = await peerModelPath(options.model);
+  const port = await freePort();
+  const args = llamaServerArgs({
+    modelPath, port, threads, parallel: options.parallel, ctxPerSequence: options.ctxSize, batchSize: LAVASH_BATCH_SIZE, extraArgs: options.peerArgs,
+  });
+  log(`starting ${binary} ${args.join(" ")} (log: ${logPath})`);
+  let lines = 0;
+  return startServerProcess({
+    command: binary,
+    args,
+    cwd: ROOT,
+    env: process.env,
+    baseUrl: `http://127.0.0.1:${port}`,
+    logPath,
+    // llama-server prints a hundred lines while loading; the log file has them all.
+    onStartupLine: (line) => {
+      if (++lines <= 3 || /error|failed/i.test(line)) process.stderr.write(`  llama-server: ${line}\n`);
+    },
+    onWaiting: (ms) => log(`waiting for llama-server to load the model (${Math.round(ms / 1000)} s)`),
+    startupTimeoutMs: 5 * 60_000,
+  });
+}
+
 // ---- the servers ---------------------------------------------------------------------------------
 
 interface BenchServer {
   /** "A"/"B" when two are compared (A the baseline), else "". */
   tag: string;
   label: string;
+  /** For the chart's legend: "lavash", "llama-server", or the URL. */
+  shortName: string;
+  kind: "target" | "lavash (started by bench)" | "llama-server (started by bench)";
   baseUrl: string;
   modelName: string;
   process: ServerProcess | null;
@@ -99,21 +165,30 @@ interface BenchServer {
   stop: StopResult | null;
 }
 
-async function openServer(spec: ServerSpec, tag: string, options: BenchOptions, threads: number, logPath: string): Promise<BenchServer> {
+async function openServer(spec: ServerSpec, tag: string, options: BenchOptions, threads: number, logPath: string, peerBin: string | null): Promise<BenchServer> {
   let started: ServerProcess | null = null;
   if (spec.url === null) {
-    started = await startServer(options, options.model, options.parallel, threads, logPath);
+    started = spec.start === "llama-server" ? await startLlamaServer(options, peerBin!, threads, logPath) : await startServer(options, options.model, options.parallel, threads, logPath);
     log(`server ready in ${(started.startupMs / 1000).toFixed(1)} s at ${started.baseUrl}`);
   }
   const baseUrl = started?.baseUrl ?? spec.url!;
   const pid = started?.pid ?? spec.pid;
   // The started server's id is the preset's; --model-id names the model of the servers given by URL.
   const modelName = spec.url !== null && options.modelName !== null ? options.modelName : await firstModelName(baseUrl, options.apiKey);
-  const label = spec.url === null ? `lavash (started by bench, ${options.model})` : `${spec.url}${pid !== null ? ` (pid ${pid})` : ""}`;
+  const kind: BenchServer["kind"] = spec.url !== null ? "target" : spec.start === "llama-server" ? "llama-server (started by bench)" : "lavash (started by bench)";
+  const label =
+    spec.url !== null
+      ? `${spec.url}${pid !== null ? ` (pid ${pid})` : ""}`
+      : spec.start === "llama-server"
+        ? `llama-server (started by bench, ${options.model})`
+        : `lavash (started by bench, ${options.model})`;
+  const shortName = spec.url !== null ? spec.url : spec.start === "llama-server" ? "llama-server" : "lavash";
   log(`${tag ? `${tag} = ` : ""}${label}: model '${modelName}'${pid === null ? "; no pid, so no memory figure (--target-pid)" : ""}`);
   return {
     tag,
     label,
+    shortName,
+    kind,
     baseUrl,
     modelName,
     process: started,
@@ -136,7 +211,7 @@ function serverRecord(s: BenchServer): Record<string, unknown> {
   return {
     tag: s.tag || null,
     label: s.label,
-    kind: s.process === null ? "target" : "lavash (started by bench)",
+    kind: s.kind,
     baseUrl: s.baseUrl,
     modelName: s.modelName,
     ...(s.process === null
@@ -156,43 +231,81 @@ interface ThroughputResult {
   schedulerStats: boolean;
   rounds: RoundRecord[];
   levels: LevelSummary[];
-  short: { summary: ShortRequestsSummary; requests: RequestRecord[] } | null;
+  short: { summary: ShortRequestsSummary; rounds: ShortRequestsSummary[]; requests: RequestRecord[] } | null;
+  burst: { summary: BurstSummary; runs: BurstRun[] } | null;
 }
 
-/** Level by level, each level on every server in turn (same seeds), so slow drift hits both alike. */
+/**
+ * The order of the servers in round `round` (1-based): with two, A B in odd rounds and B A in even
+ * ones, so neither always runs right after the other (a machine that heats up, or another process
+ * that starts, hits both alike).
+ */
+function roundOrder<T>(servers: readonly T[], round: number): T[] {
+  return round % 2 === 1 ? [...servers] : [...servers].reverse();
+}
+
+/**
+ * Level by level, and within a level round by round on every server in turn (same seeds), so a
+ * noisy shared machine disturbs both servers' figures alike instead of one server's level.
+ */
 async function runThroughput(servers: BenchServer[], options: BenchOptions): Promise<ThroughputResult[]> {
   const results: ThroughputResult[] = [];
   for (const s of servers) {
     const warmup = await warmUp(s.client, options.seed);
     const schedulerStats = (await schedulerCounters(s.client)) !== null;
     if (!schedulerStats) log(`${prefix(s)}the server has no /v1/status: no scheduler statistics`);
-    results.push({ warmup, schedulerStats, rounds: [], levels: [], short: null });
+    results.push({ warmup, schedulerStats, rounds: [], levels: [], short: null, burst: null });
   }
-  log(`${options.tokens} tokens per stream, levels ${options.concurrency.join(",")}, ${options.repeat} round(s) each`);
+  const entries = [...servers.entries()];
+  const interleaved = servers.length > 1 ? ", rounds interleaved between the servers" : "";
+  log(`${options.tokens} tokens per stream, levels ${options.concurrency.join(",")}, ${options.repeat} round(s) each${interleaved}`);
   let seed = options.seed + 1;
   for (const [levelIndex, c] of options.concurrency.entries()) {
-    for (const [i, s] of servers.entries()) {
+    const before = await Promise.all(entries.map(([i, s]) => (results[i]!.schedulerStats ? schedulerCounters(s.client) : Promise.resolve(null))));
+    const rounds: RoundRecord[][] = servers.map(() => []);
+    for (let round = 1; round <= options.repeat; round++) {
+      for (const [i, s] of roundOrder(entries, round)) {
+        const label = `[${levelIndex + 1}/${options.concurrency.length}] ${prefix(s)}`;
+        rounds[i]!.push(await runRound(s.client, c, round, options.repeat, seed + (round - 1) * c, log, label));
+      }
+    }
+    for (const [i, s] of entries) {
+      const after = before[i] !== null ? await schedulerCounters(s.client) : null;
       const r = results[i]!;
-      const before = r.schedulerStats ? await schedulerCounters(s.client) : null;
-      const rounds = await runLevel(s.client, c, options.repeat, seed, log, `[${levelIndex + 1}/${options.concurrency.length}] ${prefix(s)}`);
-      const after = before !== null ? await schedulerCounters(s.client) : null;
-      r.rounds.push(...rounds);
-      r.levels.push(summarizeLevel(c, rounds, before !== null && after !== null ? schedulerDelta(before, after) : null));
+      r.rounds.push(...rounds[i]!);
+      r.levels.push(summarizeLevel(c, rounds[i]!, before[i] !== null && after !== null ? schedulerDelta(before[i]!, after) : null));
     }
     seed += c * options.repeat;
   }
   if (options.shortRequests > 0) {
-    for (const [i, s] of servers.entries()) {
-      log(`${prefix(s)}${options.shortRequests} max_tokens=1 requests, ${options.shortConcurrency} at a time`);
-      const timings = await runShortRequests(s.client, options.shortRequests, options.shortConcurrency, seed);
-      const startedAt = Math.min(...timings.map((t) => t.startedAt));
-      const summary = summarizeShortRequests(timings, options.shortConcurrency);
-      log(`${prefix(s)}${renderShortRequests(summary)}`);
-      results[i]!.short = {
-        summary,
-        requests: timings.map((t, index) => toRequestRecord(t, { concurrency: options.shortConcurrency, round: 1, index, seed: seed + index, roundStartedAt: startedAt })),
-      };
+    log(`${options.shortRequests} max_tokens=1 requests, ${options.shortConcurrency} at a time, ${options.repeat} round(s)${interleaved}`);
+    const perServer: { summaries: ShortRequestsSummary[]; requests: RequestRecord[] }[] = servers.map(() => ({ summaries: [], requests: [] }));
+    for (let round = 1; round <= options.repeat; round++) {
+      for (const [i, s] of roundOrder(entries, round)) {
+        const timings = await runShortRequests(s.client, options.shortRequests, options.shortConcurrency, seed);
+        const startedAt = Math.min(...timings.map((t) => t.startedAt));
+        const summary = summarizeShortRequests(timings, options.shortConcurrency);
+        log(`${prefix(s)}round ${round}/${options.repeat}: ${renderShortRequests(summary)}`);
+        perServer[i]!.summaries.push(summary);
+        perServer[i]!.requests.push(
+          ...timings.map((t, index) => toRequestRecord(t, { concurrency: options.shortConcurrency, round, index, seed: seed + index, roundStartedAt: startedAt })),
+        );
+      }
     }
+    for (const [i] of entries)
+      results[i]!.short = { summary: mergeShortRequestRounds(perServer[i]!.summaries), rounds: perServer[i]!.summaries, requests: perServer[i]!.requests };
+    seed += options.shortRequests;
+  }
+  if (options.burst > 0) {
+    log(`${options.burst} chats one at a time behind a ~${BURST.systemTokens}-token system prompt, then ${options.burst} at once, ${options.burstRounds} round(s)${interleaved}`);
+    const runs: BurstRun[][] = servers.map(() => []);
+    for (let round = 1; round <= options.burstRounds; round++) {
+      for (const [i, s] of roundOrder(entries, round)) {
+        const settings = { streams: options.burst, systemTokens: BURST.systemTokens, maxTokens: BURST.maxTokens, seed, round, rounds: options.burstRounds };
+        runs[i]!.push(await runBurst(s.client, settings, log, prefix(s)));
+      }
+    }
+    for (const [i] of entries) results[i]!.burst = { summary: summarizeBurst(options.burst, runs[i]!), runs: runs[i]! };
   }
   return results;
 }
@@ -328,7 +441,11 @@ const DEFINITIONS = {
     "streams' inter-token gaps wholly inside [baselineStart, longStart] (before) and overlapping (longStart, longFirstToken) (during); " +
     "the long prompt is a streamed /v1/completions with max_tokens 2 and a unique first token",
   peakRssBytes: "VmHWM of /proc/PID/status when the run ended (peak since the process started), else the largest VmRSS sampled every 500 ms",
-  ratios: "B / A: the second server's figure over the first's (the --compare peer, or the first --target, is A)",
+  ratios: "B / A: the second server's figure over the first's (the --compare or --peer peer, or the first --target, is A)",
+  interleaving: "with two servers, every level's rounds (and the short-request and burst rounds) alternate between them: A B, then B A, ...",
+  burst:
+    "streamed chats [system, user_i] with max_tokens 64: N one at a time, then N at once behind the same ~256-token system prompt (each round its own); " +
+    "TTFT p50/p95 and aggregate tok/s (all tokens / first start to last end) of the second phase, medians over rounds",
 } as const;
 
 export async function benchCommand(args: string[]): Promise<number> {
@@ -340,6 +457,8 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.log(benchHelp());
     return 0;
   }
+  // Before anything starts: a missing peer binary is a build away, and the message says which.
+  const peerBin = options.servers.some((s) => s.start === "llama-server") ? findLlamaServer(ROOT, options.peerBin) : null;
   const startedAt = new Date();
   const cores = physicalCores();
   const threads = options.threads ?? cores;
@@ -369,7 +488,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     let fairness: FairnessRun[] | null = null;
     try {
       for (const [i, spec] of options.servers.entries())
-        servers.push(await openServer(spec, comparing ? "AB"[i]! : "", options, threads, `${logBase}.server${comparing ? `-${"AB"[i]}` : ""}.log`));
+        servers.push(await openServer(spec, comparing ? "AB"[i]! : "", options, threads, `${logBase}.server${comparing ? `-${"AB"[i]}` : ""}.log`, peerBin));
       if (options.scenario === "throughput") throughput = await runThroughput(servers, options);
       else if (options.scenario === "prefix") prefixRuns = await runPrefixScenario(servers, options);
       else fairness = await runFairnessScenario(servers, options);
@@ -386,6 +505,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     const out: string[] = [];
     const results: Record<string, unknown>[] = [];
     let comparison: MetricRow[] | null = null;
+    let figures: ThroughputFigures[] | null = null;
     let failed = overhead?.requests.filter((r) => r.error !== null).length ?? 0;
     const title = (s: BenchServer): string => `${prefix(s)}${s.label}`;
     if (throughput !== null) {
@@ -396,7 +516,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       });
       for (const [i, s] of servers.entries()) {
         const r = throughput[i]!;
-        failed += r.levels.reduce((n, l) => n + l.failed, 0) + (r.short?.summary.failed ?? 0);
+        failed += r.levels.reduce((n, l) => n + l.failed, 0) + (r.short?.summary.failed ?? 0) + (r.burst?.summary.failed ?? 0);
         const started = s.process !== null;
         out.push(
           renderReport(
@@ -413,18 +533,22 @@ export async function benchCommand(args: string[]): Promise<number> {
             r.short?.summary ?? null,
           ),
         );
+        if (r.burst !== null) out.push(renderBurst(r.burst.summary));
         results.push({
           request: { endpoint: "/v1/completions", body: completionBody(s.client, options.seed, options.tokens) },
           warmup: r.warmup,
           schedulerStats: r.schedulerStats,
           rounds: r.rounds,
           shortRequests: r.short,
+          burst: r.burst,
           summary: summaries[i],
         });
       }
+      figures = throughput.map((r, i) => throughputFigures(summaries[i]!, r.short?.summary ?? null, peakRss(servers[i]!.memoryReading)));
       if (comparing) {
-        const figures = throughput.map((r, i) => throughputFigures(summaries[i]!, r.short?.summary ?? null, peakRss(servers[i]!.memoryReading)));
         comparison = compareThroughput(figures[0]!, figures[1]!, throughput[0]!.short?.summary ?? null);
+        const [a, b] = [throughput[0]!.burst, throughput[1]!.burst];
+        if (a !== null && b !== null) comparison.push(...compareBurst(a.summary, b.summary));
       }
     }
     if (prefixRuns !== null) {
@@ -464,9 +588,27 @@ export async function benchCommand(args: string[]): Promise<number> {
       overhead,
     };
     writeFileSync(outPath, `${JSON.stringify(report, null, 2)}\n`);
+    // The throughput figures drawn beside the JSON: tok/s and TTFT against streams, a line per server.
+    let chartPath: string | null = null;
+    if (figures !== null) {
+      chartPath = outPath.replace(/\.json$/i, "") + ".svg";
+      const setup = [
+        options.model,
+        `${options.tokens} tokens/stream`,
+        `${threads} threads`,
+        `parallel ${options.parallel}`,
+        `ctx ${options.ctxSize}/sequence`,
+        `medians of ${options.repeat} round(s)${comparing ? ", interleaved" : ""}`,
+        `commit ${machine.gitCommit?.slice(0, 7) ?? "?"}${machine.gitDirty ? "+" : ""}`,
+        startedAt.toISOString().slice(0, 16).replace("T", " "),
+      ].join(", ");
+      const title = comparing ? `${servers[1]!.shortName} vs ${servers[0]!.shortName}` : servers[0]!.shortName;
+      writeFileSync(chartPath, throughputChartSvg(title, setup, servers.map((s, i) => ({ name: s.shortName, figures: figures![i]! }))));
+    }
 
     console.log(out.join("\n\n"));
     console.log(`\nresults: ${outPath}`);
+    if (chartPath !== null) console.log(`chart: ${chartPath}`);
     if (failed > 0) log(`${failed} request(s) failed; see the JSON and the server log`);
     return failed > 0 ? 1 : 0;
   } finally {

@@ -1,0 +1,138 @@
+// A small SVG line-chart writer for bench results (people would rather look than read): one
+// panel per measure, one line per server, the x axis the concurrency levels. No dependency: the
+// charts are a few polylines, axes and labels. Pure, unit-tested.
+
+export interface ChartSeries {
+  name: string;
+  /** [x, y]; a null y leaves a gap in the line (a level that failed or was not measured). */
+  points: readonly (readonly [number, number | null])[];
+}
+
+export interface ChartPanel {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: readonly ChartSeries[];
+}
+
+export interface ChartOptions {
+  title: string;
+  /** Smaller text under the title (model, threads, commit). */
+  subtitle?: string;
+  panels: readonly ChartPanel[];
+  panelWidth?: number;
+  panelHeight?: number;
+}
+
+/** Colours that stay apart for colour-blind readers (Okabe–Ito), one per series in order. */
+export const SERIES_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"] as const;
+
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+}
+
+/** An upper bound at or above `max` on the 1-2-5 scale (so ticks read 0, 20, 40...), and its tick step. */
+export function niceScale(max: number, ticks = 5): { top: number; step: number } {
+  if (!(max > 0) || !Number.isFinite(max)) return { top: 1, step: 0.2 };
+  const rough = max / ticks;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough) ?? 10 * magnitude;
+  return { top: Math.ceil(max / step - 1e-9) * step, step };
+}
+
+const num = (v: number): string => (Math.round(v * 10) / 10).toString();
+
+function tickLabel(v: number): string {
+  if (v === 0) return "0";
+  if (Math.abs(v) >= 10_000) return `${num(v / 1000)}k`;
+  return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
+}
+
+/**
+ * One panel at (x0, y0). The x positions are the distinct x values evenly spaced (concurrency
+ * levels 1, 2, 4, 8, 16 read better evenly spaced than on a linear axis), each labelled.
+ */
+function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, height: number): string {
+  const margin = { left: 64, right: 16, top: 28, bottom: 48 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const left = x0 + margin.left;
+  const top = y0 + margin.top;
+  const xs = [...new Set(panel.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const ys = panel.series.flatMap((s) => s.points.map((p) => p[1])).filter((v): v is number => v !== null && Number.isFinite(v));
+  const { top: yTop, step } = niceScale(Math.max(0, ...ys));
+  const xAt = (x: number): number => left + (xs.length <= 1 ? plotW / 2 : (xs.indexOf(x) / (xs.length - 1)) * plotW);
+  const yAt = (y: number): number => top + plotH - (y / yTop) * plotH;
+  const out: string[] = [];
+  out.push(`<g class="panel">`);
+  out.push(`<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  // Grid and y ticks.
+  for (let v = 0; v <= yTop + step / 2; v += step) {
+    const y = num(yAt(v));
+    out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(left + plotW)}" y2="${y}" stroke="#e0e0e0"/>`);
+    out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v)}</text>`);
+  }
+  for (const x of xs) {
+    const px = num(xAt(x));
+    out.push(`<line x1="${px}" y1="${num(top + plotH)}" x2="${px}" y2="${num(top + plotH + 4)}" stroke="#333"/>`);
+    out.push(`<text x="${px}" y="${num(top + plotH + 16)}" text-anchor="middle" font-size="11">${tickLabel(x)}</text>`);
+  }
+  out.push(`<line x1="${num(left)}" y1="${num(top + plotH)}" x2="${num(left + plotW)}" y2="${num(top + plotH)}" stroke="#333"/>`);
+  out.push(`<line x1="${num(left)}" y1="${num(top)}" x2="${num(left)}" y2="${num(top + plotH)}" stroke="#333"/>`);
+  out.push(`<text class="x-label" x="${num(left + plotW / 2)}" y="${num(top + plotH + 36)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`);
+  const yMid = top + plotH / 2;
+  out.push(
+    `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(panel.yLabel)}</text>`,
+  );
+  // Series: a polyline per run of measured points, a dot on each point.
+  for (const [i, series] of panel.series.entries()) {
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
+    out.push(`<g class="series" data-name="${escapeXml(series.name)}">`);
+    const sorted = [...series.points].sort((a, b) => a[0] - b[0]);
+    let run: string[] = [];
+    const flush = (): void => {
+      if (run.length > 1) out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${run.join(" ")}"/>`);
+      run = [];
+    };
+    for (const [x, y] of sorted) {
+      if (y === null || !Number.isFinite(y)) {
+        flush();
+        continue;
+      }
+      const px = num(xAt(x));
+      const py = num(yAt(y));
+      run.push(`${px},${py}`);
+      out.push(`<circle cx="${px}" cy="${py}" r="3" fill="${colour}"><title>${escapeXml(`${series.name}: ${tickLabel(x)} → ${num(y)}`)}</title></circle>`);
+    }
+    flush();
+    out.push(`</g>`);
+  }
+  // Legend, top left inside the plot.
+  for (const [i, series] of panel.series.entries()) {
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
+    const ly = top + 10 + i * 16;
+    out.push(`<line x1="${num(left + 8)}" y1="${num(ly)}" x2="${num(left + 28)}" y2="${num(ly)}" stroke="${colour}" stroke-width="2"/>`);
+    out.push(`<text x="${num(left + 34)}" y="${num(ly)}" dominant-baseline="middle" font-size="11">${escapeXml(series.name)}</text>`);
+  }
+  out.push(`</g>`);
+  return out.join("\n");
+}
+
+/** Panels side by side under a title: a complete SVG document. */
+export function lineChartsSvg(options: ChartOptions): string {
+  const pw = options.panelWidth ?? 440;
+  const ph = options.panelHeight ?? 320;
+  const header = options.subtitle === undefined ? 32 : 50;
+  const width = pw * Math.max(1, options.panels.length);
+  const height = header + ph;
+  const body = options.panels.map((p, i) => panelSvg(p, i * pw, header, pw, ph));
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${num(width / 2)}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`,
+    ...(options.subtitle === undefined ? [] : [`<text x="${num(width / 2)}" y="40" text-anchor="middle" font-size="11" fill="#555">${escapeXml(options.subtitle)}</text>`]),
+    ...body,
+    `</svg>`,
+    "",
+  ].join("\n");
+}
