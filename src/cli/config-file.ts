@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { parseModelSpec, type ModelSpec } from "../engine/llama/model-source.js";
+import { parseModelSpec, type ModelSpec } from "../engine/llama/model-spec.js";
 
 const count = (min: number) => z.int().min(min);
 

@@ -11,6 +11,8 @@ export interface FlagDoc {
   default: string;
   /** May be given more than once. */
   repeatable?: boolean;
+  /** Other spellings, as peers write them (`-m`, `-ngl`, `--n-gpu-layers`); see expandAliases. */
+  aliases?: readonly string[];
 }
 
 export interface ParsedFlags {
@@ -18,13 +20,53 @@ export interface ParsedFlags {
   positionals: string[];
 }
 
-/** `Usage: ...`, a description, and one line per flag with its default. */
+/**
+ * `Usage: ...`, a description, and one line per flag with its default. Short aliases go in a
+ * column before the flag (`-m, --model`), long ones after its help.
+ */
 export function commandHelp(usage: string, description: string, flags: readonly FlagDoc[]): string {
-  const labels = flags.map((f) => `${f.name} ${f.value}`.trim());
-  const width = Math.max(22, ...labels.map((l) => l.length));
-  const row = (flag: string, help: string): string => `  --${flag.padEnd(width)} ${help}`;
-  const rows = flags.map((f, i) => row(labels[i]!, f.default === "" ? f.help : `${f.help} (default: ${f.default})`));
-  return `Usage: ${usage}\n\n${description}\n\nOptions:\n${rows.join("\n")}\n${row("help", "show this help")}`;
+  const labels = flags.map((f) => `--${f.name} ${f.value}`.trim());
+  const width = Math.max(24, ...labels.map((l) => l.length));
+  const shortAliases = (f: FlagDoc): string => (f.aliases ?? []).filter((a) => !a.startsWith("--")).map((a) => `${a}, `).join("");
+  const prefixWidth = Math.max(0, ...flags.map((f) => shortAliases(f).length));
+  const row = (prefix: string, label: string, help: string): string => `  ${prefix.padStart(prefixWidth)}${label.padEnd(width)} ${help}`;
+  const rows = flags.map((f, i) => {
+    const longAliases = (f.aliases ?? []).filter((a) => a.startsWith("--"));
+    const help = longAliases.length > 0 ? `${f.help}; also ${longAliases.join(", ")}` : f.help;
+    return row(shortAliases(f), labels[i]!, f.default === "" ? help : `${help} (default: ${f.default})`);
+  });
+  return `Usage: ${usage}\n\n${description}\n\nOptions:\n${rows.join("\n")}\n${row(prefixWidth > 0 ? "-h, " : "", "--help", "show this help")}`;
+}
+
+/**
+ * Rewrites each alias in `args` to its flag's own name (`-ngl 99` → `--gpu-layers 99`,
+ * `-c=512` → `--ctx-size=512`), for parseArgs, whose short options are one character. A flag's
+ * value is never rewritten, nor anything after `--`.
+ */
+export function expandAliases(args: readonly string[], flags: readonly FlagDoc[]): string[] {
+  const canonical = new Map<string, FlagDoc>();
+  for (const f of flags) {
+    canonical.set(`--${f.name}`, f);
+    for (const alias of f.aliases ?? []) canonical.set(alias, f);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const eq = arg.indexOf("=");
+    const flag = canonical.get(eq > 0 ? arg.slice(0, eq) : arg);
+    if (flag === undefined) {
+      out.push(arg);
+      continue;
+    }
+    out.push(eq > 0 ? `--${flag.name}${arg.slice(eq)}` : `--${flag.name}`);
+    // The next argument is this flag's value, whatever it looks like.
+    if (eq < 0 && flag.value !== "" && i + 1 < args.length) out.push(args[++i]!);
+  }
+  return out;
 }
 
 export interface CommandSpec {

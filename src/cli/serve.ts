@@ -1,30 +1,29 @@
-// `lavash serve`: parses the server flags, starts the HTTP server at once (GET /health answers
-// 503 while loading) and loads the models behind it.
+// `lavash serve`: the server's flags (with llama-server's spellings as aliases) and its --help.
+// Running it (serve-run.ts) is imported only then: --help loads neither fastify nor node-llama-cpp.
 import { DEFAULT_ITS_MAX_TOKENS } from "../server/its-plan.js";
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engine.js";
+import type { LlamaEngineOptions } from "../engine/llama/llama-engine.js";
+import type { AppOptions } from "../server/app.js";
 import { readConfigFile } from "./config-file.js";
-import { parseModelSpec } from "../engine/llama/model-source.js";
-import { createLogger } from "../server/logger.js";
-import { startServer, type AppOptions } from "../server/app.js";
-import { drainAndClose } from "../server/shutdown.js";
-import { commandHelp, type FlagDoc } from "./flags.js";
-import { progressReporter } from "./progress.js";
+import { parseModelSpec } from "../engine/llama/model-spec.js";
+import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
 
-
+// Aliases follow llama-server (-m, -c, -np, -t, -ngl, --n-gpu-layers); a positional model path
+// follows llama-server and `ollama run`.
 const flagDocs: FlagDoc[] = [
   { name: "host", value: "ADDR", help: "address to listen on", default: "127.0.0.1" },
   { name: "port", value: "N", help: "port to listen on", default: "8080" },
-  { name: "model", value: "[ID=]SRC", help: "model to serve (repeatable): a .gguf path, hf:owner/repo[:quant] (needs internet), or builtin:<preset>", default: "builtin:tiny", repeatable: true },
-  { name: "ctx-size", value: "N", help: "context size per sequence, in tokens", default: "4096" },
-  { name: "parallel", value: "N", help: "sequences decoded together (concurrent requests per model)", default: "4" },
-  { name: "threads", value: "N", help: "CPU threads for llama.cpp", default: "physical cores" },
+  { name: "model", value: "[ID=]SRC", help: "model to serve (repeatable; or give it as an argument): a .gguf path, hf:owner/repo[:quant] (needs internet), or builtin:<preset>", default: "builtin:tiny", repeatable: true, aliases: ["-m"] },
+  { name: "ctx-size", value: "N", help: "context size per sequence, in tokens (llama-server's -c is split among its slots; this is not)", default: "4096", aliases: ["-c"] },
+  { name: "parallel", value: "N", help: "sequences decoded together (concurrent requests per model)", default: "4", aliases: ["-np"] },
+  { name: "threads", value: "N", help: "CPU threads for llama.cpp", default: "physical cores", aliases: ["-t"] },
   { name: "batch-size", value: "N", help: "most tokens in one decode", default: "512" },
   { name: "prefill-chunk", value: "N|auto", help: "prompt tokens one decode may carry while others are generating; auto: paced to keep their steps within 2.5x, at most 128", default: "auto" },
   { name: "max-queue", value: "N", help: "requests that may wait for a free sequence before 429", default: "64" },
   { name: "gpu", value: "auto|cuda|vulkan|metal|off", help: "GPU backend", default: "auto" },
+  { name: "gpu-layers", value: "N|auto", help: "layers of each model offloaded to the GPU (99: all of them); a model's own gpu-layers in --config wins", default: "auto: what fits; 0 with --gpu off", aliases: ["-ngl", "--n-gpu-layers"] },
   { name: "cache-dir", value: "DIR", help: "where built-in models are generated", default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models" },
   { name: "log-level", value: "LEVEL", help: "fatal|error|warn|info|debug|trace", default: "info" },
   { name: "api-key", value: "KEY", help: "require `Authorization: Bearer KEY` (repeatable; also $LAVASH_API_KEY)", default: "none: open", repeatable: true },
@@ -42,7 +41,7 @@ const flagDocs: FlagDoc[] = [
 ];
 
 export function serveHelp(): string {
-  return commandHelp("lavash serve [options]", "Serves the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.", flagDocs);
+  return commandHelp("lavash serve [options] [MODEL.gguf ...]", "Serves the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.", flagDocs);
 }
 
 /** The engine's options that flags set, plus the server's own. */
@@ -55,11 +54,12 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
 }
 
 export function parseServeArgs(args: string[]): ServeConfig | "help" {
-  const { values } = parseArgs({
-    args,
+  const { values, positionals } = parseArgs({
+    args: expandAliases(args, flagDocs),
     strict: true,
+    allowPositionals: true,
     options: {
-      help: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
       ...Object.fromEntries(
         flagDocs.map((f) => [f.name, f.value === "" ? { type: "boolean" as const } : { type: "string" as const, multiple: f.repeatable === true }]),
       ),
@@ -91,7 +91,8 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
   const flag = (name: string): boolean => setting(name) === true;
   const gpu = str("gpu") ?? "auto";
   if (!["auto", "cuda", "vulkan", "metal", "off"].includes(gpu)) throw new Error(`--gpu must be auto, cuda, vulkan, metal or off, got '${gpu}'`);
-  const listed = [...(file?.models ?? []), ...list("model").map(parseModelSpec)];
+  const gpuLayers = str("gpu-layers") === "auto" ? "auto" : int("gpu-layers", -1, 0);
+  const listed = [...(file?.models ?? []), ...positionals.map(parseModelSpec), ...list("model").map(parseModelSpec)];
   const models = listed.length > 0 ? listed : [parseModelSpec("builtin:tiny")];
   const ids = new Set<string>();
   for (const m of models) {
@@ -111,6 +112,7 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     gpu: gpu === "off" ? false : (gpu as ServeConfig["gpu"]),
     cacheDir: str("cache-dir"),
     keepAlive: seconds("keep-alive", 0),
+    ...(gpuLayers === -1 ? {} : { gpuLayers }),
     logLevel: str("log-level") ?? "info",
     http: {
       auth: {
@@ -168,49 +170,6 @@ export async function serveCommand(args: string[]): Promise<number> {
     console.log(serveHelp());
     return 0;
   }
-  const logger = createLogger(config.logLevel);
-  for (const m of config.models) {
-    if (m.source.startsWith("builtin:"))
-      logger.warn(
-        `Serving '${m.id}', a built-in test model with RANDOM weights: its output is gibberish. ` +
-          "To serve a real model: lavash serve --model path/to/model.gguf, or --model hf:owner/repo:quant (downloads; needs internet).",
-      );
-  }
-  const progress = progressReporter();
-  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds, ...engineOptions } = config;
-  const engine = new LlamaEngine({
-    ...engineOptions,
-    logger: {
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
-    },
-    onProgress: (model, p) => progress(`${model}: ${p.stage}`, p.fraction),
-  });
-  const server = await startServer({ engine, host, port, logger, ...http });
-  engine.ready.catch(() => undefined);
-  if (http.auth.keys.length > 0) logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      // Not "a second signal means now": `npm start` and `timeout` pass one Ctrl-C or SIGTERM on
-      // as two. --shutdown-timeout already bounds the wait.
-      if (stopping) return;
-      stopping = true;
-      logger.info(`${signal}: refusing new requests; running ones have ${shutdownTimeoutSeconds} s to finish`);
-      drainAndClose(server, engine, shutdownTimeoutSeconds * 1000).then(
-        () => {
-          logger.info("shut down");
-          resolve(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
-  });
+  const { runServer } = await import("./serve-run.js");
+  return runServer(config);
 }

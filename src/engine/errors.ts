@@ -8,6 +8,8 @@ export type EngineErrorKind =
   | "model_not_found"
   /** The engine is still loading or has failed to load. */
   | "not_ready"
+  /** A model could not be loaded: missing or invalid file, failed download, not enough memory. */
+  | "load_failed"
   /** The wait queue is full. */
   | "overloaded"
   /** The request was cancelled by its caller. */

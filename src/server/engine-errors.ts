@@ -21,6 +21,10 @@ export function toApiError(error: unknown, model: string): ApiError {
       return contextLengthExceeded(error.message, error.param === "prompt" ? "prompt" : "messages");
     case "not_ready":
       return serviceUnavailable(error.message, 1);
+    // A request that needed the model loaded again (keep-alive, admin unload): the server's
+    // setup, not the request, is at fault, and a retry may succeed once memory frees up.
+    case "load_failed":
+      return serviceUnavailable(error.message);
     case "overloaded":
       return rateLimited(`${error.message} Retry shortly.`, 1);
     case "aborted":

@@ -1,8 +1,12 @@
 // Several models at once, loading and unloading them while serving (admin endpoints), idle unload
 // (keep-alive) and the memory check before a load: real engine, real server, the official client.
 import assert from "node:assert/strict";
+import { mkdtemp, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
+import { ensureBuiltinModel } from "../../src/models/builtin.js";
 import { startTestServer, waitForIdle, type TestServer } from "../helpers/server.js";
 
 const ADMIN = "admin-secret";
@@ -86,6 +90,49 @@ describe("several models", () => {
     assert.equal((await admin("/models/load", { model: "nope" })).status, 404);
     const bad = await admin("/models/load", { model: "d", source: "/no/such/model.gguf" });
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
+  });
+});
+
+describe("a model that cannot load", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "lavash-admin-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const listed = async (id: string) => (await server.client.models.list()).data.some((m) => m.id === id);
+
+  it("a file that is not GGUF: 400 in OpenAI's shape with the reason, and not listed", async () => {
+    const junk = join(dir, "junk.gguf");
+    await writeFile(junk, "not a model\n");
+    const res = await admin("/models/load", { model: "junk", source: junk });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body, {
+      error: {
+        message: `Model 'junk' could not be loaded: ${junk} is not a GGUF model file (it does not start with 'GGUF'): pass a .gguf file, hf:owner/repo[:quant] or builtin:tiny`,
+        type: "invalid_request_error",
+        param: "source",
+        code: "model_load_failed",
+      },
+    });
+    assert.ok(!(await listed("junk")));
+    const missing = await admin("/models/load", { model: "gone", source: join(dir, "gone.gguf") });
+    assert.equal(missing.status, 400);
+    assert.match((missing.body.error as { message: string }).message, /no such file: .*gone\.gguf/);
+    assert.ok(!(await listed("gone")));
+  });
+
+  it("a model whose file is gone when it loads again: its request gets the reason (503), and it is no longer listed", async () => {
+    const link = join(dir, "e.gguf");
+    await symlink(await ensureBuiltinModel("tiny"), link);
+    assert.equal((await admin("/models/load", { model: "e", source: link, ctx_size: 256, parallel: 1 })).status, 200);
+    assert.equal((await admin("/models/unload", { model: "e" })).body.status, "unloaded");
+    await unlink(link);
+    await assert.rejects(say("e"), (e: unknown) => e instanceof OpenAI.APIError && e.status === 503 && /model 'e' could not be loaded: no such file/.test(e.message));
+    assert.ok(!(await listed("e")), "not left listed");
+    assert.equal((await admin("/models/load", { model: "e" })).status, 404, "forgotten: its source must be given again");
+    assert.equal((await say("a")).model, "a", "the other models serve on");
   });
 });
 

@@ -77,3 +77,44 @@ describe("serve flags", () => {
       assert.ok(help.includes(flag), flag);
   });
 });
+
+describe("serve flags as llama-server spells them", () => {
+  it("-m, -c, -np, -t and -ngl are --model, --ctx-size, --parallel, --threads and --gpu-layers", () => {
+    const config = parse(["-m", "a.gguf", "-c", "512", "-np", "2", "-t", "3", "-ngl", "99"]);
+    assert.deepEqual(config.models, [{ id: "a", source: "a.gguf" }]);
+    assert.equal(config.contextSize, 512);
+    assert.equal(config.parallel, 2);
+    assert.equal(config.threads, 3);
+    assert.equal(config.gpuLayers, 99);
+  });
+
+  it("takes the = forms and --n-gpu-layers", () => {
+    const config = parse(["-c=1024", "-np=3", "--n-gpu-layers=5", "--model=-c.gguf"]);
+    assert.equal(config.contextSize, 1024);
+    assert.equal(config.parallel, 3);
+    assert.equal(config.gpuLayers, 5);
+    assert.deepEqual(config.models, [{ id: "-c", source: "-c.gguf" }]);
+    assert.equal(parse(["--gpu-layers", "auto"]).gpuLayers, "auto");
+    assert.equal(parse([]).gpuLayers, undefined, "absent: each model's own, else what fits");
+    assert.throws(() => parse(["-ngl", "-1"]), /--gpu-layers/);
+    assert.throws(() => parse(["-ngl", "many"]), /--gpu-layers must be an integer >= 0, got 'many'/);
+  });
+
+  it("serves model paths given as arguments, as llama-server and ollama run take them", () => {
+    assert.deepEqual(parse(["./models/qwen.gguf"]).models, [{ id: "qwen", source: "./models/qwen.gguf" }]);
+    assert.deepEqual(parse(["a.gguf", "-m", "b=builtin:tiny"]).models, [
+      { id: "a", source: "a.gguf" },
+      { id: "b", source: "builtin:tiny" },
+    ]);
+  });
+
+  it("-h is --help, and the help shows each alias with its flag", () => {
+    assert.equal(parseServeArgs(["-h"]), "help");
+    const help = serveHelp();
+    assert.match(help, /^Usage: lavash serve \[options\] \[MODEL\.gguf \.\.\.\]/);
+    for (const [alias, flag] of [["-m", "--model"], ["-c", "--ctx-size"], ["-np", "--parallel"], ["-t", "--threads"], ["-ngl", "--gpu-layers"], ["-h", "--help"]])
+      assert.match(help, new RegExp(`^ +${alias}, ${flag} `, "m"), `${alias}, ${flag}`);
+    assert.match(help, /also --n-gpu-layers/);
+    assert.throws(() => parse(["-x"]), /Unknown option '-x'/);
+  });
+});

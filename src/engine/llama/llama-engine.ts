@@ -22,7 +22,7 @@ import type {
 import { ChatPromptRenderer } from "./chat-prompt.js";
 import { ModelEmbeddings } from "./embeddings.js";
 import { detokenizeTokens, tokenizeInput } from "./tokenizer-ops.js";
-import { resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
+import { checkModelSource, resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
 import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./native.js";
 import { LlamaScalingSession } from "./scaling-session.js";
 import { checkFits, estimateMemory } from "./memory-estimate.js";
@@ -54,6 +54,13 @@ export interface LlamaEngineOptions {
   cacheDir?: string;
   /** Seconds a model may stay idle before it is unloaded (reloaded on its next request); absent: never. */
   keepAlive?: number;
+  /** Layers of every model offloaded to the GPU unless a model says otherwise; absent: "auto" (what fits). */
+  gpuLayers?: number | "auto";
+  /**
+   * true: nothing loads until start(). A server binds its port first, so that a port in use
+   * fails at once, before minutes of loading.
+   */
+  deferLoading?: boolean;
   logger: EngineLogger;
   onProgress?: (model: string, progress: ResolveProgress) => void;
 }
@@ -83,11 +90,20 @@ export class LlamaEngine implements Engine {
   private readonly embedders = new Map<string, ModelEmbeddings>();
   /** Resolves when every model is loaded; rejects (and state becomes "failed") otherwise. */
   readonly ready: Promise<void>;
+  private begin: () => void = () => undefined;
+  private started = false;
 
   constructor(private readonly options: LlamaEngineOptions) {
     for (const spec of options.models) this.specs.set(spec.id, spec);
-    this.ready = this.loadAll();
+    this.ready = new Promise<void>((resolve) => (this.begin = resolve)).then(() => this.loadAll());
     this.ready.catch(() => undefined); // observed through `state` and by whoever awaits `ready`
+    if (options.deferLoading !== true) this.start();
+  }
+
+  /** Starts loading the models (at construction unless deferLoading); `ready` tells the outcome. */
+  start(): void {
+    this.started = true;
+    this.begin();
   }
 
   get state(): EngineState {
@@ -199,12 +215,14 @@ export class LlamaEngine implements Engine {
     const entry = this.loaded.get(id);
     if (entry) return entry;
     // During startup the server answers 503 (clients retry); later a request waits for a reload.
+    if (this.currentState === "failed") throw new EngineError("not_ready", "The models failed to load; see the server log.");
     if (this.currentState !== "ready" || this.llama === null) throw new EngineError("not_ready", `The model \`${id}\` is still loading; retry shortly.`);
     return this.load(id);
   }
 
   /** Adds a model (admin) and loads it; an id already served from another source is refused. */
   async loadModel(request: Omit<ModelSpec, "source"> & { source?: string }): Promise<ModelInfo> {
+    this.start();
     await this.ready;
     const known = this.specs.get(request.id);
     if (!known && request.source === undefined)
@@ -213,10 +231,12 @@ export class LlamaEngine implements Engine {
       throw new EngineError("invalid_request", `A model named '${request.id}' is already served from ${known.source}: unload it with forget first, or choose another name.`, "model");
     const spec = known ?? (request as ModelSpec);
     this.specs.set(spec.id, spec);
+    // A failure drops the model from the list (load() does, or here when it was never served):
+    // it is not left "loading".
     try {
       return (await this.load(spec.id)).info;
     } catch (error) {
-      if (!known) this.specs.delete(spec.id);
+      if (!known && this.specs.get(spec.id) === spec) this.specs.delete(spec.id);
       throw error;
     }
   }
@@ -243,10 +263,32 @@ export class LlamaEngine implements Engine {
   private load(id: string): Promise<LoadedModel> {
     let pending = this.loading.get(id);
     if (!pending) {
-      pending = this.loadOne(this.llama!, this.specs.get(id)!).finally(() => this.loading.delete(id));
+      const spec = this.specs.get(id)!;
+      pending = this.loadOne(this.llama!, spec)
+        .catch((error: unknown) => {
+          throw this.loadFailed(spec, error);
+        })
+        .finally(() => this.loading.delete(id));
       this.loading.set(id, pending);
     }
     return pending;
+  }
+
+  /**
+   * After serving started, a model that cannot load (admin load, reload after keep-alive or
+   * unload) stops being listed, so that clients are not sent to it forever; not for lack of
+   * memory, which may free up (its requests get a 503 with the numbers meanwhile).
+   */
+  private loadFailed(spec: ModelSpec, error: unknown): EngineError {
+    const failure = asLoadFailure(spec.id, error);
+    if (this.currentState === "loading") return failure;
+    if (failure instanceof ModelDoesNotFit) {
+      this.options.logger.error(failure.message);
+      return failure;
+    }
+    if (this.specs.get(spec.id) === spec) this.specs.delete(spec.id);
+    this.options.logger.error(`${failure.message}; it is no longer served (POST /models/load adds it back)`);
+    return failure;
   }
 
   /** Unloads models idle for longer than keepAlive seconds (nothing running or queued). */
@@ -267,7 +309,7 @@ export class LlamaEngine implements Engine {
 
   async close(): Promise<void> {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
-    await this.ready.catch(() => undefined);
+    if (this.started) await this.ready.catch(() => undefined);
     for (const embedder of this.embedders.values()) await embedder.dispose();
     this.embedders.clear();
     for (const entry of this.loaded.values()) {
@@ -358,6 +400,13 @@ export class LlamaEngine implements Engine {
   private async loadAll(): Promise<void> {
     const { logger } = this.options;
     try {
+      for (const [id, spec] of this.specs) {
+        try {
+          checkModelSource(spec.source);
+        } catch (error) {
+          throw asLoadFailure(id, error);
+        }
+      }
       this.llama = await getLlama({
         gpu: this.options.gpu,
         logLevel: LlamaLogLevel.warn,
@@ -372,8 +421,8 @@ export class LlamaEngine implements Engine {
       this.currentState = "ready";
       this.startKeepAlive();
     } catch (error) {
+      // Not logged here: whoever awaits `ready` reports it (serve: as its last line, then exits).
       this.currentState = "failed";
-      logger.error(`Loading failed: ${(error as Error).message}`);
       throw error;
     }
   }
@@ -387,23 +436,33 @@ export class LlamaEngine implements Engine {
     const parallel = spec.parallel ?? options.parallel;
     const contextSize = spec.contextSize ?? options.contextSize;
     const threads = spec.threads ?? options.threads;
-    const gpuLayers = options.gpu === false ? 0 : (spec.gpuLayers ?? "auto");
+    const gpuLayers = options.gpu === false ? 0 : (spec.gpuLayers ?? options.gpuLayers ?? "auto");
     // "auto" offloads what fits, so only the CPU side is checked then.
     const shape = { contextSize, sequences: parallel, batchSize: options.batchSize, gpuLayers: gpuLayers === "auto" ? 0 : gpuLayers };
-    const estimate = await estimateMemory(llama, path, shape);
-    await checkFits(llama, spec.id, estimate, shape);
+    const estimate = await estimateMemory(llama, path, shape).catch((error: unknown) => {
+      throw new EngineError("load_failed", `${path} is not a model llama.cpp can read: ${(error as Error).message}`, "source");
+    });
+    await checkFits(llama, spec.id, estimate, shape).catch((error: unknown) => {
+      throw new ModelDoesNotFit((error as Error).message);
+    });
     options.logger.info(`Loading model '${spec.id}' from ${path} (estimated ${(estimate.ram / 2 ** 20).toFixed(0)} MiB RAM)`);
     const model = await llama.loadModel({
       modelPath: path,
       gpuLayers,
       onLoadProgress: (fraction) => options.onProgress?.(spec.id, { stage: "load", fraction }),
     });
-    const context = await model.createContext({
-      sequences: parallel,
-      contextSize,
-      batchSize: options.batchSize,
-      threads,
-    });
+    // A model whose context cannot be made must not stay in memory, unlisted.
+    const context = await model
+      .createContext({
+        sequences: parallel,
+        contextSize,
+        batchSize: options.batchSize,
+        threads,
+      })
+      .catch(async (error: unknown) => {
+        await model.dispose();
+        throw error;
+      });
     const pieces = new TokenPieces(model);
     const scheduler = new ContextScheduler(llama, model, context, pieces, spec.id, {
       parallel,
@@ -423,6 +482,20 @@ export class LlamaEngine implements Engine {
     );
     return entry;
   }
+}
+
+/** The memory check refused the model: the one load failure that may pass by itself. */
+class ModelDoesNotFit extends EngineError {
+  constructor(message: string) {
+    super("load_failed", message, "model");
+  }
+}
+
+/** Any load failure as EngineError("load_failed") naming the model, with llama.cpp's reason. */
+function asLoadFailure(id: string, error: unknown): EngineError {
+  if (error instanceof ModelDoesNotFit) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new EngineError("load_failed", `model '${id}' could not be loaded: ${reason}`, error instanceof EngineError ? error.param : "source");
 }
 
 /** The prompt, and the prompt plus max_tokens, must fit one sequence's context: a 400 naming the numbers otherwise. */

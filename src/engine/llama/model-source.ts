@@ -1,35 +1,33 @@
 // Where a served model's GGUF file comes from: a built-in generated test model, a local path,
-// or a Hugging Face reference resolved (and downloaded) by node-llama-cpp.
-import { existsSync } from "node:fs";
-import { basename } from "node:path";
+// or a Hugging Face reference resolved (and downloaded) by node-llama-cpp. Every failure here is
+// an EngineError("load_failed") whose message says what to do.
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolveModelFile } from "node-llama-cpp";
 import { ensureBuiltinModel, listPresets } from "../../models/builtin.js";
 import { EngineError } from "../errors.js";
-import type { ModelSource } from "../types.js";
 
-export type ModelSpec = ModelSource;
-
-/**
- * Parses a `--model` value: `[alias=]source`. Without an alias the id is the preset name, the
- * Hugging Face repository (`owner/repo`), or the file name without `.gguf`.
- */
-export function parseModelSpec(value: string): ModelSpec {
-  const eq = value.indexOf("=");
-  const hasAlias = eq > 0 && !value.slice(0, eq).includes("/") && !value.startsWith("hf:");
-  const source = hasAlias ? value.slice(eq + 1) : value;
-  const id = hasAlias ? value.slice(0, eq) : defaultModelId(source);
-  return { id, source };
-}
-
-function defaultModelId(source: string): string {
-  if (source.startsWith("builtin:")) return source.slice("builtin:".length);
-  if (source.startsWith("hf:")) return source.slice(3).split(":")[0]!;
-  return basename(source).replace(/\.gguf$/i, "");
-}
+export { parseModelSpec, type ModelSpec } from "./model-spec.js";
 
 export interface ResolveProgress {
   stage: string;
   fraction: number;
+}
+
+const SOURCES_HINT = "pass a .gguf file, hf:owner/repo[:quant] or builtin:tiny";
+
+/**
+ * The checks that need neither llama.cpp nor the network (a local file is a GGUF file, a
+ * built-in preset exists), so that a wrong path fails in milliseconds rather than after
+ * llama.cpp has started.
+ */
+export function checkModelSource(source: string): void {
+  if (source.startsWith("builtin:")) checkPreset(source.slice("builtin:".length));
+  else if (!source.startsWith("hf:")) checkGgufFile(source);
+}
+
+function checkPreset(preset: string): void {
+  if (!listPresets().some((p) => p.name === preset))
+    throw new EngineError("load_failed", `unknown built-in model '${preset}'; built-in models: ${listPresets().map((p) => p.name).join(", ")}`, "source");
 }
 
 export async function resolveModelPath(
@@ -38,8 +36,7 @@ export async function resolveModelPath(
 ): Promise<string> {
   if (source.startsWith("builtin:")) {
     const preset = source.slice("builtin:".length);
-    if (!listPresets().some((p) => p.name === preset))
-      throw new EngineError("model_not_found", `Unknown built-in model '${preset}'. Available: ${listPresets().map((p) => p.name).join(", ")}.`);
+    checkPreset(preset);
     return ensureBuiltinModel(preset, { cacheDir: options.cacheDir, onProgress: options.onProgress });
   }
   if (source.startsWith("hf:")) {
@@ -51,12 +48,43 @@ export async function resolveModelPath(
       });
     } catch (error) {
       throw new EngineError(
-        "internal",
-        `Could not download ${source}: ${(error as Error).message}. Downloading from Hugging Face needs internet access; ` +
-          "on an offline machine copy the .gguf file over and pass its path to --model.",
+        "load_failed",
+        `could not download ${source}: ${(error as Error).message}. Downloading from Hugging Face needs internet access; ` +
+          "on an offline machine copy the .gguf file over and pass its path instead",
+        "source",
       );
     }
   }
-  if (!existsSync(source)) throw new EngineError("internal", `Model file not found: ${source}. Pass a .gguf path, hf:owner/repo:quant, or builtin:tiny.`);
+  checkGgufFile(source);
   return source;
+}
+
+/**
+ * A local model must be a readable GGUF file. Checked here, from its first 4 bytes, because
+ * llama.cpp's own failure on anything else is a log line and a generic error.
+ */
+function checkGgufFile(path: string): void {
+  let size: number;
+  try {
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new EngineError("load_failed", `${path} is a directory: ${SOURCES_HINT}`, "source");
+    size = stat.size;
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new EngineError("load_failed", code === "ENOENT" ? `no such file: ${path} (${SOURCES_HINT})` : `cannot read ${path}: ${(error as Error).message}`, "source");
+  }
+  const magic = Buffer.alloc(4);
+  try {
+    const fd = openSync(path, "r");
+    try {
+      readSync(fd, magic, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw new EngineError("load_failed", `cannot read ${path}: ${(error as Error).message}`, "source");
+  }
+  if (size < 4 || magic.toString("latin1") !== "GGUF")
+    throw new EngineError("load_failed", `${path} is not a GGUF model file (it does not start with 'GGUF'): ${SOURCES_HINT}`, "source");
 }

@@ -39,12 +39,19 @@ export function registerAdmin(app: FastifyInstance, engine: Engine): void {
   });
 }
 
-/** A file that cannot be found or read is the caller's to fix: 400 with llama.cpp's reason. */
+/**
+ * A model that cannot load (no such file, not GGUF, download failed, does not fit) is the
+ * caller's to fix: 400 with the reason. Anything unexpected from llama.cpp is reported the same
+ * way, as it most likely comes from the file too; a 500 would send clients retrying.
+ */
 function loadError(error: unknown, model: string): ApiError {
+  if (error instanceof EngineError && error.kind === "load_failed") return invalidRequest(capitalized(error.message), error.param ?? "source", "model_load_failed");
   const internal = !(error instanceof ApiError) && (!(error instanceof EngineError) || error.kind === "internal");
   if (!internal) return toApiError(error, model);
   return invalidRequest(`The model '${model}' could not be loaded: ${(error as Error).message}`, "source", "model_load_failed");
 }
+
+const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
 function notImplemented(): ApiError {
   return new ApiError(501, "This engine cannot load or unload models while serving.", { type: "invalid_request_error", code: "not_implemented" });

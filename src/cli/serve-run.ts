@@ -1,0 +1,107 @@
+// Runs `lavash serve` as llama-server does: the port is bound first (in use: the process ends at
+// once, before any load), then the models load while GET /health answers 503; a model that
+// cannot load closes the server and ends the process with a non-zero code, its reason the last
+// line on stderr (main.ts prints the thrown error).
+import { LlamaEngine } from "../engine/llama/llama-engine.js";
+import { startServer } from "../server/app.js";
+import { createLogger } from "../server/logger.js";
+import { drainAndClose } from "../server/shutdown.js";
+import { progressReporter, terminalLine } from "./progress.js";
+import type { ServeConfig } from "./serve.js";
+
+export async function runServer(config: ServeConfig): Promise<number> {
+  const logger = createLogger(config.logLevel, { writeLines: (lines) => terminalLine.writeAbove(process.stdout, lines) });
+  for (const m of config.models) {
+    if (m.source.startsWith("builtin:"))
+      logger.warn(
+        `Serving '${m.id}', a built-in test model with RANDOM weights: its output is gibberish. ` +
+          "To serve a real model: lavash serve path/to/model.gguf, or --model hf:owner/repo:quant (downloads; needs internet).",
+      );
+  }
+  const progress = progressReporter();
+  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds, ...engineOptions } = config;
+  const engine = new LlamaEngine({
+    ...engineOptions,
+    deferLoading: true,
+    logger: {
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+    // "cached": the file is already there; nothing to show.
+    onProgress: (model, p) => {
+      if (p.stage !== "cached") progress(`${model}: ${p.stage}`, p.fraction);
+    },
+  });
+
+  const server = await startServer({ engine, host, port, logger, ...http }).catch(async (error: unknown) => {
+    await engine.close();
+    throw new Error(listenFailure(error, host, port));
+  });
+  if (http.auth.keys.length > 0) logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
+
+  const stopped = onStopSignal((signal) => {
+    logger.info(`${signal}: refusing new requests; running ones have ${shutdownTimeoutSeconds} s to finish`);
+    return drainAndClose(server, engine, shutdownTimeoutSeconds * 1000).then(
+      () => {
+        logger.info("shut down");
+        return 0;
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        return 1;
+      },
+    );
+  });
+
+  engine.start();
+  try {
+    await Promise.race([engine.ready, stopped]);
+  } catch (error) {
+    stopped.cancel();
+    await server.close().catch(() => undefined);
+    await engine.close().catch(() => undefined);
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+  return stopped;
+}
+
+/** Resolves to the exit code once SIGINT or SIGTERM has drained the server. */
+function onStopSignal(stop: (signal: string) => Promise<number>): Promise<number> & { cancel(): void } {
+  let handler: (signal: string) => void = () => undefined;
+  const done = new Promise<number>((resolve) => {
+    // Not "a second signal means now": `npm start` and `timeout` pass one Ctrl-C or SIGTERM on
+    // as two. --shutdown-timeout already bounds the wait.
+    let stopping = false;
+    handler = (signal) => {
+      if (stopping) return;
+      stopping = true;
+      resolve(stop(signal));
+    };
+  });
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return Object.assign(done, {
+    cancel: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    },
+  });
+}
+
+/** Why the port could not be bound, and what to do. */
+function listenFailure(error: unknown, host: string, port: number): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  switch (code) {
+    case "EADDRINUSE":
+      return `port ${port} is already in use on ${host}: stop what listens there, or pick another port with --port`;
+    case "EACCES":
+      return `not allowed to listen on ${where} (ports below 1024 need privileges): pick another port with --port`;
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+      return `cannot listen on ${where}: ${host} is not an address of this machine (--host)`;
+    default:
+      return `cannot listen on ${where}: ${(error as Error).message}`;
+  }
+}

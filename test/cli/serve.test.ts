@@ -1,0 +1,105 @@
+// `lavash serve` as a process, as llama-server behaves: a model that cannot load or a port in use
+// ends it with exit code 1 and the reason as the last line on stderr; llama-server's flag
+// spellings start a real server; `--version` prints the package's version.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LAVASH, runCli, useTempDir } from "./run-cli.js";
+
+const lastLine = (text: string): string => text.trimEnd().split("\n").at(-1) ?? "";
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe("lavash --version", () => {
+  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  for (const flag of ["--version", "-v", "version"])
+    it(`${flag} prints the package version`, { timeout: 30_000 }, async () => {
+      const { code, stdout } = await runCli([flag]);
+      assert.equal(code, 0);
+      assert.equal(stdout.trim(), `lavash ${version}`);
+    });
+});
+
+describe("lavash serve fails fast", () => {
+  const dir = useTempDir("lavash-serve-");
+
+  it("a missing model file: exit code 1, the reason last on stderr", { timeout: 30_000 }, async () => {
+    const missing = join(dir(), "nope.gguf");
+    const { code, stderr } = await runCli(["serve", "--port", String(await freePort()), "--model", missing], { timeoutMs: 20_000 });
+    assert.equal(code, 1);
+    assert.equal(lastLine(stderr), `lavash serve: model 'nope' could not be loaded: no such file: ${missing} (pass a .gguf file, hf:owner/repo[:quant] or builtin:tiny)`);
+  });
+
+  it("a file that is not GGUF, given as an argument", { timeout: 30_000 }, async () => {
+    const junk = join(dir(), "notes.gguf");
+    await writeFile(junk, "these are notes, not weights\n");
+    const { code, stderr } = await runCli(["serve", "--port", String(await freePort()), junk], { timeoutMs: 20_000 });
+    assert.equal(code, 1);
+    assert.match(lastLine(stderr), /^lavash serve: model 'notes' could not be loaded: .*notes\.gguf is not a GGUF model file/);
+  });
+
+  it("an unknown built-in model", { timeout: 30_000 }, async () => {
+    const { code, stderr } = await runCli(["serve", "--port", String(await freePort()), "-m", "builtin:nope"], { timeoutMs: 20_000 });
+    assert.equal(code, 1);
+    assert.match(lastLine(stderr), /^lavash serve: model 'nope' could not be loaded: unknown built-in model 'nope'; built-in models: tiny/);
+  });
+
+  describe("a port in use", () => {
+    let taken: Server;
+    let port: number;
+    before(async () => {
+      taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      port = (taken.address() as { port: number }).port;
+    });
+    after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+    it("ends it before any model loads", { timeout: 30_000 }, async () => {
+      const { code, stdout, stderr } = await runCli(["serve", "--port", String(port)], { timeoutMs: 20_000 });
+      assert.equal(code, 1);
+      assert.equal(lastLine(stderr), `lavash serve: port ${port} is already in use on 127.0.0.1: stop what listens there, or pick another port with --port`);
+      assert.doesNotMatch(stdout, /Loading model/);
+    });
+  });
+});
+
+describe("lavash serve with llama-server's flags", () => {
+  it("-m builtin:tiny -c 512 -np 1 -t 1 -ngl 0 serves, and SIGTERM ends it with 0", { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [LAVASH, "serve", "-m", "builtin:tiny", "-c", "512", "-np", "1", "-t", "1", "-ngl", "0", "--port", String(port)], { stdio: "pipe" });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const status = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0);
+        if (status === 200) break;
+        assert.ok(status === 0 || status === 503, `GET /health answered ${status}`);
+        assert.ok(Date.now() < deadline, `not healthy within 90 s:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { sequences: { model: string }[] };
+      assert.equal(status.sequences.length, 1, "-np 1: one sequence");
+      const tokenized = (await (await fetch(`http://127.0.0.1:${port}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: "hi" }) })).json()) as {
+        max_model_len: number;
+      };
+      assert.equal(tokenized.max_model_len, 512, "-c 512");
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0, output);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
