@@ -10,8 +10,8 @@ import { readConfigFile } from "./config-file.js";
 import { parseModelSpec } from "../engine/llama/model-spec.js";
 import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
 
-// Aliases follow llama-server (-m, -c, -np, -t, -ngl, --n-gpu-layers); a positional model path
-// follows llama-server and `ollama run`.
+// Aliases follow llama-server (-m, -c, -np, -t, -ngl, --n-gpu-layers); a model path as an
+// argument follows `vllm serve MODEL` and `ollama run MODEL`.
 const flagDocs: FlagDoc[] = [
   { name: "host", value: "ADDR", help: "address to listen on", default: "127.0.0.1" },
   { name: "port", value: "N", help: "port to listen on", default: "8080" },
