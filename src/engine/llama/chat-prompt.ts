@@ -16,6 +16,7 @@ import { EngineError } from "../errors.js";
 import type { ChatMessage, ToolDefinition } from "../types.js";
 import { describeToolsForSystemPrompt, toolCallText } from "./tools/fallback-prompt.js";
 import { detectToolCallSyntax, type ToolCallSyntax } from "./tools/syntax.js";
+import { utf8Bytes } from "./tokenizer-ops.js";
 
 export interface RenderOptions {
   /** Open the reply turn (HF's add_generation_prompt); default true. */
@@ -24,6 +25,11 @@ export interface RenderOptions {
   continueFinalMessage?: boolean;
   /** Functions the model may call, shown to it the way its template (or syntax.ts) says. */
   tools?: readonly ToolDefinition[];
+  /**
+   * Called with the UTF-8 length of the text about to be tokenized, before tokenizing: a prompt
+   * that cannot fit the context is refused without the (synchronous) tokenizer running on it.
+   */
+  checkBytes?: (bytes: number) => void;
 }
 
 export class ChatPromptRenderer {
@@ -46,7 +52,7 @@ export class ChatPromptRenderer {
 
   render(messages: readonly ChatMessage[], options: RenderOptions = {}): Token[] {
     const tools = options.tools && options.tools.length > 0 ? options.tools : undefined;
-    if (!this.template) return this.renderWithoutTemplate(this.withToolsAsText(messages, tools));
+    if (!this.template) return this.renderWithoutTemplate(this.withToolsAsText(messages, tools), options.checkBytes);
     if (!this.toolSyntax.templateRendersTools) messages = this.withToolsAsText(messages, tools);
     // Every text the client wrote is a placeholder while the template renders.
     const nonce = randomBytes(6).toString("hex");
@@ -77,13 +83,15 @@ export class ChatPromptRenderer {
     }
     if (options.continueFinalMessage) text = cutAfterLastMark(text, lastMark);
 
-    const tokens: Token[] = [];
     const pieces = text.split(new RegExp(`\u0001lavash${nonce}m(\\d+)\u0001`));
-    // split() alternates template text and captured placeholder numbers.
-    for (const [i, piece] of pieces.entries()) {
-      if (i % 2 === 0) tokens.push(...this.model.tokenize(piece, true));
-      else tokens.push(...this.model.tokenize(texts[Number(piece)]!, false));
-    }
+    // split() alternates template text and captured placeholder numbers. Measured on what the
+    // template kept: a template may drop messages, so the request's own texts bound nothing.
+    const parts = pieces.map((piece, i) => (i % 2 === 0 ? { text: piece, special: true } : { text: texts[Number(piece)]!, special: false }));
+    options.checkBytes?.(utf8Bytes(parts.map((p) => p.text)));
+    const tokens: Token[] = [];
+    // Appended one by one: push(...tokens) passes every token as an argument, and a long prompt
+    // (about 125,000 tokens) overflows the call stack that way.
+    for (const part of parts) for (const t of this.model.tokenize(part.text, part.special)) tokens.push(t);
     return tokens;
   }
 
@@ -122,7 +130,9 @@ export class ChatPromptRenderer {
   }
 
   /** Models without a template: node-llama-cpp's best guess at their format. */
-  private renderWithoutTemplate(messages: readonly ChatMessage[]): Token[] {
+  private renderWithoutTemplate(messages: readonly ChatMessage[], checkBytes?: (bytes: number) => void): Token[] {
+    // The wrapper adds its own text around every message's: the contents alone are a lower bound.
+    checkBytes?.(utf8Bytes(messages.map((m) => m.content)));
     const history: ChatHistoryItem[] = messages.map((m) =>
       m.role === "assistant" ? { type: "model", response: [m.content] } : m.role === "user" ? { type: "user", text: m.content } : { type: "system", text: m.content },
     );

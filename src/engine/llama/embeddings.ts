@@ -10,7 +10,7 @@
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import type { EmbeddingInput, EmbeddingResult } from "../types.js";
-import { addSpecialTokens, firstInvalidTokenId, vocabularyRange } from "./tokenizer-ops.js";
+import { addSpecialTokens, checkPromptBytes, firstInvalidTokenId, utf8Bytes, vocabularyRange } from "./tokenizer-ops.js";
 
 export interface EmbeddingContextOptions {
   /** Positions per input, at most; capped at the model's training context. */
@@ -18,6 +18,8 @@ export interface EmbeddingContextOptions {
   /** Tokens per decode for models without pooling (see `batchSizeFor`). */
   batchSize: number;
   threads: number;
+  /** The model's longestTokenBytes: inputs that cannot fit are refused before tokenizing (absent: not checked). */
+  longestTokenBytes?: number | null;
 }
 
 // llama.cpp's enum llama_pooling_type, as GGUF files store it.
@@ -67,7 +69,11 @@ export class ModelEmbeddings {
             "input",
           );
         tokens = item.tokens as Token[];
-      } else tokens = this.model.tokenize(item.text, false);
+      } else {
+        const bound = { contextSize: this.contextSize, longestTokenBytes: this.options.longestTokenBytes ?? null, what: `input ${index}`, param: "input" };
+        checkPromptBytes(utf8Bytes([item.text]), bound);
+        tokens = this.model.tokenize(item.text, false);
+      }
       if (tokens.length === 0) throw new EngineError("invalid_request", `Input ${index} is empty.`, "input");
       const withSpecial = addSpecialTokens(this.model, tokens, "if_missing");
       // node-llama-cpp's embedding context needs one free position beyond the input.

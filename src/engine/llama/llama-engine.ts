@@ -21,7 +21,7 @@ import type {
 } from "../types.js";
 import { ChatPromptRenderer } from "./chat-prompt.js";
 import { ModelEmbeddings } from "./embeddings.js";
-import { detokenizeTokens, tokenizeInput } from "./tokenizer-ops.js";
+import { checkPromptBytes, detokenizeTokens, longestTokenBytes, tokenizeInput, utf8Bytes, type PromptBound } from "./tokenizer-ops.js";
 import { checkModelSource, resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
 import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./native.js";
 import { LlamaScalingSession } from "./scaling-session.js";
@@ -70,6 +70,8 @@ interface LoadedModel {
   grammars: ResponseGrammars;
   model: LlamaModel;
   vocabularySize: number;
+  /** See longestTokenBytes: prompts are measured against it before they are tokenized. */
+  longestTokenBytes: number | null;
   context: LlamaContext;
   prompt: ChatPromptRenderer;
   scheduler: ContextScheduler;
@@ -189,7 +191,11 @@ export class LlamaEngine implements Engine {
 
   async tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult> {
     const entry = await this.loadedModel(model);
-    return { tokens: tokenizeInput(entry.model, entry.prompt, input), contextSize: entry.scheduler.contextSize };
+    const contextSize = entry.scheduler.contextSize;
+    // Counting is what /tokenize is for, so it counts past the context; but not text that cannot
+    // fit it at all (the tokenizer would block the event loop on it for seconds).
+    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, what: input.kind === "text" ? "prompt" : "messages", param: input.kind === "text" ? "prompt" : "messages" };
+    return { tokens: tokenizeInput(entry.model, entry.prompt, input, (bytes) => checkPromptBytes(bytes, bound)), contextSize };
   }
 
   async detokenize(model: string, tokens: number[]): Promise<string> {
@@ -202,7 +208,7 @@ export class LlamaEngine implements Engine {
     let embedder = this.embedders.get(model);
     if (!embedder) {
       const { contextSize, batchSize, threads } = this.options;
-      embedder = new ModelEmbeddings(model, entry.model, entry.vocabularySize, { contextSize, batchSize, threads });
+      embedder = new ModelEmbeddings(model, entry.model, entry.vocabularySize, { contextSize, batchSize, threads, longestTokenBytes: entry.longestTokenBytes });
       this.embedders.set(model, embedder);
     }
     return embedder.embed(input);
@@ -370,17 +376,28 @@ export class LlamaEngine implements Engine {
     return new MappedEventChannel<GenerationEvent>(onReturn, (e) => outputs.map(e));
   }
 
-  private tokenizePrompt(entry: LoadedModel, request: Pick<GenerateRequest, "prompt">): Token[] {
+  private tokenizePrompt(entry: LoadedModel, request: Pick<GenerateRequest, "prompt" | "maxTokens">): Token[] {
     const prompt = request.prompt;
+    const contextSize = entry.scheduler.contextSize;
+    const where = prompt.kind === "chat" ? "messages" : "prompt";
+    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, what: where, param: where };
+    const checkBytes = (bytes: number): void => checkPromptBytes(bytes, bound);
     let tokens: Token[];
-    if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools });
+    if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools, checkBytes });
     else if (prompt.kind === "tokens") {
+      // Before the ids are read one by one: a list longer than the context is refused as it is.
+      checkContextFits(request, prompt.tokens.length, contextSize);
       for (const t of prompt.tokens)
         if (!Number.isInteger(t) || t < 0 || t >= entry.vocabularySize)
           throw new EngineError("invalid_request", `Invalid token id ${t} in 'prompt': the vocabulary has ids 0..${entry.vocabularySize - 1}.`, "prompt");
       tokens = prompt.tokens as Token[];
-    } else if (prompt.suffix !== undefined) tokens = this.infillTokens(entry, prompt.text, prompt.suffix);
-    else tokens = entry.model.tokenize(prompt.text, false);
+    } else if (prompt.suffix !== undefined) {
+      checkBytes(utf8Bytes([prompt.text, prompt.suffix]));
+      tokens = this.infillTokens(entry, prompt.text, prompt.suffix);
+    } else {
+      checkBytes(utf8Bytes([prompt.text]));
+      tokens = entry.model.tokenize(prompt.text, false);
+    }
     if (tokens.length > 0) return tokens;
     // An empty prompt still needs one token to condition on: the document boundary, as OpenAI's
     // default prompt "<|endoftext|>" does.
@@ -474,7 +491,7 @@ export class LlamaEngine implements Engine {
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
     const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-    const entry: LoadedModel = { info, grammars: new ResponseGrammars(llama), model, vocabularySize, context, prompt, scheduler };
+    const entry: LoadedModel = { info, grammars: new ResponseGrammars(llama), model, vocabularySize, longestTokenBytes: longestTokenBytes(model), context, prompt, scheduler };
     this.loaded.set(spec.id, entry);
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +

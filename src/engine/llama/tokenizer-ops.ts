@@ -6,8 +6,10 @@ import { EngineError } from "../errors.js";
 import type { TokenizeInput } from "../types.js";
 import type { ChatPromptRenderer } from "./chat-prompt.js";
 
-export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, input: TokenizeInput): Token[] {
+/** `checkBytes` sees the UTF-8 length of the text before it is tokenized (see checkPromptBytes). */
+export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, input: TokenizeInput, checkBytes?: (bytes: number) => void): Token[] {
   if (input.kind === "text") {
+    checkBytes?.(utf8Bytes([input.text]));
     // Control-token text in a prompt stays plain text, as in completions (README: control tokens).
     const tokens = model.tokenize(input.text, false);
     return input.addSpecialTokens ? addSpecialTokens(model, tokens, "always") : tokens;
@@ -19,8 +21,67 @@ export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, i
     throw new EngineError("invalid_request", "Cannot set both `continue_final_message` and `add_generation_prompt` to True.", "continue_final_message");
   if (continueFinalMessage && lastRole !== "assistant")
     throw new EngineError("invalid_request", "'continue_final_message' needs the last message to be an assistant message.", "messages");
-  const tokens = renderer.render(input.messages, { generationPrompt: addGenerationPrompt, continueFinalMessage, tools: input.tools });
+  const tokens = renderer.render(input.messages, { generationPrompt: addGenerationPrompt, continueFinalMessage, tools: input.tools, ...(checkBytes ? { checkBytes } : {}) });
   return input.addSpecialTokens === true ? addSpecialTokens(model, tokens, "always") : tokens;
+}
+
+/**
+ * The most bytes of input text one token of `model` can stand for, or null when no such bound
+ * holds. A prompt of B bytes therefore becomes at least B / bound tokens, so a prompt too long for
+ * the context can be refused by its byte length alone, before the tokenizer (synchronous, about a
+ * second per megabyte) blocks the event loop on it.
+ *
+ * The bound is the longest stored token text in UTF-8 bytes. Stored texts never take fewer bytes
+ * than the input they match: byte-level BPE stores each input byte as one character of 1 or 2
+ * bytes; SentencePiece stores a space as "▁" (3 bytes) and byte fallbacks as "<0xNN>"; RWKV
+ * stores escapes ("\\n" for a newline); special tokens are their own text. WordPiece and Unigram
+ * normalize first (whitespace dropped, accents stripped, a whole unknown word as one [UNK]), so
+ * input bytes bound nothing there.
+ */
+export function longestTokenBytes(model: LlamaModel): number | null {
+  const type = model.vocabularyType;
+  if (type !== LlamaVocabularyType.bpe && type !== LlamaVocabularyType.spm && type !== LlamaVocabularyType.rwkv) return null;
+  const texts = model.fileInfo.metadata.tokenizer?.ggml?.tokens;
+  if (!Array.isArray(texts) || texts.length === 0) return null;
+  let longest = 0;
+  for (const text of texts) if (typeof text === "string") longest = Math.max(longest, Buffer.byteLength(text, "utf8"));
+  return longest > 0 ? longest : null;
+}
+
+/** Where a prompt's length is checked against: the context, and the longest token's bytes. */
+export interface PromptBound {
+  contextSize: number;
+  /** longestTokenBytes of the model; null: no byte bound, only the tokenized length counts. */
+  longestTokenBytes: number | null;
+  /** How the error names the prompt: "messages", "prompt", "input", "input 3". */
+  what: string;
+  param: string;
+}
+
+/**
+ * Refuses (400 context_length_exceeded) a prompt whose `bytes` of text cannot become fewer tokens
+ * than the context holds. Cheap (no tokenizing), so it runs before the tokenizer does.
+ */
+export function checkPromptBytes(bytes: number, bound: PromptBound): void {
+  if (bound.longestTokenBytes === null) return;
+  const fewest = Math.ceil(bytes / bound.longestTokenBytes);
+  // Only the prompt itself: whether max_tokens fits too is told exactly, with the prompt's token
+  // count, once the prompt is tokenized (which this bound keeps short).
+  if (fewest < bound.contextSize) return;
+  throw new EngineError(
+    "context_length_exceeded",
+    `This model's maximum context length is ${bound.contextSize} tokens. However, your ${bound.what} (${bytes} bytes of text) cannot be ` +
+      `fewer than ${fewest} tokens, since none of this model's tokens stands for more than ${bound.longestTokenBytes} bytes` +
+      `. Please reduce the length of the ${bound.what}.`,
+    bound.param,
+  );
+}
+
+/** UTF-8 length of several texts together. */
+export function utf8Bytes(texts: Iterable<string>): number {
+  let n = 0;
+  for (const t of texts) n += Buffer.byteLength(t, "utf8");
+  return n;
 }
 
 /** The text of `tokens`, control tokens written out (vLLM decodes without skipping special tokens). */
