@@ -18,6 +18,8 @@ export interface ApiErrorOptions {
   param?: string | null;
   code?: string | null;
   headers?: Record<string, string>;
+  /** What went wrong inside (a 500's exception): logged by the server, never sent to the client. */
+  cause?: unknown;
 }
 
 export class ApiError extends Error {
@@ -29,7 +31,7 @@ export class ApiError extends Error {
   readonly headers: Record<string, string>;
 
   constructor(status: number, message: string, options: ApiErrorOptions = {}) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ApiError";
     this.status = status;
     this.type = options.type ?? (status >= 500 ? "server_error" : "invalid_request_error");
@@ -69,8 +71,9 @@ export function invalidJson(detail: string): ApiError {
   );
 }
 
-export function serverError(message = "The server had an error while processing your request. Sorry about that!"): ApiError {
-  return new ApiError(500, message, { type: "server_error" });
+/** 500. `cause` is the failure behind it, for the server's log (the client sees only the message). */
+export function serverError(message = "The server had an error while processing your request. Sorry about that!", cause?: unknown): ApiError {
+  return new ApiError(500, message, { type: "server_error", ...(cause === undefined ? {} : { cause }) });
 }
 
 /** 503: the SDKs retry it, honouring Retry-After when given. */
@@ -122,4 +125,11 @@ function retryHeaders(seconds: number): Record<string, string> {
     "Retry-After": String(Math.max(1, Math.ceil(s))),
     "retry-after-ms": String(Math.round(s * 1000)),
   };
+}
+
+/** The cause of a 500 in one line for the log: "RangeError: Maximum call stack size exceeded". */
+export function describeCause(error: ApiError): string {
+  const cause = error.cause ?? error;
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return String(cause);
 }

@@ -9,6 +9,7 @@ import type { AppOptions } from "../server/app.js";
 import { readConfigFile } from "./config-file.js";
 import { parseModelSpec } from "../engine/llama/model-spec.js";
 import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
+import { DEFAULT_BODY_LIMIT, parseByteSize } from "../server/body-limit.js";
 
 // Aliases follow llama-server (-m, -c, -np, -t, -ngl, --n-gpu-layers); a model path as an
 // argument follows `vllm serve MODEL` and `ollama run MODEL`.
@@ -33,6 +34,7 @@ const flagDocs: FlagDoc[] = [
   { name: "cors-origin", value: "ORIGIN", help: "origin browsers may call from (repeatable; * for any)", default: "none: no CORS headers", repeatable: true },
   { name: "no-metrics", value: "", help: "no GET /metrics (Prometheus)", default: "metrics on" },
   { name: "request-timeout", value: "SECONDS", help: "stop a generation running longer (504); 0: no limit", default: "600" },
+  { name: "max-body-size", value: "SIZE", help: "largest request body (413 beyond): bytes, or with a unit: 512kb, 10mb", default: "8mb" },
   { name: "its-max-tokens", value: "N", help: "most tokens one `its` (inference-time scaling) request may make the model evaluate", default: "200000" },
   { name: "config", value: "FILE", help: "settings and models from a YAML or JSON file (see docs/serving.md); flags win", default: "none" },
   { name: "keep-alive", value: "SECONDS", help: "unload a model idle this long (reloaded on its next request); 0: keep loaded", default: "0" },
@@ -49,7 +51,7 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
   host: string;
   port: number;
   logLevel: string;
-  http: Required<Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens">>;
+  http: Required<Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens" | "bodyLimit">>;
   shutdownTimeoutSeconds: number;
 }
 
@@ -83,6 +85,13 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     const n = raw === undefined ? fallback : Number(raw);
     if (raw?.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number of seconds >= 0, got '${raw}'`);
     return n;
+  };
+  const byteSize = (name: string, fallback: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const bytes = parseByteSize(String(raw));
+    if (bytes === null) throw new Error(`--${name} must be a size in bytes, or with a unit (512kb, 10mb), got '${raw}'`);
+    return bytes;
   };
   const list = (name: string): string[] => {
     const v = setting(name);
@@ -125,6 +134,7 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
       metrics: !flag("no-metrics"),
       requestTimeoutSeconds: seconds("request-timeout", 600),
       itsMaxTokens: int("its-max-tokens", DEFAULT_ITS_MAX_TOKENS, 1),
+      bodyLimit: byteSize("max-body-size", DEFAULT_BODY_LIMIT),
     },
     shutdownTimeoutSeconds: seconds("shutdown-timeout", 30),
   };

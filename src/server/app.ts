@@ -1,11 +1,12 @@
 // The HTTP application: Fastify with OpenAI-shaped errors everywhere, request ids, one log line
 // per request, and the routes. Routes are thin: parse (src/api), call the engine, format.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
-import { ApiError, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../api/errors.js";
+import { ApiError, describeCause, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../api/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
 import { newRequestId } from "../api/common.js";
 import { DEFAULT_ITS_MAX_TOKENS } from "./its-plan.js";
+import { DEFAULT_BODY_LIMIT, bodyTooLarge } from "./body-limit.js";
 import { registerChatCompletions } from "./routes/chat-completions.js";
 import { registerCompletions } from "./routes/completions.js";
 import { registerEmbeddings } from "./routes/embeddings.js";
@@ -24,7 +25,7 @@ import { registerMetrics } from "./metrics.js";
 export interface AppOptions {
   engine: Engine;
   logger: Logger;
-  /** Largest accepted request body, bytes. */
+  /** Largest accepted request body, bytes (--max-body-size); default DEFAULT_BODY_LIMIT. */
   bodyLimit?: number;
   /** API keys and which of /health and /metrics need one; absent or no keys: open. */
   auth?: AuthOptions;
@@ -61,7 +62,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => newRequestId(),
     requestIdHeader: false,
-    bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     return503OnClosing: true,
   });
   registerOpenApi(app); // first: its onRoute hook collects every route registered after it
@@ -110,14 +111,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     let apiError: ApiError;
     if (error instanceof ApiError) apiError = error;
-    else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-      apiError = new ApiError(413, `The request body is larger than ${options.bodyLimit ?? 32 * 1024 * 1024} bytes.`, { code: "request_too_large" });
-    else if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
+    else if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      apiError = bodyTooLarge(options.bodyLimit ?? DEFAULT_BODY_LIMIT, Number(request.headers["content-length"]));
+      // The rest of the body is still on its way (it was refused unread, by its Content-Length,
+      // or once the limit was passed). Closing the connection after the answer stops the client
+      // from sending it; keeping the connection alive would make Node read it all to discard it.
+      if (!request.raw.complete) reply.header("connection", "close");
+    } else if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500)
       apiError = invalidRequest(error.message);
-    else {
-      request.log.error({ err: error }, "unhandled error");
-      apiError = serverError();
-    }
+    else apiError = serverError(undefined, error);
+    // Every 500 says why in the log, under the request's id (request.log carries it as reqId):
+    // the client sees only OpenAI's generic message.
+    if (apiError.status === 500) request.log.error({ err: apiError.cause ?? apiError }, `internal error: ${describeCause(apiError)}`);
     void reply.status(apiError.status).headers(apiError.headers).send(toErrorBody(apiError));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -13,7 +13,8 @@ import { EngineError } from "../engine/errors.js";
 
 export function toApiError(error: unknown, model: string): ApiError {
   if (error instanceof ApiError) return error;
-  if (!(error instanceof EngineError)) return serverError();
+  // Kept as the cause: the error handler logs it with the request id.
+  if (!(error instanceof EngineError)) return serverError(undefined, error);
   switch (error.kind) {
     case "model_not_found":
       return modelNotFound(model);
@@ -33,6 +34,6 @@ export function toApiError(error: unknown, model: string): ApiError {
     case "unsupported":
       return invalidRequest(error.message, error.param, error.kind === "unsupported" ? "unsupported" : "invalid_value");
     case "internal":
-      return serverError(error.message);
+      return serverError(error.message, error);
   }
 }

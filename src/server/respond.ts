@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { SseStream } from "../api/sse.js";
 import type { Engine, FinishReason, GenerateRequest, Generation, GenerationEvent, PositionedTokenLogprob, ToolCall, Usage } from "../engine/types.js";
+import { describeCause } from "../api/errors.js";
 import { toApiError } from "./engine-errors.js";
 import { followStop, throwIfStopped } from "./in-flight.js";
 import { startScaledGeneration, type ScaledPlan } from "./its-run.js";
@@ -161,7 +162,8 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
     }
   } catch (error) {
     const apiError = toApiError(error, plan.model);
-    if (apiError.status >= 500) request.log.error({ err: error }, "generation failed mid-stream");
+    // The stream's 200 is already sent, so the error handler never sees this one: logged here.
+    if (apiError.status >= 500) request.log.error({ err: apiError.cause ?? error }, `internal error mid-stream: ${describeCause(apiError)}`);
     await sse.error(apiError);
   } finally {
     abort.abort(); // no-op when everything finished; stops the rest if the stream broke off

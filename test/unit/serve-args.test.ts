@@ -40,6 +40,7 @@ describe("serve flags", () => {
       metrics: true,
       requestTimeoutSeconds: 600,
       itsMaxTokens: 200_000,
+      bodyLimit: 8 * 1024 * 1024,
     });
     assert.equal(config.shutdownTimeoutSeconds, 30);
     assert.equal(parse(["--its-max-tokens", "5000"]).http.itsMaxTokens, 5000);
