@@ -2,6 +2,7 @@
 // ranges (and vLLM's for the extensions), stream options, usage and the response constants.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { invalidRequest } from "./errors.js";
 
 // ---- request parameters (all nullable: the SDKs and many clients send explicit nulls) ----
 
@@ -145,6 +146,38 @@ export function checkBestOf(
   } else if (value.best_of > n && value.stream === true) {
     ctx.addIssue({ code: "custom", message: STREAM_WITH_BEST_OF, path: ["best_of"], params: { code: "invalid_value" } });
   }
+}
+
+/**
+ * The most choices (candidates, with best_of) one request may generate, over all its prompts:
+ * n's own maximum, so that every single-prompt request OpenAI accepts is accepted. Legacy prompt
+ * arrays multiply it (2,000 prompts x n=64 would be 128,000 generations held by one request).
+ */
+export const MAX_CHOICES_PER_REQUEST = 128;
+
+/**
+ * Refuses (400) a request whose prompts x max(n, best_of) exceeds MAX_CHOICES_PER_REQUEST, naming
+ * the parameter to reduce: the prompts when they alone are too many, else best_of or n.
+ */
+export function checkChoiceCount(prompts: number, req: { n?: number | null | undefined; best_of?: number | null | undefined }): void {
+  const n = req.n ?? 1;
+  const candidates = bestOfCount(req);
+  const total = prompts * candidates;
+  if (total <= MAX_CHOICES_PER_REQUEST) return;
+  if (prompts > MAX_CHOICES_PER_REQUEST)
+    throw invalidRequest(
+      `Invalid 'prompt': it holds ${prompts} prompts, each with at least one choice, but at most ${MAX_CHOICES_PER_REQUEST} choices ` +
+        "are generated per request. Split the prompts over several requests.",
+      "prompt",
+      "invalid_value",
+    );
+  const param = candidates > n ? "best_of" : "n";
+  throw invalidRequest(
+    `Invalid '${param}': this request asks for ${total} choices (${prompts} prompts x ${param} = ${candidates}), but at most ` +
+      `${MAX_CHOICES_PER_REQUEST} choices are generated per request. Reduce '${param}' or send fewer prompts per request.`,
+    param,
+    "invalid_value",
+  );
 }
 
 /** How many candidates to generate per prompt: best_of when given (0 counts as absent), else n. */

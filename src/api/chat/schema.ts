@@ -223,6 +223,7 @@ export const chatCompletionRequestSchema = z
     checkStreamOptions(req, ctx);
     checkBestOf(req, ctx);
     checkTools(req, ctx);
+    checkToolTurns(req.messages, ctx);
     // top_logprobs: 0 asks for nothing, so it is let through without logprobs (lenient clients
     // send it as a default); any positive count needs logprobs on, as OpenAI requires.
     if (req.top_logprobs != null && req.top_logprobs > 0 && req.logprobs !== true) {
@@ -261,6 +262,44 @@ function checkTools(req: ToolFields, ctx: z.RefinementCtx): void {
     const name = t.type === "function" ? t.function.name : t.custom.name;
     if (seen.has(name)) issue("tools", `Invalid value for 'tools': the function name '${name}' is used twice.`);
     seen.add(name);
+  }
+}
+
+/**
+ * A `tool` message answers a call: it must follow an assistant message with `tool_calls` (directly,
+ * or after the other calls' answers) and name one of those calls. OpenAI refuses anything else
+ * with these words (typo included: clients and people search for them); a template would
+ * otherwise render a result for a call the model never made.
+ */
+function checkToolTurns(messages: readonly ChatMessageParam[], ctx: z.RefinementCtx): void {
+  let calls: Set<string> | null = null;
+  for (const [i, m] of messages.entries()) {
+    if (m.role === "assistant") {
+      calls = m.tool_calls != null && m.tool_calls.length > 0 ? new Set(m.tool_calls.map((c) => c.id)) : null;
+      continue;
+    }
+    if (m.role !== "tool") {
+      calls = null;
+      continue;
+    }
+    if (calls === null) {
+      ctx.addIssue({
+        code: "custom",
+        message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+        path: ["messages", i, "role"],
+        params: { code: "invalid_value" },
+      });
+      return;
+    }
+    if (!calls.has(m.tool_call_id)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `Invalid parameter: 'tool_call_id' of '${m.tool_call_id}' not found in 'tool_calls' of previous message.`,
+        path: ["messages", i, "tool_call_id"],
+        params: { code: "invalid_value" },
+      });
+      return;
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { chatLogprobEntries } from "../../api/logprobs.js";
 import { ChatStreamBuilder, buildChatCompletion } from "../../api/chat/response.js";
 import { chatLogprobsK, chatMaxTokens, parseChatCompletionRequest, type ChatCompletionRequest } from "../../api/chat/schema.js";
-import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
+import { bestOfCount, checkChoiceCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
 import type { Engine, PositionedTokenLogprob, ResponseFormat as ResponseFormatRequest, ToolCalling } from "../../engine/types.js";
 import { engineMessage, samplingParams, toolDefinitions, tokenNames, tokenUsage } from "../generation-params.js";
 import { respond, type ResponseFormat } from "../respond.js";
@@ -13,6 +13,7 @@ import { itsPlan, type ItsServerLimits } from "../its-plan.js";
 export function registerChatCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const parsed = parseChatCompletionRequest(request.body);
+    checkChoiceCount(1, parsed);
     // A PITA code opening the system prompt asks for scaling as the `its` object does.
     const scaling = resolveChatIts(parsed);
     const body = { ...parsed, messages: scaling.messages };

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { bestOfCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
+import { bestOfCount, checkChoiceCount, normalizeStop, wantsStreamUsage } from "../../api/common.js";
 import { CompletionStreamBuilder, buildCompletion } from "../../api/completions/response.js";
 import { completionLogprobsK, completionMaxTokens, parseCompletionRequest, promptInputs, type CompletionRequest } from "../../api/completions/schema.js";
 import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../../api/logprobs.js";
@@ -15,6 +15,7 @@ export function registerCompletions(app: FastifyInstance, engine: Engine, limits
     const body = parseCompletionRequest(request.body);
     const prompts = promptInputs(body.prompt);
     if (prompts.length === 0) throw invalidRequest("'prompt' must not be an empty array.", "prompt", "empty_array");
+    checkChoiceCount(prompts.length, body);
     if (body.suffix != null && prompts.some((p) => p.kind !== "text"))
       throw invalidRequest("'suffix' needs text prompts: fill-in-the-middle is built from the prompt's text.", "suffix");
     const k = completionLogprobsK(body);
