@@ -34,7 +34,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 describe("the packed tarball", () => {
   it("holds the compiled package, its LICENSE and README, and no sources, tests, benchmarks or CI", () => {
     const paths = packed.files.map((f) => f.path);
-    for (const expected of ["package.json", "LICENSE", "README.md", "bin/lavash.js", "dist/cli/main.js", "dist/client/index.js", "dist/client/index.d.ts"])
+    for (const expected of ["package.json", "LICENSE", "README.md", "bin/lavash.js", "dist/cli/main.js", "dist/client/index.js", "dist/client/index.d.ts", "dist/embed.js", "dist/embed.d.ts"])
       assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
     const unwanted = paths.filter((p) => /^(src|test|bench|\.ci)\//.test(p) || (p.endsWith(".ts") && !p.endsWith(".d.ts")) || p.endsWith(".map"));
     assert.deepEqual(unwanted, []);
@@ -105,6 +105,38 @@ describe("lavash/client from the installed package", () => {
       assert.equal(result.stdout.trim(), "", `tsc reported errors:\n${result.stdout}`);
     });
   }
+});
+
+describe("lavash (the server API) from the installed package", () => {
+  it("starts a server in-process with startLavash, answers the packaged client, and closes", async () => {
+    const script = join(consumer, "embed.mjs");
+    writeFileSync(
+      script,
+      'import { startLavash } from "lavash";\n' +
+        'import { Lavash } from "lavash/client";\n' +
+        'const server = await startLavash({ contextSize: 512, parallel: 1, threads: 2, apiKeys: ["k1"] });\n' +
+        'const client = new Lavash({ baseURL: server.baseURL, apiKey: "k1" });\n' +
+        'const res = await client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "Hi" }], max_tokens: 3, seed: 2 });\n' +
+        "await server.close();\n" +
+        "console.log(JSON.stringify({ port: server.port, baseURL: server.baseURL, usage: res.usage }));\n",
+    );
+    const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 120_000 });
+    const out = JSON.parse(stdout) as { port: number; baseURL: string; usage: { completion_tokens: number } };
+    assert.ok(out.port > 0);
+    assert.equal(out.baseURL, `http://127.0.0.1:${out.port}/v1`);
+    assert.equal(out.usage.completion_tokens, 3);
+  });
+
+  it("rejects a model that cannot load, leaving nothing running (the process ends by itself)", async () => {
+    const script = join(consumer, "embed-missing.mjs");
+    writeFileSync(
+      script,
+      'import { startLavash } from "lavash";\n' +
+        'try { await startLavash({ models: ["./missing.gguf"] }); console.log("started"); } catch (e) { console.log(`rejected: ${e.message}`); }\n',
+    );
+    const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 });
+    assert.match(stdout, /^rejected: .*missing\.gguf/m);
+  });
 });
 
 describe("the installed bin", () => {
