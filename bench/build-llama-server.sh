@@ -16,8 +16,8 @@ llama_dir="$repo_root/node_modules/node-llama-cpp/llama"
 bundle="$llama_dir/gitRelease.bundle"
 info="$llama_dir/llama.cpp.info.json"
 
-if [[ ! -f "$bundle" || ! -f "$info" ]]; then
-  echo "error: $bundle not found; run 'npm install' in $repo_root first (node-llama-cpp ships the llama.cpp source as a git bundle)." >&2
+if [[ ! -f "$info" ]]; then
+  echo "error: $info not found; run 'npm install' in $repo_root first (node-llama-cpp ships the llama.cpp source it was built from)." >&2
   exit 1
 fi
 
@@ -37,6 +37,11 @@ if [[ -x "$binary" ]] && "$binary" --version >/dev/null 2>&1; then
   echo "llama-server $release already built (cached)" >&2
   echo "$binary"
   exit 0
+fi
+
+if [[ ! -f "$bundle" ]]; then
+  echo "error: $bundle not found; run 'npm install' in $repo_root first (node-llama-cpp ships the llama.cpp source as a git bundle)." >&2
+  exit 1
 fi
 
 for tool in git cmake make c++; do

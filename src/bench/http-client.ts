@@ -10,6 +10,18 @@ export function createAgent(url: string): http.Agent {
   return url.startsWith("https:") ? new https.Agent(options) : new http.Agent(options);
 }
 
+/**
+ * Closes the agent's idle keep-alive connections. Called before each round: a server may close a
+ * connection that sat idle past its keep-alive timeout (llama-server's is 5 s) just as the client
+ * reuses it, and the request fails with "socket hang up". With two servers' rounds interleaved,
+ * each server's connections sit idle for the other's whole round, so every round starts on fresh
+ * connections instead (a loopback connect costs well under a millisecond); within a round they
+ * are still reused.
+ */
+export function closeIdleSockets(agent: http.Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+}
+
 export interface StreamHooks {
   /** Extra request headers (Authorization). */
   headers?: Record<string, string>;

@@ -1,7 +1,7 @@
 // The requests bench sends to one server: the throughput levels, the max_tokens=1 request rate,
 // and the prefix-cache and fair-scheduling scenarios. Only OpenAI endpoints are required
 // (/v1/models, /v1/completions, /v1/chat/completions); lavash's /v1/status is read when present.
-import { createAgent, getJson, streamPost, type StreamHooks } from "./http-client.js";
+import { closeIdleSockets, createAgent, getJson, streamPost, type StreamHooks } from "./http-client.js";
 import { nonce, syntheticText, userTurn } from "./prompts.js";
 import { summarizeFairness, toPrefixRecord, type BurstRun, type FairnessSummary, type FairnessWindows, type PrefixRequestRecord } from "./scenarios.js";
 import { tokenCount, ttftMs, type StreamTiming } from "./sse.js";
@@ -92,6 +92,7 @@ export async function schedulerCounters(client: Client): Promise<SchedulerCounte
 
 /** One short request first: graph allocation and first-use costs stay out of the figures. */
 export async function warmUp(client: Client, seed: number): Promise<RequestRecord> {
+  closeIdleSockets(client.agent);
   const timing = await complete(client, seed, Math.min(client.tokens, 8));
   if (timing.error !== null) throw new Error(`warm-up request to ${client.baseUrl} failed: ${timing.error}`);
   return toRequestRecord(timing, { concurrency: 1, round: 0, index: 0, seed, roundStartedAt: timing.startedAt });
@@ -107,6 +108,7 @@ export async function runLevel(client: Client, c: number, repeat: number, firstS
 /** One round of `c` concurrent streams with seeds `firstSeed`..`firstSeed + c - 1` (round `round` of `repeat`, for the log). */
 export async function runRound(client: Client, c: number, round: number, repeat: number, firstSeed: number, log: Log, label: string): Promise<RoundRecord> {
   const seeds = Array.from({ length: c }, (_, i) => firstSeed + i);
+  closeIdleSockets(client.agent);
   const roundStartedAt = performance.now();
   const timings = await Promise.all(seeds.map((s) => complete(client, s)));
   const records = timings.map((t, index) => toRequestRecord(t, { concurrency: c, round, index, seed: seeds[index]!, roundStartedAt }));
@@ -126,6 +128,7 @@ export async function runRound(client: Client, c: number, round: number, repeat:
 export async function runShortRequests(client: Client, count: number, concurrency: number, firstSeed: number): Promise<StreamTiming[]> {
   const timings: StreamTiming[] = new Array(count);
   let next = 0;
+  closeIdleSockets(client.agent);
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
@@ -291,6 +294,7 @@ export interface BurstSettings {
 export async function runBurst(client: Client, s: BurstSettings, log: Log, label: string): Promise<BurstRun> {
   const system = syntheticText(s.systemTokens, s.seed + s.round);
   const sequential: RequestRecord[] = [];
+  closeIdleSockets(client.agent);
   for (let i = 0; i < s.streams; i++) {
     const seed = s.seed + i;
     const t = await chat(client, system, userTurn(i), seed, s.maxTokens);
