@@ -31,3 +31,11 @@ export class EngineError extends Error {
     this.name = "EngineError";
   }
 }
+
+/** The inputs of one request hold more tokens together than the engine takes at once (embeddings). */
+export class TokensPerRequestExceeded extends EngineError {
+  constructor(message: string) {
+    super("invalid_request", message, "input");
+    this.name = "TokensPerRequestExceeded";
+  }
+}

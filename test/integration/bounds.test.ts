@@ -126,6 +126,18 @@ describe("prompts beyond the context", () => {
     });
   });
 
+  it("refuses embedding inputs over 300,000 tokens together, as OpenAI does", async () => {
+    // 301 inputs of about 1,000 tokens: each fits the context, together they pass the limit.
+    const input = Array.from({ length: 301 }, () => "hello ".repeat(1000));
+    await assert.rejects(server.client.embeddings.create({ model: "tiny", input }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.type, "max_tokens_per_request");
+      assert.equal(error.code, "max_tokens_per_request");
+      assert.match(error.message, /Requested (at least )?\d{6} tokens, max 300000 tokens per request/);
+      return true;
+    });
+  });
+
   it("refuses to tokenize text that cannot fit the context, and still counts what may", async () => {
     const refused = await post(server.root, "/tokenize", { model: "tiny", prompt: huge });
     assert.equal(refused.status, 400);

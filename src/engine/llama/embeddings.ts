@@ -8,7 +8,7 @@
 // of the last input token (after the output norm). Vectors are L2-normalized, as OpenAI's are, so
 // a dot product is the cosine similarity.
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
-import { EngineError } from "../errors.js";
+import { EngineError, TokensPerRequestExceeded } from "../errors.js";
 import type { EmbeddingInput, EmbeddingResult } from "../types.js";
 import { addSpecialTokens, checkPromptBytes, firstInvalidTokenId, utf8Bytes, vocabularyRange } from "./tokenizer-ops.js";
 
@@ -21,6 +21,12 @@ export interface EmbeddingContextOptions {
   /** The model's longestTokenBytes: inputs that cannot fit are refused before tokenizing (absent: not checked). */
   longestTokenBytes?: number | null;
 }
+
+/**
+ * Tokens one request may embed, all inputs together: OpenAI's limit. Without it, 2,048 inputs of
+ * a full context each would hold the embedding context for minutes.
+ */
+export const MAX_EMBEDDING_TOKENS_PER_REQUEST = 300_000;
 
 // llama.cpp's enum llama_pooling_type, as GGUF files store it.
 const POOLING_NONE = 0;
@@ -58,6 +64,7 @@ export class ModelEmbeddings {
       );
 
     // Everything is checked before anything is evaluated: a bad last input fails the request fast.
+    let total = 0;
     const prepared = input.inputs.map((item, index) => {
       let tokens: Token[];
       if (item.kind === "tokens") {
@@ -83,6 +90,12 @@ export class ModelEmbeddings {
           `This model's maximum context length for embeddings is ${this.contextSize} tokens. However, input ${index} resulted in ` +
             `${withSpecial.length} tokens. Please reduce the length of the input.`,
           "input",
+        );
+      total += withSpecial.length;
+      // Counting stops at the input that passes the limit: the rest is not tokenized for nothing.
+      if (total > MAX_EMBEDDING_TOKENS_PER_REQUEST)
+        throw new TokensPerRequestExceeded(
+          `Requested ${index === input.inputs.length - 1 ? "" : "at least "}${total} tokens, max ${MAX_EMBEDDING_TOKENS_PER_REQUEST} tokens per request`,
         );
       return withSpecial;
     });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { buildEmbeddingList } from "../../api/embeddings/response.js";
 import { embeddingInputItems, parseEmbeddingRequest } from "../../api/embeddings/schema.js";
 import { ApiError } from "../../api/errors.js";
-import { EngineError } from "../../engine/errors.js";
+import { EngineError, TokensPerRequestExceeded } from "../../engine/errors.js";
 import type { Engine, EmbeddingResult } from "../../engine/types.js";
 import { toApiError } from "../engine-errors.js";
 
@@ -22,6 +22,9 @@ export function registerEmbeddings(app: FastifyInstance, engine: Engine): void {
 }
 
 function embeddingApiError(error: unknown, model: string): ApiError {
+  // OpenAI's answer, type and code as it sends them (the SDKs raise BadRequestError).
+  if (error instanceof TokensPerRequestExceeded)
+    return new ApiError(400, error.message, { type: "max_tokens_per_request", param: null, code: "max_tokens_per_request" });
   // toApiError names `prompt` or `messages` for a context overflow; here the parameter is `input`.
   if (error instanceof EngineError && error.kind === "context_length_exceeded")
     return new ApiError(400, error.message, { type: "invalid_request_error", param: error.param ?? "input", code: "context_length_exceeded" });
