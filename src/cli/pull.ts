@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { resolveModelFile } from "node-llama-cpp";
 import { ensureBuiltinModel, listPresets } from "../models/builtin.js";
+import { huggingFaceEndpoint, reachable } from "../engine/llama/download-host.js";
 import { defineCommand, formatBytes, numberFlag, stringFlag, type FlagDoc, type ParsedFlags } from "./flags.js";
 import { defaultDownloadDir } from "./models.js";
 import { progressReporter } from "./progress.js";
@@ -76,25 +77,6 @@ async function download(source: string, dir: string | undefined, timeoutMs: numb
   } finally {
     bar.end();
     process.off("SIGINT", onSigint);
-  }
-}
-
-/** Where node-llama-cpp resolves hf: sources: $MODEL_ENDPOINT, $HF_ENDPOINT, else huggingface.co. */
-function huggingFaceEndpoint(): string {
-  for (const value of [process.env.MODEL_ENDPOINT, process.env.HF_ENDPOINT]) {
-    if (value !== undefined && URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)) return value;
-  }
-  return "https://huggingface.co/";
-}
-
-/** Whether the host answers at all (any HTTP status) within the timeout. */
-async function reachable(url: string, timeoutMs: number): Promise<boolean> {
-  try {
-    const response = await fetch(url, { method: "HEAD", redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,13 +1,11 @@
 // The server a client command (chat, complete) talks to: one at --url, or one started in this
 // process on 127.0.0.1 over `--model SRC`, with the model's load progress on stderr.
-import { pino } from "pino";
+// The engine and the server are imported only for --model: `chat --help` and `chat --url` load
+// neither node-llama-cpp nor fastify.
 import { Lavash, APIConnectionError, APIError } from "../client/index.js";
-import { LlamaEngine } from "../engine/llama/llama-engine.js";
-import { parseModelSpec } from "../engine/llama/model-source.js";
-import { startServer } from "../server/app.js";
-import { drainAndClose } from "../server/shutdown.js";
+import { parseModelSpec } from "../engine/llama/model-spec.js";
 import { numberFlag, stringFlag, type FlagDoc, type ParsedFlags } from "./flags.js";
-import { progressReporter } from "./progress.js";
+import { progressReporter, terminalLine } from "./progress.js";
 import { physicalCores } from "./serve.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:8080/v1";
@@ -80,9 +78,16 @@ async function firstModel(client: Lavash, url: string): Promise<string> {
 }
 
 async function startInProcess(source: string, values: ParsedFlags["values"]): Promise<Target> {
+  const [{ pino }, { LlamaEngine }, { startServer }, { drainAndClose }] = await Promise.all([
+    import("pino"),
+    import("../engine/llama/llama-engine.js"),
+    import("../server/app.js"),
+    import("../server/shutdown.js"),
+  ]);
   const spec = parseModelSpec(source);
   const progress = progressReporter();
-  const warn = (m: string): void => void process.stderr.write(`${m}\n`);
+  // Above the load progress line, never into it.
+  const warn = (m: string): void => terminalLine.writeAbove(process.stderr, `${m}\n`);
   // llama.cpp's own warnings (odd vocabulary entries and the like) are noise in a chat.
   const engineWarn = (m: string): void => {
     if (!m.startsWith("llama.cpp:")) warn(m);

@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { LAVASH, runCli, useTempDir } from "./run-cli.js";
+import { closedPortUrl, LAVASH, runCli, useTempDir } from "./run-cli.js";
 
 const lastLine = (text: string): string => text.trimEnd().split("\n").at(-1) ?? "";
 
@@ -52,6 +52,16 @@ describe("lavash serve fails fast", () => {
     const { code, stderr } = await runCli(["serve", "--port", String(await freePort()), "-m", "builtin:nope"], { timeoutMs: 20_000 });
     assert.equal(code, 1);
     assert.match(lastLine(stderr), /^lavash serve: model 'nope' could not be loaded: unknown built-in model 'nope'; built-in models: tiny/);
+  });
+
+  it("an hf: model whose host does not answer (offline)", { timeout: 40_000 }, async () => {
+    const endpoint = (await closedPortUrl()).replace(/\/v1$/, "/");
+    const { code, stderr } = await runCli(["serve", "--port", String(await freePort()), "-m", "hf:nobody/nothing-GGUF:Q8_0"], {
+      env: { HF_ENDPOINT: endpoint, MODEL_ENDPOINT: "" },
+      timeoutMs: 30_000,
+    });
+    assert.equal(code, 1);
+    assert.match(lastLine(stderr), /^lavash serve: model 'nobody\/nothing-GGUF' could not be loaded: cannot download hf:nobody\/nothing-GGUF:Q8_0: 127\.0\.0\.1:\d+ does not answer \(offline\?\)/);
   });
 
   describe("a port in use", () => {

@@ -4,6 +4,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolveModelFile } from "node-llama-cpp";
 import { ensureBuiltinModel, listPresets } from "../../models/builtin.js";
+import { huggingFaceEndpoint, reachable } from "./download-host.js";
 import { EngineError } from "../errors.js";
 
 export { parseModelSpec, type ModelSpec } from "./model-spec.js";
@@ -13,6 +14,8 @@ export interface ResolveProgress {
   fraction: number;
 }
 
+/** How long the download host may take to answer before the source is reported unreachable. */
+const HOST_TIMEOUT_MS = 15_000;
 const SOURCES_HINT = "pass a .gguf file, hf:owner/repo[:quant] or builtin:tiny";
 
 /**
@@ -40,6 +43,17 @@ export async function resolveModelPath(
     return ensureBuiltinModel(preset, { cacheDir: options.cacheDir, onProgress: options.onProgress });
   }
   if (source.startsWith("hf:")) {
+    // Already downloaded: no network needed (node-llama-cpp looks for the names it may have).
+    const present = await resolveModelFile(source, { download: false, cli: false }).catch(() => undefined);
+    if (present !== undefined) return present;
+    const host = new URL(huggingFaceEndpoint()).host;
+    if (!(await reachable(huggingFaceEndpoint(), HOST_TIMEOUT_MS)))
+      throw new EngineError(
+        "load_failed",
+        `cannot download ${source}: ${host} does not answer (offline?). Copy the .gguf file over and pass its path instead, ` +
+          "or download it ahead with `lavash pull` where there is internet",
+        "source",
+      );
     try {
       return await resolveModelFile(source, {
         cli: false,
