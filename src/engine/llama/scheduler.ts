@@ -12,6 +12,7 @@ import { EngineError } from "../errors.js";
 import type { SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
 import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext, type NativeSampler } from "./native.js";
 import { PrefillPacer } from "./prefill-pacer.js";
+import { planPrefill } from "./prefill-plan.js";
 import { ActiveSequence, type ChainExtension, type Job } from "./sequence.js";
 import { TokenScorer } from "./token-scorer.js";
 import type { TokenPieces } from "./token-pieces.js";
@@ -35,6 +36,18 @@ export interface SchedulerOptions {
   prefillChunk: number | "auto";
   /** Requests that may wait for a free sequence; more are refused. */
   maxQueue: number;
+  /** Told what each tick is about to decode (tests and diagnostics). */
+  onTick?: (tick: TickReport) => void;
+}
+
+/** One tick's batch, as planned before its decode. */
+export interface TickReport {
+  /** Sequences decoding a generated token. */
+  decoding: number;
+  /** Every sequence evaluating its prompt, in batch order: prompt tokens it had left, and how many this tick carries. */
+  prefills: { slot: number; remaining: number; evaluated: number }[];
+  /** Batch positions left unused. */
+  room: number;
 }
 
 interface Slot {
@@ -131,6 +144,9 @@ export class ContextScheduler {
         if (active.length === 0) {
           if (!this.missedWake) await new Promise<void>((resolve) => (this.wake = resolve));
           this.missedWake = false;
+          // Requests sent together reach the engine a few callbacks apart (a socket each): let
+          // the rest of this event-loop turn's arrivals queue, so they start in the same decode.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
         await this.tick(active);
@@ -256,24 +272,27 @@ export class ContextScheduler {
       budget--;
       decoding++;
     }
-    // While others decode, prompt tokens share one allowance per tick (fixed, or paced).
-    let allowance = decoding === 0 ? budget : this.pacer ? this.pacer.allowance(AUTO_MAX_CHUNK) : (this.options.prefillChunk as number);
+    // While others decode, prompt tokens share one allowance per tick (fixed, or paced), above
+    // each prefilling sequence's floor (planPrefill: none of them waits while others decode).
+    const prefilling = active.filter((seq) => seq.phase === "prefill");
+    const allowance = decoding === 0 ? budget : this.pacer ? this.pacer.allowance(AUTO_MAX_CHUNK) : (this.options.prefillChunk as number);
+    const counts = planPrefill(prefilling.map((seq) => seq.promptRemaining), budget, allowance);
     let promptTokens = 0;
-    for (const seq of active) {
-      if (seq.phase !== "prefill" || budget <= 0 || allowance <= 0) continue;
-      const limit = Math.min(budget, allowance);
-      let count = Math.min(limit, seq.promptRemaining);
-      // Keep at least two tokens for the final chunk (see start: deterministic logits).
-      if (count < seq.promptRemaining && seq.promptRemaining - count < 2) count = seq.promptRemaining - 2;
+    for (const [i, seq] of prefilling.entries()) {
+      const count = counts[i]!;
       if (count <= 0) continue;
       const tokens = Uint32Array.from(seq.job.promptTokens.slice(seq.prefillPos, seq.prefillPos + count));
       const last = count === seq.promptRemaining;
       const logitIndexes = seq.scoresPrompt ? tokens.map((_, i) => i) : last ? [count - 1] : [];
       inputs.push({ seq, tokens, logitIndexes: [...logitIndexes] });
       budget -= count;
-      allowance -= count;
       promptTokens += count;
     }
+    this.options.onTick?.({
+      decoding,
+      prefills: prefilling.map((seq, i) => ({ slot: seq.slot, remaining: seq.promptRemaining, evaluated: counts[i]! })),
+      room: budget,
+    });
 
     this.native.initBatch(this.options.batchSize - budget);
     const placed = inputs.map(({ seq, tokens, logitIndexes }) => this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)));

@@ -1,0 +1,177 @@
+// Admission and prefill progress of the scheduler on the real tiny model, read from its tick
+// reports: requests that arrive together start in the same decode, and no prefilling sequence
+// waits while others decode (issue 12: with an allowance of one token a prompt with two tokens
+// left never advanced, and a paced allowance went to one prompt at a time).
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { EventChannel } from "../../src/engine/event-channel.js";
+import { ContextScheduler, type SchedulerOptions, type TickReport } from "../../src/engine/llama/scheduler.js";
+import { newJob, type Job } from "../../src/engine/llama/sequence.js";
+import { TokenPieces } from "../../src/engine/llama/token-pieces.js";
+import type { GenerationEvent } from "../../src/engine/types.js";
+import { ensureBuiltinModel } from "../../src/models/builtin.js";
+
+let llama: Llama;
+let model: LlamaModel;
+before(async () => {
+  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+  model = await llama.loadModel({ modelPath: await ensureBuiltinModel("tiny") });
+});
+after(async () => {
+  await model?.dispose();
+  await llama?.dispose();
+});
+
+/** Token ids 15..24 are the digits 0..9 in the Qwen vocabulary: biased up, no end-of-text can end a stream early. */
+const DIGITS = Uint32Array.from({ length: 10 }, (_, i) => 15 + i);
+
+interface Harness {
+  scheduler: ContextScheduler;
+  ticks: TickReport[];
+  /** Runs `fn` inside the next tick, before its decode: what it submits arrives while a decode runs. */
+  duringNextTick(fn: () => void): void;
+  close(): Promise<void>;
+}
+
+async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChunk">): Promise<Harness> {
+  const context = await model.createContext({ sequences: options.parallel, contextSize: 1024, batchSize: 512, threads: 2 });
+  const ticks: TickReport[] = [];
+  let hooks: (() => void)[] = [];
+  const scheduler = new ContextScheduler(llama, model, context, new TokenPieces(model), "tiny", {
+    ...options,
+    contextSize: context.contextSize,
+    batchSize: context.batchSize,
+    maxQueue: 64,
+    onTick: (tick) => {
+      ticks.push(tick);
+      const run = hooks;
+      hooks = [];
+      for (const fn of run) fn();
+    },
+  });
+  return {
+    scheduler,
+    ticks,
+    duringNextTick: (fn) => hooks.push(fn),
+    close: async () => {
+      await scheduler.close();
+      await context.dispose();
+    },
+  };
+}
+
+function job(promptTokens: readonly Token[], maxTokens: number): Job {
+  return newJob(
+    {
+      promptTokens,
+      maxTokens,
+      stop: [],
+      samplers: [{ tokenBiasKeys: DIGITS, tokenBiasValues: new Float32Array(DIGITS.length).fill(100) }],
+      logprobs: null,
+      scoreChoices: false,
+      echo: false,
+      channel: new EventChannel<GenerationEvent>(() => {}),
+    },
+    1,
+  );
+}
+
+async function drain(j: Job): Promise<void> {
+  for await (const _ of j.channel);
+}
+
+function prompt(text: string): Token[] {
+  return model.tokenize(text, false);
+}
+
+/** The tick (index into ticks) in which each slot's prompt was completed, in completion order. */
+function promptEnds(ticks: readonly TickReport[]): { tick: number; slot: number }[] {
+  const out: { tick: number; slot: number }[] = [];
+  ticks.forEach((t, tick) => {
+    for (const p of t.prefills) if (p.evaluated === p.remaining) out.push({ tick, slot: p.slot });
+  });
+  return out;
+}
+
+/** Ticks in which a sequence with prompt left got nothing although the batch had room. */
+function starved(ticks: readonly TickReport[]): TickReport[] {
+  return ticks.filter((t) => t.decoding > 0 && t.room > 0 && t.prefills.some((p) => p.evaluated === 0));
+}
+
+const users = ["What is the capital of France?", "Tell me a joke about cats.", "Count from one to ten, please.", "Why is the sky blue?",
+  "Name three prime numbers.", "Describe a rainbow in one line.", "What do bees make?", "Translate hello into Spanish."];
+
+describe("scheduler admission and prefill progress", () => {
+  it("starts requests sent in the same event-loop turn in one decode", async () => {
+    const h = await harness({ parallel: 8, prefillChunk: "auto" });
+    const jobs = users.map((u) => job(prompt(u), 4));
+    // The first arrives alone; the rest a few callbacks later, as HTTP requests do.
+    h.scheduler.submit(jobs[0]!);
+    setImmediate(() => jobs.slice(1).forEach((j) => h.scheduler.submit(j)));
+    await Promise.all(jobs.map(drain));
+    await h.close();
+    const first = h.ticks[0]!;
+    assert.equal(first.prefills.length, 8, `first decode: ${JSON.stringify(first)}`);
+    assert.ok(first.prefills.every((p) => p.evaluated === p.remaining));
+  });
+
+  it("starts every request that arrives during a decode in the next decode", async () => {
+    const h = await harness({ parallel: 8, prefillChunk: "auto" });
+    const jobs = users.map((u) => job(prompt(u), 6));
+    h.scheduler.submit(jobs[0]!);
+    h.duringNextTick(() => jobs.slice(1).forEach((j) => h.scheduler.submit(j)));
+    await Promise.all(jobs.map(drain));
+    await h.close();
+    const second = h.ticks[1]!;
+    assert.equal(second.decoding, 1);
+    assert.equal(second.prefills.length, 7);
+    assert.ok(second.prefills.every((p) => p.evaluated === p.remaining), `second decode: ${JSON.stringify(second)}`);
+    assert.deepEqual(starved(h.ticks), []);
+  });
+
+  it("advances every prefill on every tick while four sequences decode (allowance of one token)", async () => {
+    const h = await harness({ parallel: 8, prefillChunk: 1 });
+    const streams = users.slice(0, 4).map((u) => job(prompt(u), 300));
+    streams.forEach((j) => h.scheduler.submit(j));
+    const base = prompt(users.join(" ").repeat(3));
+    const lengths = [3, 9, 30, 120];
+    const late = lengths.map((n, i) => job([...prompt(`Request ${i}:`), ...base].slice(0, n), 4));
+    h.duringNextTick(() => h.duringNextTick(() => late.forEach((j) => h.scheduler.submit(j))));
+    await Promise.all(late.map(drain));
+    const lateEnds = promptEnds(h.ticks).filter((e) => e.tick >= 2);
+    streams.forEach((j) => (j.cancelled = true));
+    h.scheduler.wakeUp();
+    await Promise.all(streams.map(drain));
+    await h.close();
+    assert.deepEqual(starved(h.ticks), [], "a prefilling sequence got no tokens while the batch had room");
+    assert.equal(lateEnds.length, 4);
+    // The short ones (whole remainders) start in the next decode; the long one advances every tick.
+    assert.deepEqual(lateEnds.filter((e) => e.tick === 2).length, 3, JSON.stringify(lateEnds));
+    for (const t of h.ticks.slice(2)) for (const p of t.prefills) assert.ok(p.evaluated >= Math.min(2, p.remaining));
+  });
+
+  for (const prefillChunk of [1, "auto"] as const)
+    it(`serves eight chats one at a time, then eight at once: all start within two decodes (prefill chunk ${prefillChunk})`, async () => {
+      const h = await harness({ parallel: 8, prefillChunk });
+      const system = prompt(`<|im_start|>system\nYou are a helpful assistant. ${"Answer briefly and precisely. ".repeat(12)}<|im_end|>\n`);
+      const chat = (u: string): Token[] => [...system, ...prompt(`<|im_start|>user\n${u}<|im_end|>\n<|im_start|>assistant\n`)];
+      for (const u of users) {
+        const j = job(chat(u), 8);
+        h.scheduler.submit(j);
+        await drain(j);
+      }
+      const from = h.ticks.length;
+      // Reversed order: each prompt's cached prefix is in another sequence, so the remainders differ.
+      const jobs = [...users].reverse().map((u) => job(chat(`${u} Again.`), 12));
+      jobs.slice(0, 4).forEach((j) => h.scheduler.submit(j));
+      h.duringNextTick(() => jobs.slice(4).forEach((j) => h.scheduler.submit(j)));
+      await Promise.all(jobs.map(drain));
+      await h.close();
+      const ticks = h.ticks.slice(from);
+      const ends = promptEnds(ticks);
+      assert.equal(ends.length, 8);
+      assert.ok(ends.every((e) => e.tick <= 1), `prompt ends by tick: ${JSON.stringify(ends)}`);
+      assert.deepEqual(starved(ticks), []);
+    });
+});
