@@ -59,44 +59,61 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
       const httpError = status !== 0 && (status < 200 || status >= 300) ? `HTTP ${status}: ${errorBody.slice(0, 300)}` : null;
       resolve(analyzeStream(events, startedAt, endedAt, cancelled ? httpError : (error ?? httpError), cancelled));
     };
-    const req = lib.request(
-      target,
-      {
-        method: "POST",
-        agent,
-        headers: { ...hooks.headers, "Content-Type": "application/json", Accept: "text/event-stream", "Content-Length": payload.length },
-      },
-      (res) => {
-        status = res.statusCode ?? 0;
-        res.setEncoding("utf8");
-        // Only the arrival time is taken per read; parsing waits for the end of the stream, so
-        // the client spends as little CPU as possible while the server is decoding.
-        res.on("data", (text: string) => {
-          const at = performance.now();
-          reads.push({ text, at });
-          hooks.onRead?.(at);
-        });
-        res.on("end", () => finish(null));
-        res.on("error", (e) => finish(`response error: ${e.message}`));
-        // 'close' without 'end': the server dropped the connection mid-stream.
-        res.on("close", () => finish(res.complete ? null : "connection closed mid-response"));
-      },
-    );
+    let req: http.ClientRequest;
+    const send = (retry: boolean): void => {
+      req = lib.request(
+        target,
+        {
+          method: "POST",
+          agent,
+          headers: { ...hooks.headers, "Content-Type": "application/json", Accept: "text/event-stream", "Content-Length": payload.length },
+        },
+        (res) => {
+          status = res.statusCode ?? 0;
+          res.setEncoding("utf8");
+          // Only the arrival time is taken per read; parsing waits for the end of the stream, so
+          // the client spends as little CPU as possible while the server is decoding.
+          res.on("data", (text: string) => {
+            const at = performance.now();
+            reads.push({ text, at });
+            hooks.onRead?.(at);
+          });
+          res.on("end", () => finish(null));
+          res.on("error", (e) => finish(`response error: ${e.message}`));
+          // 'close' without 'end': the server dropped the connection mid-stream.
+          res.on("close", () => finish(res.complete ? null : "connection closed mid-response"));
+        },
+      );
+      const sent = req;
+      sent.on("error", (e) => {
+        // A kept-alive connection the server had already closed (llama-server closes one after a
+        // streamed response without saying so): the request never reached it, so it is sent once
+        // more on a new connection, as Node's documentation advises. The time lost stays in the
+        // request's timing.
+        if (!retry && !settled && !cancelled && status === 0 && sent.reusedSocket && isConnectionReset(e)) send(true);
+        else finish(`request error: ${e.message}`);
+      });
+      sent.setNoDelay(true);
+      sent.end(payload);
+    };
     const timer = setTimeout(() => {
       finish(`timed out after ${timeoutMs} ms`);
       req.destroy();
     }, timeoutMs);
-    req.on("error", (e) => finish(`request error: ${e.message}`));
     const cancel = (): void => {
       cancelled = true;
       finish(null);
       req.destroy();
     };
+    send(false);
     if (hooks.signal?.aborted) cancel();
     else hooks.signal?.addEventListener("abort", cancel, { once: true });
-    req.setNoDelay(true);
-    req.end(payload);
   });
+}
+
+function isConnectionReset(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ECONNRESET" || code === "EPIPE" || e.message === "socket hang up";
 }
 
 export async function getJson(url: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
