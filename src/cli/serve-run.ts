@@ -40,7 +40,9 @@ export async function runServer(config: ServeConfig): Promise<number> {
   });
   if (http.auth.keys.length > 0) logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
 
+  let signalled = false;
   const stopped = onStopSignal((signal) => {
+    signalled = true;
     logger.info(`${signal}: refusing new requests; running ones have ${shutdownTimeoutSeconds} s to finish`);
     return drainAndClose(server, engine, shutdownTimeoutSeconds * 1000).then(
       () => {
@@ -62,6 +64,11 @@ export async function runServer(config: ServeConfig): Promise<number> {
     await server.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
     throw error instanceof Error ? error : new Error(String(error));
+  }
+  if (!signalled) {
+    const address = server.server.address();
+    const url = address !== null && typeof address === "object" ? `http://${host}:${address.port}/v1` : `http://${host}:${port}/v1`;
+    logger.info(`Ready: ${config.models.map((m) => m.id).join(", ")} at ${url}`);
   }
   return stopped;
 }

@@ -87,8 +87,9 @@ describe("lavash serve with llama-server's flags", () => {
   it("-m builtin:tiny -c 512 -np 1 -t 1 -ngl 0 serves, and SIGTERM ends it with 0", { timeout: 120_000 }, async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [LAVASH, "serve", "-m", "builtin:tiny", "-c", "512", "-np", "1", "-t", "1", "-ngl", "0", "--port", String(port)], { stdio: "pipe" });
+    let stdout = "";
     let output = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => ((stdout += d), (output += d)));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     try {
@@ -108,6 +109,10 @@ describe("lavash serve with llama-server's flags", () => {
       assert.equal(tokenized.max_model_len, 512, "-c 512");
       child.kill("SIGTERM");
       assert.equal(await exited, 0, output);
+      // Not a terminal: JSON lines, one per request among them.
+      const entries = stdout.trim().split("\n").map((line) => JSON.parse(line) as { msg: string; url?: string; status?: number });
+      assert.ok(entries.some((e) => /^Ready: tiny at http:\/\/127\.0\.0\.1:\d+\/v1$/.test(e.msg)), stdout);
+      assert.ok(entries.some((e) => e.msg === "request" && e.url === "/health" && e.status === 200), stdout);
     } finally {
       child.kill("SIGKILL");
     }
