@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { closedPortUrl, LAVASH, runCli, useTempDir } from "./run-cli.js";
+import { closedPortUrl, hasScript, LAVASH, PtySession, runCli, useTempDir } from "./run-cli.js";
 
 const lastLine = (text: string): string => text.trimEnd().split("\n").at(-1) ?? "";
 
@@ -115,6 +115,23 @@ describe("lavash serve with llama-server's flags", () => {
       assert.ok(entries.some((e) => e.msg === "request" && e.url === "/health" && e.status === 200), stdout);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+});
+
+describe("lavash serve in a terminal", () => {
+  it("writes one line per request: method, path, status, duration, tokens, tokens/s", { skip: !hasScript() && "needs util-linux script", timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const session = new PtySession(["serve", "-m", "builtin:tiny", "-c", "512", "-np", "1", "-t", "1", "--port", String(port)]);
+    try {
+      await session.waitFor("the ready line", (out) => /Ready: tiny at/.test(out), 90_000);
+      const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: "hi", max_tokens: 4, seed: 1 }) });
+      assert.equal(res.status, 200);
+      const line = await session.waitFor("the request line", (out) => out.split("\n").find((l) => l.includes("POST /v1/completions")));
+      assert.match(line, /^\d\d:\d\d:\d\d POST \/v1\/completions 200 \d+ ms tiny: \d+ prompt \+ 4 completion tokens, [\d.]+ tok\/s$/);
+      assert.doesNotMatch(session.output, /reqId|"method"/, "no field-per-line dump");
+    } finally {
+      session.kill();
     }
   });
 });
