@@ -27,9 +27,14 @@ export interface ParsedFlags {
 export function commandHelp(usage: string, description: string, flags: readonly FlagDoc[]): string {
   const labels = flags.map((f) => `--${f.name} ${f.value}`.trim());
   const width = Math.max(24, ...labels.map((l) => l.length));
-  const shortAliases = (f: FlagDoc): string => (f.aliases ?? []).filter((a) => !a.startsWith("--")).map((a) => `${a}, `).join("");
+  const shortAliases = (f: FlagDoc): string =>
+    (f.aliases ?? [])
+      .filter((a) => !a.startsWith("--"))
+      .map((a) => `${a}, `)
+      .join("");
   const prefixWidth = Math.max(0, ...flags.map((f) => shortAliases(f).length));
-  const row = (prefix: string, label: string, help: string): string => `  ${prefix.padStart(prefixWidth)}${label.padEnd(width)} ${help}`;
+  const row = (prefix: string, label: string, help: string): string =>
+    `  ${prefix.padStart(prefixWidth)}${label.padEnd(width)} ${help}`;
   const rows = flags.map((f, i) => {
     const longAliases = (f.aliases ?? []).filter((a) => a.startsWith("--"));
     const help = longAliases.length > 0 ? `${f.help}; also ${longAliases.join(", ")}` : f.help;
@@ -107,7 +112,9 @@ function parseFlags(args: string[], flags: readonly FlagDoc[], allowPositionals:
     allowPositionals,
     options: {
       help: { type: "boolean", short: "h" },
-      ...Object.fromEntries(flags.map((f) => [f.name, { type: f.value === "" ? ("boolean" as const) : ("string" as const) }])),
+      ...Object.fromEntries(
+        flags.map((f) => [f.name, { type: f.value === "" ? ("boolean" as const) : ("string" as const) }]),
+      ),
     },
   });
   if (values.help === true) return null;
@@ -126,11 +133,21 @@ export function numberFlag(
 }
 
 /** `raw` as a number within `range`, or an error naming `what`. */
-export function parseNumber(what: string, raw: string, range: { min: number; max?: number; integer?: boolean }): number {
+export function parseNumber(
+  what: string,
+  raw: string,
+  range: { min: number; max?: number; integer?: boolean },
+): number {
   const n = Number(raw);
   const kind = range.integer === true ? "an integer" : "a number";
   const bounds = range.max === undefined ? `>= ${range.min}` : `from ${range.min} to ${range.max}`;
-  if (raw.trim() === "" || !Number.isFinite(n) || (range.integer === true && !Number.isInteger(n)) || n < range.min || (range.max !== undefined && n > range.max))
+  if (
+    raw.trim() === "" ||
+    !Number.isFinite(n) ||
+    (range.integer === true && !Number.isInteger(n)) ||
+    n < range.min ||
+    (range.max !== undefined && n > range.max)
+  )
     throw new Error(`${what} must be ${kind} ${bounds}, got '${raw}'`);
   return n;
 }
@@ -142,7 +159,12 @@ export function stringFlag(values: ParsedFlags["values"], name: string): string 
 
 /** Left-aligned columns padded to their widest cell, no rule under the header. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return formatTable(header, rows, header.map(() => "left"), false);
+  return formatTable(
+    header,
+    rows,
+    header.map(() => "left"),
+    false,
+  );
 }
 
 export function formatBytes(n: number): string {

@@ -4,13 +4,34 @@
 import { readFileSync } from "node:fs";
 
 const commands: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
-  serve: { run: async (args) => (await import("./serve.js")).serveCommand(args), summary: "Serve the OpenAI API over local GGUF models" },
-  "make-model": { run: async (args) => (await import("./make-model.js")).makeModelCommand(args), summary: "Generate a built-in random-weight test model (GGUF)" },
-  bench: { run: async (args) => (await import("./bench.js")).benchCommand(args), summary: "Benchmark a streaming server (default: starts lavash serve) against llama-server figures" },
-  chat: { run: async (args) => (await import("./chat.js")).chat.run(args), summary: "Chat with a model interactively (a server at --url, or --model loaded in-process)" },
-  complete: { run: async (args) => (await import("./complete.js")).complete.run(args), summary: "Stream one completion of a prompt (argument or stdin) to stdout" },
-  models: { run: async (args) => (await import("./models.js")).models.run(args), summary: "List the GGUF models on this machine, or with --url a server's models" },
-  pull: { run: async (args) => (await import("./pull.js")).pull.run(args), summary: "Download hf:owner/repo[:quant], or generate builtin:<preset>" },
+  serve: {
+    run: async (args) => (await import("./serve.js")).serveCommand(args),
+    summary: "Serve the OpenAI API over local GGUF models",
+  },
+  "make-model": {
+    run: async (args) => (await import("./make-model.js")).makeModelCommand(args),
+    summary: "Generate a built-in random-weight test model (GGUF)",
+  },
+  bench: {
+    run: async (args) => (await import("./bench.js")).benchCommand(args),
+    summary: "Benchmark a streaming server (default: starts lavash serve) against llama-server figures",
+  },
+  chat: {
+    run: async (args) => (await import("./chat.js")).chat.run(args),
+    summary: "Chat with a model interactively (a server at --url, or --model loaded in-process)",
+  },
+  complete: {
+    run: async (args) => (await import("./complete.js")).complete.run(args),
+    summary: "Stream one completion of a prompt (argument or stdin) to stdout",
+  },
+  models: {
+    run: async (args) => (await import("./models.js")).models.run(args),
+    summary: "List the GGUF models on this machine, or with --url a server's models",
+  },
+  pull: {
+    run: async (args) => (await import("./pull.js")).pull.run(args),
+    summary: "Download hf:owner/repo[:quant], or generate builtin:<preset>",
+  },
 };
 
 function usage(): string {
@@ -20,7 +41,9 @@ function usage(): string {
 
 /** The package's version: package.json is two levels up from both src/cli and dist/cli. */
 function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
   return manifest.version;
 }
 

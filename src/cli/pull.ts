@@ -4,9 +4,9 @@
 // (no network). The file's path goes to stdout alone; progress and errors go to stderr.
 import { resolve } from "node:path";
 import { resolveModelFile } from "node-llama-cpp";
-import { ensureBuiltinModel, listPresets } from "../models/builtin.js";
 import { huggingFaceEndpoint, reachable } from "../engine/llama/download-host.js";
-import { defineCommand, formatBytes, numberFlag, stringFlag, type FlagDoc, type ParsedFlags } from "./flags.js";
+import { ensureBuiltinModel, listPresets } from "../models/builtin.js";
+import { defineCommand, type FlagDoc, formatBytes, numberFlag, type ParsedFlags, stringFlag } from "./flags.js";
 import { defaultDownloadDir } from "./models.js";
 import { progressReporter } from "./progress.js";
 
@@ -15,16 +15,24 @@ const flags: FlagDoc[] = [
     name: "dir",
     value: "DIR",
     help: "where the file goes",
-    default: "hf: ~/.node-llama-cpp/models (where serve --model hf:... looks); builtin: $LAVASH_CACHE_DIR or ~/.cache/lavash/models",
+    default:
+      "hf: ~/.node-llama-cpp/models (where serve --model hf:... looks); builtin: $LAVASH_CACHE_DIR or ~/.cache/lavash/models",
   },
-  { name: "timeout", value: "SECONDS", help: "how long to wait for the download host to answer before reporting it unreachable", default: "15" },
+  {
+    name: "timeout",
+    value: "SECONDS",
+    help: "how long to wait for the download host to answer before reporting it unreachable",
+    default: "15",
+  },
 ];
 
 export const pull = defineCommand({
   usage: "pull [options] SRC",
   description:
     "Downloads a model, or generates a built-in one, and prints its path. SRC: hf:owner/repo[:quant] (needs internet;\n" +
-    `$HF_ENDPOINT picks a mirror), a https:// URL of a .gguf file, or builtin:<preset> (${listPresets().map((p) => p.name).join(", ")}; offline).`,
+    `$HF_ENDPOINT picks a mirror), a https:// URL of a .gguf file, or builtin:<preset> (${listPresets()
+      .map((p) => p.name)
+      .join(", ")}; offline).`,
   flags,
   positionals: true,
   run,
@@ -32,19 +40,28 @@ export const pull = defineCommand({
 
 async function run({ values, positionals }: ParsedFlags): Promise<number> {
   const [source, ...extra] = positionals;
-  if (source === undefined || extra.length > 0) throw new Error(`expected one model source, got ${positionals.length}\n\n${pull.help()}`);
+  if (source === undefined || extra.length > 0)
+    throw new Error(`expected one model source, got ${positionals.length}\n\n${pull.help()}`);
   const dir = stringFlag(values, "dir");
   let path: string;
   if (source.startsWith("builtin:")) path = await pullBuiltin(source.slice("builtin:".length), dir);
-  else if (source.startsWith("hf:") || /^https?:\/\//.test(source)) path = await download(source, dir, (numberFlag(values, "timeout", { min: 0.1 }) ?? 15) * 1000);
-  else throw new Error(`'${source}' is not something to pull: give hf:owner/repo[:quant], a https:// URL, or builtin:<preset>`);
+  else if (source.startsWith("hf:") || /^https?:\/\//.test(source))
+    path = await download(source, dir, (numberFlag(values, "timeout", { min: 0.1 }) ?? 15) * 1000);
+  else
+    throw new Error(
+      `'${source}' is not something to pull: give hf:owner/repo[:quant], a https:// URL, or builtin:<preset>`,
+    );
   console.log(path);
   return 0;
 }
 
 async function pullBuiltin(preset: string, dir: string | undefined): Promise<string> {
   if (!listPresets().some((p) => p.name === preset))
-    throw new Error(`unknown built-in preset '${preset}'; presets: ${listPresets().map((p) => p.name).join(", ")}`);
+    throw new Error(
+      `unknown built-in preset '${preset}'; presets: ${listPresets()
+        .map((p) => p.name)
+        .join(", ")}`,
+    );
   const progress = progressReporter();
   return ensureBuiltinModel(preset, {
     cacheDir: dir === undefined ? undefined : resolve(dir),
@@ -64,7 +81,8 @@ async function download(source: string, dir: string | undefined, timeoutMs: numb
   }
   const endpoint = source.startsWith("hf:") ? huggingFaceEndpoint() : source;
   const host = new URL(endpoint).host;
-  if (!(await reachable(endpoint, timeoutMs))) throw new Error(`cannot reach ${host}: check your connection (lavash pull needs internet)`);
+  if (!(await reachable(endpoint, timeoutMs)))
+    throw new Error(`cannot reach ${host}: check your connection (lavash pull needs internet)`);
 
   const controller = new AbortController();
   const onSigint = (): void => controller.abort(new Error("cancelled"));
@@ -84,7 +102,10 @@ async function download(source: string, dir: string | undefined, timeoutMs: numb
  * `[#########           ]  45%  238.1 MB / 531.1 MB  21.4 MB/s` on stderr: redrawn in place on a
  * terminal (at most 10 times a second), a line per 10% otherwise.
  */
-function downloadBar(label: string): { update: (s: { totalSize: number; downloadedSize: number }) => void; end: () => void } {
+function downloadBar(label: string): {
+  update: (s: { totalSize: number; downloadedSize: number }) => void;
+  end: () => void;
+} {
   const stream = process.stderr;
   const started = performance.now();
   let lastDraw = 0;

@@ -10,7 +10,9 @@ import { progressReporter, terminalLine } from "./progress.js";
 import type { ServeConfig } from "./serve.js";
 
 export async function runServer(config: ServeConfig): Promise<number> {
-  const logger = createLogger(config.logLevel, { writeLines: (lines) => terminalLine.writeAbove(process.stdout, lines) });
+  const logger = createLogger(config.logLevel, {
+    writeLines: (lines) => terminalLine.writeAbove(process.stdout, lines),
+  });
   for (const m of config.models) {
     if (m.source.startsWith("builtin:"))
       logger.warn(
@@ -38,7 +40,8 @@ export async function runServer(config: ServeConfig): Promise<number> {
     await engine.close();
     throw new Error(listenFailure(error, host, port));
   });
-  if (http.auth.keys.length > 0) logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
+  if (http.auth.keys.length > 0)
+    logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
 
   let signalled = false;
   const stopped = onStopSignal((signal) => {
@@ -67,7 +70,10 @@ export async function runServer(config: ServeConfig): Promise<number> {
   }
   if (!signalled) {
     const address = server.server.address();
-    const url = address !== null && typeof address === "object" ? `http://${host}:${address.port}/v1` : `http://${host}:${port}/v1`;
+    const url =
+      address !== null && typeof address === "object"
+        ? `http://${host}:${address.port}/v1`
+        : `http://${host}:${port}/v1`;
     logger.info(`Ready: ${config.models.map((m) => m.id).join(", ")} at ${url}`);
   }
   return stopped;

@@ -1,49 +1,137 @@
 // `lavash serve`: the server's flags (with llama-server's spellings as aliases) and its --help.
 // Running it (serve-run.ts) is imported only then: --help loads neither fastify nor node-llama-cpp.
-import { DEFAULT_ITS_MAX_TOKENS } from "../server/its-plan.js";
-import { availableParallelism } from "node:os";
+
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import type { LlamaEngineOptions } from "../engine/llama/llama-engine.js";
-import type { AppOptions } from "../server/app.js";
-import { readConfigFile } from "./config-file.js";
 import { parseModelSpec } from "../engine/llama/model-spec.js";
-import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
+import type { AppOptions } from "../server/app.js";
 import { DEFAULT_BODY_LIMIT, parseByteSize } from "../server/body-limit.js";
+import { DEFAULT_ITS_MAX_TOKENS } from "../server/its-plan.js";
+import { readConfigFile } from "./config-file.js";
+import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
 
 // Aliases follow llama-server (-m, -c, -np, -t, -ngl, --n-gpu-layers); a model path as an
 // argument follows `vllm serve MODEL` and `ollama run MODEL`.
 const flagDocs: FlagDoc[] = [
   { name: "host", value: "ADDR", help: "address to listen on", default: "127.0.0.1" },
   { name: "port", value: "N", help: "port to listen on", default: "8080" },
-  { name: "model", value: "[ID=]SRC", help: "model to serve (repeatable; or give it as an argument): a .gguf path, hf:owner/repo[:quant] (needs internet), or builtin:<preset>", default: "builtin:tiny", repeatable: true, aliases: ["-m"] },
-  { name: "ctx-size", value: "N", help: "context size per sequence, in tokens (llama-server's -c is split among its slots; this is not)", default: "4096", aliases: ["-c"] },
-  { name: "parallel", value: "N", help: "sequences decoded together (concurrent requests per model)", default: "4", aliases: ["-np"] },
+  {
+    name: "model",
+    value: "[ID=]SRC",
+    help: "model to serve (repeatable; or give it as an argument): a .gguf path, hf:owner/repo[:quant] (needs internet), or builtin:<preset>",
+    default: "builtin:tiny",
+    repeatable: true,
+    aliases: ["-m"],
+  },
+  {
+    name: "ctx-size",
+    value: "N",
+    help: "context size per sequence, in tokens (llama-server's -c is split among its slots; this is not)",
+    default: "4096",
+    aliases: ["-c"],
+  },
+  {
+    name: "parallel",
+    value: "N",
+    help: "sequences decoded together (concurrent requests per model)",
+    default: "4",
+    aliases: ["-np"],
+  },
   { name: "threads", value: "N", help: "CPU threads for llama.cpp", default: "physical cores", aliases: ["-t"] },
   { name: "batch-size", value: "N", help: "most tokens in one decode", default: "512" },
-  { name: "prefill-chunk", value: "N|auto", help: "prompt tokens one decode may carry while others are generating; auto: paced to keep their steps within 2.5x, at most 128", default: "auto" },
+  {
+    name: "prefill-chunk",
+    value: "N|auto",
+    help: "prompt tokens one decode may carry while others are generating; auto: paced to keep their steps within 2.5x, at most 128",
+    default: "auto",
+  },
   { name: "max-queue", value: "N", help: "requests that may wait for a free sequence before 429", default: "64" },
   { name: "gpu", value: "auto|cuda|vulkan|metal|off", help: "GPU backend", default: "auto" },
-  { name: "gpu-layers", value: "N|auto", help: "layers of each model offloaded to the GPU (99: all of them); a model's own gpu-layers in --config wins", default: "auto: what fits; 0 with --gpu off", aliases: ["-ngl", "--n-gpu-layers"] },
-  { name: "cache-dir", value: "DIR", help: "where built-in models are generated", default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models" },
+  {
+    name: "gpu-layers",
+    value: "N|auto",
+    help: "layers of each model offloaded to the GPU (99: all of them); a model's own gpu-layers in --config wins",
+    default: "auto: what fits; 0 with --gpu off",
+    aliases: ["-ngl", "--n-gpu-layers"],
+  },
+  {
+    name: "cache-dir",
+    value: "DIR",
+    help: "where built-in models are generated",
+    default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models",
+  },
   { name: "log-level", value: "LEVEL", help: "fatal|error|warn|info|debug|trace", default: "info" },
-  { name: "api-key", value: "KEY", help: "require `Authorization: Bearer KEY` (repeatable; also $LAVASH_API_KEY)", default: "none: open", repeatable: true },
+  {
+    name: "api-key",
+    value: "KEY",
+    help: "require `Authorization: Bearer KEY` (repeatable; also $LAVASH_API_KEY)",
+    default: "none: open",
+    repeatable: true,
+  },
   { name: "api-key-file", value: "PATH", help: "more keys, one a line (# comments)", default: "none" },
   { name: "protect-health", value: "", help: "GET /health needs a key too", default: "open" },
   { name: "protect-metrics", value: "", help: "GET /metrics needs a key too", default: "open" },
-  { name: "cors-origin", value: "ORIGIN", help: "origin browsers may call from (repeatable; * for any)", default: "none: no CORS headers", repeatable: true },
+  {
+    name: "cors-origin",
+    value: "ORIGIN",
+    help: "origin browsers may call from (repeatable; * for any)",
+    default: "none: no CORS headers",
+    repeatable: true,
+  },
   { name: "no-metrics", value: "", help: "no GET /metrics (Prometheus)", default: "metrics on" },
-  { name: "request-timeout", value: "SECONDS", help: "stop a generation running longer (504); 0: no limit", default: "600" },
-  { name: "max-body-size", value: "SIZE", help: "largest request body (413 beyond): bytes, or with a unit: 512kb, 10mb", default: "8mb" },
-  { name: "its-max-tokens", value: "N", help: "most tokens one `its` (inference-time scaling) request may make the model evaluate", default: "200000" },
-  { name: "config", value: "FILE", help: "settings and models from a YAML or JSON file (see docs/serving.md); flags win", default: "none" },
-  { name: "keep-alive", value: "SECONDS", help: "unload a model idle this long (reloaded on its next request); 0: keep loaded", default: "0" },
-  { name: "admin-key", value: "KEY", help: "key for POST /models/load and /models/unload (repeatable); none: those are off", default: "none", repeatable: true },
-  { name: "shutdown-timeout", value: "SECONDS", help: "on SIGTERM/SIGINT, how long running requests may finish", default: "30" },
+  {
+    name: "request-timeout",
+    value: "SECONDS",
+    help: "stop a generation running longer (504); 0: no limit",
+    default: "600",
+  },
+  {
+    name: "max-body-size",
+    value: "SIZE",
+    help: "largest request body (413 beyond): bytes, or with a unit: 512kb, 10mb",
+    default: "8mb",
+  },
+  {
+    name: "its-max-tokens",
+    value: "N",
+    help: "most tokens one `its` (inference-time scaling) request may make the model evaluate",
+    default: "200000",
+  },
+  {
+    name: "config",
+    value: "FILE",
+    help: "settings and models from a YAML or JSON file (see docs/serving.md); flags win",
+    default: "none",
+  },
+  {
+    name: "keep-alive",
+    value: "SECONDS",
+    help: "unload a model idle this long (reloaded on its next request); 0: keep loaded",
+    default: "0",
+  },
+  {
+    name: "admin-key",
+    value: "KEY",
+    help: "key for POST /models/load and /models/unload (repeatable); none: those are off",
+    default: "none",
+    repeatable: true,
+  },
+  {
+    name: "shutdown-timeout",
+    value: "SECONDS",
+    help: "on SIGTERM/SIGINT, how long running requests may finish",
+    default: "30",
+  },
 ];
 
 export function serveHelp(): string {
-  return commandHelp("lavash serve [options] [MODEL.gguf ...]", "Serves the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.", flagDocs);
+  return commandHelp(
+    "lavash serve [options] [MODEL.gguf ...]",
+    "Serves the OpenAI API (/v1/chat/completions, /v1/completions, /v1/models) over GGUF models.",
+    flagDocs,
+  );
 }
 
 /** The engine's options that flags set, plus the server's own. */
@@ -51,7 +139,9 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
   host: string;
   port: number;
   logLevel: string;
-  http: Required<Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens" | "bodyLimit">>;
+  http: Required<
+    Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens" | "bodyLimit">
+  >;
   shutdownTimeoutSeconds: number;
 }
 
@@ -63,13 +153,17 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     options: {
       help: { type: "boolean", short: "h" },
       ...Object.fromEntries(
-        flagDocs.map((f) => [f.name, f.value === "" ? { type: "boolean" as const } : { type: "string" as const, multiple: f.repeatable === true }]),
+        flagDocs.map((f) => [
+          f.name,
+          f.value === "" ? { type: "boolean" as const } : { type: "string" as const, multiple: f.repeatable === true },
+        ]),
       ),
     },
   });
   if (values.help) return "help";
   const given = values as Record<string, unknown>;
-  const file = typeof given.config === "string" ? readConfigFile(given.config, new Set(flagDocs.map((f) => f.name))) : null;
+  const file =
+    typeof given.config === "string" ? readConfigFile(given.config, new Set(flagDocs.map((f) => f.name))) : null;
   // The command line wins; the file fills in what it did not give.
   const setting = (name: string): unknown => given[name] ?? file?.flags.get(name);
   const str = (name: string): string | undefined => setting(name) as string | undefined;
@@ -83,14 +177,16 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
   const seconds = (name: string, fallback: number): number => {
     const raw = str(name);
     const n = raw === undefined ? fallback : Number(raw);
-    if (raw?.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number of seconds >= 0, got '${raw}'`);
+    if (raw?.trim() === "" || !Number.isFinite(n) || n < 0)
+      throw new Error(`--${name} must be a number of seconds >= 0, got '${raw}'`);
     return n;
   };
   const byteSize = (name: string, fallback: number): number => {
     const raw = str(name);
     if (raw === undefined) return fallback;
     const bytes = parseByteSize(String(raw));
-    if (bytes === null) throw new Error(`--${name} must be a size in bytes, or with a unit (512kb, 10mb), got '${raw}'`);
+    if (bytes === null)
+      throw new Error(`--${name} must be a size in bytes, or with a unit (512kb, 10mb), got '${raw}'`);
     return bytes;
   };
   const list = (name: string): string[] => {
@@ -99,7 +195,8 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
   };
   const flag = (name: string): boolean => setting(name) === true;
   const gpu = str("gpu") ?? "auto";
-  if (!["auto", "cuda", "vulkan", "metal", "off"].includes(gpu)) throw new Error(`--gpu must be auto, cuda, vulkan, metal or off, got '${gpu}'`);
+  if (!["auto", "cuda", "vulkan", "metal", "off"].includes(gpu))
+    throw new Error(`--gpu must be auto, cuda, vulkan, metal or off, got '${gpu}'`);
   const gpuLayers = str("gpu-layers") === "auto" ? "auto" : int("gpu-layers", -1, 0);
   const listed = [...(file?.models ?? []), ...positionals.map(parseModelSpec), ...list("model").map(parseModelSpec)];
   const models = listed.length > 0 ? listed : [parseModelSpec("builtin:tiny")];
@@ -153,7 +250,9 @@ function apiKeys(flags: string[], file: string | undefined): string[] {
     if (fromFile.length === 0) throw new Error(`--api-key-file ${file} holds no keys`);
     keys.push(...fromFile);
   }
-  for (const key of keys) if (key === "" || /\s/.test(key)) throw new Error("an API key must be non-empty and hold no spaces (it is sent as `Authorization: Bearer KEY`)");
+  for (const key of keys)
+    if (key === "" || /\s/.test(key))
+      throw new Error("an API key must be non-empty and hold no spaces (it is sent as `Authorization: Bearer KEY`)");
   return keys;
 }
 

@@ -2,9 +2,9 @@
 // process on 127.0.0.1 over `--model SRC`, with the model's load progress on stderr.
 // The engine and the server are imported only for --model: `chat --help` and `chat --url` load
 // neither node-llama-cpp nor fastify.
-import { Lavash, APIConnectionError, APIError } from "../client/index.js";
+import { APIConnectionError, APIError, Lavash } from "../client/index.js";
 import { parseModelSpec } from "../engine/llama/model-spec.js";
-import { numberFlag, stringFlag, type FlagDoc, type ParsedFlags } from "./flags.js";
+import { type FlagDoc, numberFlag, type ParsedFlags, stringFlag } from "./flags.js";
 import { progressReporter, terminalLine } from "./progress.js";
 import { physicalCores } from "./serve.js";
 
@@ -21,7 +21,12 @@ export const targetFlags: FlagDoc[] = [
   },
   { name: "api-key", value: "KEY", help: "sent as `Authorization: Bearer KEY`", default: "$LAVASH_API_KEY or none" },
   { name: "ctx-size", value: "N", help: "in-process server only: context size in tokens", default: "4096" },
-  { name: "cache-dir", value: "DIR", help: "in-process server only: where built-in models are generated", default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models" },
+  {
+    name: "cache-dir",
+    value: "DIR",
+    help: "in-process server only: where built-in models are generated",
+    default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models",
+  },
 ];
 
 /** Sampling flags shared by chat and complete; `maxTokens` is the command's own default. */
@@ -118,7 +123,8 @@ async function startInProcess(source: string, values: ParsedFlags["values"]): Pr
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("the in-process server has no TCP address");
   const baseURL = `http://127.0.0.1:${address.port}/v1`;
-  if (source.startsWith("builtin:")) warn(`'${spec.id}' is a built-in test model with RANDOM weights: its output is gibberish.`);
+  if (source.startsWith("builtin:"))
+    warn(`'${spec.id}' is a built-in test model with RANDOM weights: its output is gibberish.`);
   return {
     client: new Lavash({ baseURL, apiKey: null, maxRetries: 0 }),
     model: spec.id,
@@ -129,7 +135,9 @@ async function startInProcess(source: string, values: ParsedFlags["values"]): Pr
 
 /** A client error as one line for a person: what failed and what to do. */
 export function explain(error: unknown, url: string): Error {
-  if (error instanceof APIConnectionError) return new Error(`cannot reach ${url}: is a server running there? (lavash serve starts one) [${error.message}]`);
-  if (error instanceof APIError) return new Error(error.status === undefined ? `the server stopped the answer: ${error.message}` : error.message);
+  if (error instanceof APIConnectionError)
+    return new Error(`cannot reach ${url}: is a server running there? (lavash serve starts one) [${error.message}]`);
+  if (error instanceof APIError)
+    return new Error(error.status === undefined ? `the server stopped the answer: ${error.message}` : error.message);
   return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,6 +1,6 @@
 // Structured logs (pino, JSON lines) for machines; in a terminal, one readable line per entry
 // (and per request: method, path, status, duration, tokens, tokens/s) for the person watching.
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -66,7 +66,10 @@ function requestLine(entry: LogEntry, paint: (code: number, text: string) => str
   const prompt = entry.promptTokens;
   const completion = entry.completionTokens;
   if (typeof prompt === "number" || typeof completion === "number") {
-    const cached = typeof entry.cachedPromptTokens === "number" && entry.cachedPromptTokens > 0 ? ` (${entry.cachedPromptTokens} cached)` : "";
+    const cached =
+      typeof entry.cachedPromptTokens === "number" && entry.cachedPromptTokens > 0
+        ? ` (${entry.cachedPromptTokens} cached)`
+        : "";
     line += `: ${typeof prompt === "number" ? prompt : 0}${cached} prompt`;
     if (typeof completion === "number") {
       line += ` + ${completion} completion tokens`;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { ensureBuiltinModel } from "../../src/models/builtin.js";
-import { startTestServer, waitForIdle, type TestServer } from "../helpers/server.js";
+import { startTestServer, type TestServer, waitForIdle } from "../helpers/server.js";
 
 const ADMIN = "admin-secret";
 let server: TestServer;
@@ -29,9 +29,14 @@ after(async () => {
   await server?.close();
 });
 
-const say = (model: string) => server.client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], seed: 1, max_tokens: 4 });
+const say = (model: string) =>
+  server.client.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], seed: 1, max_tokens: 4 });
 
-async function admin(path: string, body: unknown, key: string | null = ADMIN): Promise<{ status: number; body: Record<string, unknown> }> {
+async function admin(
+  path: string,
+  body: unknown,
+  key: string | null = ADMIN,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${server.root}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -50,7 +55,9 @@ describe("several models", () => {
     assert.equal((await say("b")).model, "b");
     assert.equal((await sequencesOf("a")).length, 3, "the engine's parallel");
     assert.equal((await sequencesOf("b")).length, 2, "b's own parallel");
-    const tokens = await (await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "b", prompt: "hi" }) })).json();
+    const tokens = await (
+      await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "b", prompt: "hi" }) })
+    ).json();
     assert.equal((tokens as { max_model_len: number }).max_model_len, 512);
   });
 
@@ -81,9 +88,17 @@ describe("several models", () => {
 
   it("refuses a load that cannot fit, with the numbers, and a name already taken", async () => {
     // tiny's KV cache takes ~1 KiB a position: 64 × 1M positions is ~62 GiB.
-    const huge = await admin("/models/load", { model: "huge", source: "builtin:tiny", ctx_size: 1_000_000, parallel: 64 });
+    const huge = await admin("/models/load", {
+      model: "huge",
+      source: "builtin:tiny",
+      ctx_size: 1_000_000,
+      parallel: 64,
+    });
     assert.equal(huge.status, 400);
-    assert.match((huge.body.error as { message: string }).message, /needs about [\d.]+ GiB of RAM but [\d.]+ GiB is free/);
+    assert.match(
+      (huge.body.error as { message: string }).message,
+      /needs about [\d.]+ GiB of RAM but [\d.]+ GiB is free/,
+    );
     assert.ok(!(await server.client.models.list()).data.some((m) => m.id === "huge"));
     const taken = await admin("/models/load", { model: "a", source: "builtin:qwen2.5-0.5b-shape" });
     assert.equal(taken.status, 400);
@@ -129,9 +144,19 @@ describe("a model that cannot load", () => {
     assert.equal((await admin("/models/load", { model: "e", source: link, ctx_size: 256, parallel: 1 })).status, 200);
     assert.equal((await admin("/models/unload", { model: "e" })).body.status, "unloaded");
     await unlink(link);
-    await assert.rejects(say("e"), (e: unknown) => e instanceof OpenAI.APIError && e.status === 503 && /model 'e' could not be loaded: no such file/.test(e.message));
+    await assert.rejects(
+      say("e"),
+      (e: unknown) =>
+        e instanceof OpenAI.APIError &&
+        e.status === 503 &&
+        /model 'e' could not be loaded: no such file/.test(e.message),
+    );
     assert.ok(!(await listed("e")), "not left listed");
-    assert.equal((await admin("/models/load", { model: "e" })).status, 404, "forgotten: its source must be given again");
+    assert.equal(
+      (await admin("/models/load", { model: "e" })).status,
+      404,
+      "forgotten: its source must be given again",
+    );
     assert.equal((await say("a")).model, "a", "the other models serve on");
   });
 });
@@ -140,14 +165,24 @@ describe("keep-alive", () => {
   it("unloads an idle model and reloads it on the next request", async () => {
     const idle = await startTestServer({ keepAlive: 1, threads: 1, parallel: 1 });
     try {
-      const first = await idle.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "hi" }], seed: 2, max_tokens: 3 });
+      const first = await idle.client.chat.completions.create({
+        model: "tiny",
+        messages: [{ role: "user", content: "hi" }],
+        seed: 2,
+        max_tokens: 3,
+      });
       await waitForIdle(idle);
       const deadline = Date.now() + 10_000;
       while ((await idle.status()).sequences.length > 0) {
         assert.ok(Date.now() < deadline, "not unloaded within 10 s");
         await new Promise((r) => setTimeout(r, 100));
       }
-      const second = await idle.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "hi" }], seed: 2, max_tokens: 3 });
+      const second = await idle.client.chat.completions.create({
+        model: "tiny",
+        messages: [{ role: "user", content: "hi" }],
+        seed: 2,
+        max_tokens: 3,
+      });
       assert.equal(second.choices[0]!.message.content, first.choices[0]!.message.content);
       assert.equal((await idle.status()).sequences.length, 1);
     } finally {

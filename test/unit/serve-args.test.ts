@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, it } from "node:test";
-import { parseServeArgs, serveHelp, type ServeConfig } from "../../src/cli/serve.js";
+import { parseServeArgs, type ServeConfig, serveHelp } from "../../src/cli/serve.js";
 
 function parse(args: string[]): ServeConfig {
   const config = parseServeArgs(args);
@@ -50,8 +50,22 @@ describe("serve flags", () => {
   it("collects API keys from flags, $LAVASH_API_KEY and a key file", () => {
     const file = keyFile("# team keys\nsk-file-one\n\n  sk-file-two  \r\n# old: sk-revoked\n");
     process.env.LAVASH_API_KEY = "sk-env";
-    const config = parse(["--api-key", "sk-a", "--api-key", "sk-b", "--api-key-file", file, "--protect-health", "--protect-metrics"]);
-    assert.deepEqual(config.http.auth, { keys: ["sk-a", "sk-b", "sk-env", "sk-file-one", "sk-file-two"], adminKeys: [], protectHealth: true, protectMetrics: true });
+    const config = parse([
+      "--api-key",
+      "sk-a",
+      "--api-key",
+      "sk-b",
+      "--api-key-file",
+      file,
+      "--protect-health",
+      "--protect-metrics",
+    ]);
+    assert.deepEqual(config.http.auth, {
+      keys: ["sk-a", "sk-b", "sk-env", "sk-file-one", "sk-file-two"],
+      adminKeys: [],
+      protectHealth: true,
+      protectMetrics: true,
+    });
   });
 
   it("refuses a key file without keys and keys with spaces", () => {
@@ -63,7 +77,17 @@ describe("serve flags", () => {
   });
 
   it("takes CORS origins, --no-metrics and timeouts in seconds", () => {
-    const config = parse(["--cors-origin", "https://a.example", "--cors-origin", "*", "--no-metrics", "--request-timeout", "0", "--shutdown-timeout", "2.5"]);
+    const config = parse([
+      "--cors-origin",
+      "https://a.example",
+      "--cors-origin",
+      "*",
+      "--no-metrics",
+      "--request-timeout",
+      "0",
+      "--shutdown-timeout",
+      "2.5",
+    ]);
     assert.deepEqual(config.http.corsOrigins, ["https://a.example", "*"]);
     assert.equal(config.http.metrics, false);
     assert.equal(config.http.requestTimeoutSeconds, 0);
@@ -74,7 +98,16 @@ describe("serve flags", () => {
 
   it("lists the new flags in --help", () => {
     const help = serveHelp();
-    for (const flag of ["--api-key KEY", "--api-key-file PATH", "--protect-health", "--protect-metrics", "--cors-origin ORIGIN", "--no-metrics", "--request-timeout SECONDS", "--shutdown-timeout SECONDS"])
+    for (const flag of [
+      "--api-key KEY",
+      "--api-key-file PATH",
+      "--protect-health",
+      "--protect-metrics",
+      "--cors-origin ORIGIN",
+      "--no-metrics",
+      "--request-timeout SECONDS",
+      "--shutdown-timeout SECONDS",
+    ])
       assert.ok(help.includes(flag), flag);
   });
 });
@@ -113,7 +146,14 @@ describe("serve flags as llama-server spells them", () => {
     assert.equal(parseServeArgs(["-h"]), "help");
     const help = serveHelp();
     assert.match(help, /^Usage: lavash serve \[options\] \[MODEL\.gguf \.\.\.\]/);
-    for (const [alias, flag] of [["-m", "--model"], ["-c", "--ctx-size"], ["-np", "--parallel"], ["-t", "--threads"], ["-ngl", "--gpu-layers"], ["-h", "--help"]])
+    for (const [alias, flag] of [
+      ["-m", "--model"],
+      ["-c", "--ctx-size"],
+      ["-np", "--parallel"],
+      ["-t", "--threads"],
+      ["-ngl", "--gpu-layers"],
+      ["-h", "--help"],
+    ])
       assert.match(help, new RegExp(`^ +${alias}, ${flag} `, "m"), `${alias}, ${flag}`);
     assert.match(help, /also --n-gpu-layers/);
     assert.throws(() => parse(["-x"]), /Unknown option '-x'/);

@@ -4,10 +4,10 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { resolveModelFile } from "node-llama-cpp";
 import { ensureBuiltinModel, listPresets } from "../../models/builtin.js";
-import { huggingFaceEndpoint, reachable } from "./download-host.js";
 import { EngineError } from "../errors.js";
+import { huggingFaceEndpoint, reachable } from "./download-host.js";
 
-export { parseModelSpec, type ModelSpec } from "./model-spec.js";
+export { type ModelSpec, parseModelSpec } from "./model-spec.js";
 
 export interface ResolveProgress {
   stage: string;
@@ -30,7 +30,13 @@ export function checkModelSource(source: string): void {
 
 function checkPreset(preset: string): void {
   if (!listPresets().some((p) => p.name === preset))
-    throw new EngineError("load_failed", `unknown built-in model '${preset}'; built-in models: ${listPresets().map((p) => p.name).join(", ")}`, "source");
+    throw new EngineError(
+      "load_failed",
+      `unknown built-in model '${preset}'; built-in models: ${listPresets()
+        .map((p) => p.name)
+        .join(", ")}`,
+      "source",
+    );
 }
 
 export async function resolveModelPath(
@@ -86,7 +92,13 @@ function checkGgufFile(path: string): void {
   } catch (error) {
     if (error instanceof EngineError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new EngineError("load_failed", code === "ENOENT" ? `no such file: ${path} (${SOURCES_HINT})` : `cannot read ${path}: ${(error as Error).message}`, "source");
+    throw new EngineError(
+      "load_failed",
+      code === "ENOENT"
+        ? `no such file: ${path} (${SOURCES_HINT})`
+        : `cannot read ${path}: ${(error as Error).message}`,
+      "source",
+    );
   }
   const magic = Buffer.alloc(4);
   try {
@@ -100,5 +112,9 @@ function checkGgufFile(path: string): void {
     throw new EngineError("load_failed", `cannot read ${path}: ${(error as Error).message}`, "source");
   }
   if (size < 4 || magic.toString("latin1") !== "GGUF")
-    throw new EngineError("load_failed", `${path} is not a GGUF model file (it does not start with 'GGUF'): ${SOURCES_HINT}`, "source");
+    throw new EngineError(
+      "load_failed",
+      `${path} is not a GGUF model file (it does not start with 'GGUF'): ${SOURCES_HINT}`,
+      "source",
+    );
 }

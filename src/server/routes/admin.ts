@@ -2,8 +2,8 @@
 // Behind --admin-key (auth.ts); answered 501 by engines that cannot load at run time.
 import type { FastifyInstance } from "fastify";
 import { ApiError, invalidRequest } from "../../api/errors.js";
-import { buildModel } from "../../api/models/response.js";
 import { buildModelState, parseLoadModelRequest, parseUnloadModelRequest } from "../../api/models/admin.js";
+import { buildModel } from "../../api/models/response.js";
 import { EngineError } from "../../engine/errors.js";
 import type { Engine } from "../../engine/types.js";
 import { toApiError } from "../engine-errors.js";
@@ -45,14 +45,22 @@ export function registerAdmin(app: FastifyInstance, engine: Engine): void {
  * way, as it most likely comes from the file too; a 500 would send clients retrying.
  */
 function loadError(error: unknown, model: string): ApiError {
-  if (error instanceof EngineError && error.kind === "load_failed") return invalidRequest(capitalized(error.message), error.param ?? "source", "model_load_failed");
+  if (error instanceof EngineError && error.kind === "load_failed")
+    return invalidRequest(capitalized(error.message), error.param ?? "source", "model_load_failed");
   const internal = !(error instanceof ApiError) && (!(error instanceof EngineError) || error.kind === "internal");
   if (!internal) return toApiError(error, model);
-  return invalidRequest(`The model '${model}' could not be loaded: ${(error as Error).message}`, "source", "model_load_failed");
+  return invalidRequest(
+    `The model '${model}' could not be loaded: ${(error as Error).message}`,
+    "source",
+    "model_load_failed",
+  );
 }
 
 const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
 function notImplemented(): ApiError {
-  return new ApiError(501, "This engine cannot load or unload models while serving.", { type: "invalid_request_error", code: "not_implemented" });
+  return new ApiError(501, "This engine cannot load or unload models while serving.", {
+    type: "invalid_request_error",
+    code: "not_implemented",
+  });
 }
