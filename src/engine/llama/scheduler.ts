@@ -9,7 +9,8 @@
 // other choices of an n>1 request copy their leader's evaluated prompt instead of evaluating it).
 import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
-import type { SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
+import type { EventChannel } from "../event-channel.js";
+import type { GenerationEvent, SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
 import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext, type NativeSampler } from "./native.js";
 import { PrefillPacer } from "./prefill-pacer.js";
 import { planPrefill } from "./prefill-plan.js";
@@ -76,6 +77,14 @@ export class ContextScheduler {
   private missedWake = false;
   private closed = false;
   private readonly loopDone: Promise<void>;
+  /**
+   * Text events of the tick being sampled, handed to their consumers once the next decode is
+   * queued: the consumers' work (SSE framing, JSON, socket writes: ~0.3-0.6 ms of main-thread
+   * time per token over HTTP, measured) then runs while the native decode does instead of
+   * between two decodes. A job's finish (and failure) flushes them first, so order is kept and a
+   * finished request is answered at once.
+   */
+  private staged: [EventChannel<GenerationEvent>, GenerationEvent][] = [];
   readonly stats: SchedulerStats = { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 };
 
   constructor(
@@ -142,6 +151,7 @@ export class ContextScheduler {
         await this.admit();
         const active = this.activeSequences();
         if (active.length === 0) {
+          this.flushEvents();
           if (!this.missedWake) await new Promise<void>((resolve) => (this.wake = resolve));
           this.missedWake = false;
           // Requests sent together reach the engine a few callbacks apart (a socket each): let
@@ -154,8 +164,10 @@ export class ContextScheduler {
         // A native failure poisons only the requests running now; the loop goes on.
         const failure = new EngineError("internal", `Decoding failed: ${(error as Error).message}`);
         for (const seq of this.activeSequences()) this.fail(seq.job, failure);
+        this.flushEvents();
       }
     }
+    this.flushEvents();
     const shutdown = new EngineError("not_ready", "The model was unloaded.");
     for (const job of [...this.queue]) this.fail(job, shutdown);
     for (const seq of this.activeSequences()) this.fail(seq.job, shutdown);
@@ -236,7 +248,7 @@ export class ContextScheduler {
     slot.cached = [];
     const sampler = job.chain?.sampler ?? createNativeSampler(this.llama, this.model, job.samplers[choice]!);
     const scorer = job.logprobs !== null || job.scoreChoices ? new TokenScorer(this.llama, this.model, this.native, this.pieces, job.logprobs ?? 0) : null;
-    const seq = new ActiveSequence(target, job, choice, sampler, scorer, reused, (tokens) => this.model.detokenize(tokens));
+    const seq = new ActiveSequence(target, job, choice, sampler, scorer, reused, (tokens) => this.model.detokenize(tokens), (event) => this.staged.push([job.channel, event]));
     slot.active = seq;
     job.running++;
     if (choice === 0 && reused > 0) job.cachedPromptTokens = reused;
@@ -297,7 +309,9 @@ export class ContextScheduler {
     this.native.initBatch(this.options.batchSize - budget);
     const placed = inputs.map(({ seq, tokens, logitIndexes }) => this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)));
     const started = performance.now();
-    await this.native.decodeBatch();
+    const decoded = this.native.decodeBatch();
+    this.flushEvents();
+    await decoded;
     this.pacer?.record(decoding, promptTokens, performance.now() - started);
     if (decoding > 0) {
       this.stats.decodeSteps++;
@@ -323,7 +337,7 @@ export class ContextScheduler {
     const index = placed[logitIndexes.length - 1] as BatchLogitIndex;
     if (wasPrefill && seq.choice === 0) {
       seq.job.promptReady = true;
-      if (seq.job.echo) seq.job.channel.push(seq.promptEvent());
+      if (seq.job.echo) this.staged.push([seq.job.channel, seq.promptEvent()]);
       if (seq.job.maxTokens === 0) {
         this.finish(seq, "length");
         return;
@@ -401,6 +415,7 @@ export class ContextScheduler {
 
   private finish(seq: ActiveSequence, reason: "stop" | "length"): void {
     const job = seq.job;
+    this.flushEvents();
     job.channel.push({ type: "finish", index: seq.choice, finishReason: reason, completionTokens: seq.generated.length, logprobSum: seq.scorer ? seq.logprobSum : null });
     job.completionTokens += seq.generated.length;
     job.finished++;
@@ -416,6 +431,7 @@ export class ContextScheduler {
 
   /** Ends a job: frees every sequence it holds and leaves the queue. */
   private fail(job: Job, error?: EngineError): void {
+    this.flushEvents();
     const at = this.queue.indexOf(job);
     if (at >= 0) this.queue.splice(at, 1);
     job.waiting.length = 0;
@@ -436,6 +452,13 @@ export class ContextScheduler {
       this.native.removeTokenCellsFromSequence(seq.slot, 0, -1);
       slot.cached = [];
     } else slot.cached = seq.kvTokens();
+  }
+
+  private flushEvents(): void {
+    if (this.staged.length === 0) return;
+    const staged = this.staged;
+    this.staged = [];
+    for (const [channel, event] of staged) channel.push(event);
   }
 }
 

@@ -133,6 +133,8 @@ export class ActiveSequence {
     readonly scorer: TokenScorer | null,
     reusedTokens: number,
     private readonly detokenize: (tokens: readonly Token[]) => string,
+    /** Delivers this choice's text events to the job's channel (the scheduler may hold them until its next decode is under way). */
+    private readonly send: (event: GenerationEvent) => void,
   ) {
     this.prefillPos = reusedTokens;
     this.nPast = reusedTokens;
@@ -236,6 +238,6 @@ export class ActiveSequence {
   }
 
   private emit(text: string, logprobs: PositionedTokenLogprob[] | null): void {
-    if (text.length > 0 || (logprobs !== null && logprobs.length > 0)) this.job.channel.push({ type: "text", index: this.choice, text, logprobs });
+    if (text.length > 0 || (logprobs !== null && logprobs.length > 0)) this.send({ type: "text", index: this.choice, text, logprobs });
   }
 }
