@@ -52,7 +52,7 @@ function tickLabel(v: number): string {
  * One panel at (x0, y0). The x positions are the distinct x values evenly spaced (concurrency
  * levels 1, 2, 4, 8, 16 read better evenly spaced than on a linear axis), each labelled.
  */
-function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, height: number): string {
+function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, height: number, colourOf: (name: string) => string): string {
   const margin = { left: 64, right: 16, top: 28, bottom: 48 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
@@ -85,8 +85,8 @@ function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, heig
     `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(panel.yLabel)}</text>`,
   );
   // Series: a polyline per run of measured points, a dot on each point.
-  for (const [i, series] of panel.series.entries()) {
-    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
+  for (const series of panel.series) {
+    const colour = colourOf(series.name);
     out.push(`<g class="series" data-name="${escapeXml(series.name)}">`);
     const sorted = [...series.points].sort((a, b) => a[0] - b[0]);
     let run: string[] = [];
@@ -107,30 +107,43 @@ function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, heig
     flush();
     out.push(`</g>`);
   }
-  // Legend, top left inside the plot.
-  for (const [i, series] of panel.series.entries()) {
-    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
-    const ly = top + 10 + i * 16;
-    out.push(`<line x1="${num(left + 8)}" y1="${num(ly)}" x2="${num(left + 28)}" y2="${num(ly)}" stroke="${colour}" stroke-width="2"/>`);
-    out.push(`<text x="${num(left + 34)}" y="${num(ly)}" dominant-baseline="middle" font-size="11">${escapeXml(series.name)}</text>`);
-  }
   out.push(`</g>`);
   return out.join("\n");
 }
 
-/** Panels side by side under a title: a complete SVG document. */
+/**
+ * Panels side by side under a title and one legend: a complete SVG document. A series keeps its
+ * colour in every panel (by name, in order of first appearance), so one legend serves them all
+ * and none is drawn over a line.
+ */
 export function lineChartsSvg(options: ChartOptions): string {
   const pw = options.panelWidth ?? 440;
   const ph = options.panelHeight ?? 320;
-  const header = options.subtitle === undefined ? 32 : 50;
+  const names = [...new Set(options.panels.flatMap((p) => p.series.map((s) => s.name)))];
+  const colourOf = (name: string): string => SERIES_COLOURS[names.indexOf(name) % SERIES_COLOURS.length]!;
+  const legendY = options.subtitle === undefined ? 42 : 60;
+  const header = legendY + 14;
   const width = pw * Math.max(1, options.panels.length);
   const height = header + ph;
-  const body = options.panels.map((p, i) => panelSvg(p, i * pw, header, pw, ph));
+  const body = options.panels.map((p, i) => panelSvg(p, i * pw, header, pw, ph, colourOf));
+  // Legend entries centred in a row: a short line in the series' colour, then its name.
+  const entryWidth = (name: string): number => 34 + name.length * 6.5;
+  const legendWidth = names.reduce((w, n) => w + entryWidth(n), 0);
+  let lx = (width - legendWidth) / 2;
+  const legend = names.map((name) => {
+    const x = lx;
+    lx += entryWidth(name);
+    return (
+      `<g class="legend-entry"><line x1="${num(x)}" y1="${legendY}" x2="${num(x + 20)}" y2="${legendY}" stroke="${colourOf(name)}" stroke-width="3"/>` +
+      `<text x="${num(x + 25)}" y="${legendY}" dominant-baseline="middle" font-size="12">${escapeXml(name)}</text></g>`
+    );
+  });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${num(width / 2)}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`,
     ...(options.subtitle === undefined ? [] : [`<text x="${num(width / 2)}" y="40" text-anchor="middle" font-size="11" fill="#555">${escapeXml(options.subtitle)}</text>`]),
+    ...legend,
     ...body,
     `</svg>`,
     "",

@@ -26,7 +26,7 @@ describe("the SVG chart writer", () => {
   });
 
   it("is one SVG document with a panel per measure and its axis labels", () => {
-    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="880" height="370"/);
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="880" height="394"/);
     assert.match(svg, /<\/svg>\n$/);
     assert.equal(count(svg, /<g class="panel">/), 2);
     assert.match(svg, /class="x-label"[^>]*>concurrent streams</);
@@ -51,13 +51,16 @@ describe("the SVG chart writer", () => {
     assert.equal(count(lavash, /<circle/), 4);
     assert.deepEqual([...lavash.matchAll(/points="([^"]+)"/g)].map((m) => m[1]!.split(" ").length), [2, 2]);
     assert.ok(lavash.includes(SERIES_COLOURS[1]));
-    // One point alone: a dot, no line.
+    // One point alone: a dot, no line; lavash keeps its colour in the panel where it comes first.
     const single = series("lavash", 1);
     assert.equal(count(single, /<circle/), 1);
     assert.equal(count(single, /<polyline/), 0);
+    assert.ok(single.includes(SERIES_COLOURS[1]));
     // x ticks are the levels; the legend names both servers.
     for (const x of ["1", "2", "4", "8", "16"]) assert.match(svg, new RegExp(`text-anchor="middle" font-size="11">${x}</text>`));
-    assert.match(svg, /dominant-baseline="middle" font-size="11">llama-server<\/text>/);
+    assert.equal(count(svg, /<g class="legend-entry">/), 2);
+    assert.match(svg, /<g class="legend-entry"><line [^>]*stroke="#0072B2"[^>]*\/><text [^>]*>llama-server<\/text><\/g>/);
+    assert.match(svg, /<g class="legend-entry"><line [^>]*stroke="#D55E00"[^>]*\/><text [^>]*>lavash<\/text><\/g>/);
   });
 
   it("escapes text", () => {
