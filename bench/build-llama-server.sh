@@ -33,7 +33,30 @@ if [[ "${1:-}" == "--print" ]]; then
   exit 0
 fi
 
-if [[ -x "$binary" ]] && "$binary" --version >/dev/null 2>&1; then
+# Static libraries make one self-contained binary that survives the build folder being removed.
+# Curl is off (no network on the bench machines; the bench passes a local GGUF), and so are tests,
+# examples and every tool but the server, to keep the ~10 minute build from growing.
+cmake_args=(
+  -DCMAKE_BUILD_TYPE=Release
+  -DBUILD_SHARED_LIBS=OFF
+  -DGGML_NATIVE=ON
+  -DLLAMA_CURL=OFF
+  -DLLAMA_BUILD_SERVER=ON
+  -DLLAMA_BUILD_TOOLS=ON
+  -DLLAMA_BUILD_TESTS=OFF
+  -DLLAMA_BUILD_EXAMPLES=OFF
+)
+# -march=native turns on AMX wherever the CPU lists it, and ggml then runs Q8_0 matrix products on
+# AMX tiles. Virtual machines may list AMX without enabling it for guests: llama-server then dies
+# with SIGILL on its first Q8_0 product (seen on a 2-vCPU Sapphire Rapids VM: `tilezero`). So AMX
+# is left out and the rest of native (AVX-512, VNNI...) stays; GCC keeps an explicit -mno-*
+# whatever -march comes later.
+if [[ "$(uname -m)" == "x86_64" ]]; then
+  cmake_args+=(-DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+fi
+# A binary built with other settings (an older version of this script) is rebuilt, not reused.
+config="${cmake_args[*]}"
+if [[ -x "$binary" ]] && [[ "$(cat "$dest/build-config.txt" 2>/dev/null)" == "$config" ]] && "$binary" --version >/dev/null 2>&1; then
   echo "llama-server $release already built (cached)" >&2
   echo "$binary"
   exit 0
@@ -63,20 +86,9 @@ else
   echo "[1/3] source already in $src" >&2
 fi
 
-# Static libraries make one self-contained binary that survives the build folder being removed.
-# Curl is off (no network on the bench machines; the bench passes a local GGUF), and so are tests,
-# examples and every tool but the server, to keep the ~10 minute build from growing.
-echo "[2/3] configuring (Release, GGML_NATIVE=ON, server only)" >&2
-cmake -S "$src" -B "$build" \
-  -DCMAKE_BUILD_TYPE=Release \
-  -DBUILD_SHARED_LIBS=OFF \
-  -DGGML_NATIVE=ON \
-  -DLLAMA_CURL=OFF \
-  -DLLAMA_BUILD_SERVER=ON \
-  -DLLAMA_BUILD_TOOLS=ON \
-  -DLLAMA_BUILD_TESTS=OFF \
-  -DLLAMA_BUILD_EXAMPLES=OFF \
-  >"$dest/configure.log" 2>&1 || { echo "error: cmake configure failed; see $dest/configure.log" >&2; tail -n 20 "$dest/configure.log" >&2; exit 1; }
+echo "[2/3] configuring (Release, GGML_NATIVE=ON without AMX, server only)" >&2
+cmake -S "$src" -B "$build" "${cmake_args[@]}" >"$dest/configure.log" 2>&1 ||
+  { echo "error: cmake configure failed; see $dest/configure.log" >&2; tail -n 20 "$dest/configure.log" >&2; exit 1; }
 
 jobs="${JOBS:-2}"
 echo "[3/3] compiling llama-server with -j$jobs (about 11 minutes on 2 cores); progress:" >&2
@@ -100,5 +112,6 @@ mkdir -p "$dest/bin"
 cp "$built" "$binary.tmp"
 mv "$binary.tmp" "$binary"
 "$binary" --version >/dev/null 2>&1 || { echo "error: $binary does not run; see $dest/build.log" >&2; exit 1; }
+echo "$config" >"$dest/build-config.txt"
 echo "built llama-server $release in $(( $(date +%s) - started )) s" >&2
 echo "$binary"
