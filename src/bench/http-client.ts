@@ -86,10 +86,10 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
       );
       const sent = req;
       sent.on("error", (e) => {
-        // A kept-alive connection the server had already closed (llama-server closes one after a
-        // streamed response without saying so): the request never reached it, so it is sent once
-        // more on a new connection, as Node's documentation advises. The time lost stays in the
-        // request's timing.
+        // A kept-alive connection the server had already closed (seen with llama-server right
+        // after a streamed response, back to back): the request never reached it, so it is sent
+        // once more on a new connection, as Node's documentation advises. The time lost stays in
+        // the request's timing.
         if (!retry && !settled && !cancelled && status === 0 && sent.reusedSocket && isConnectionReset(e)) send(true);
         else finish(`request error: ${e.message}`);
       });
