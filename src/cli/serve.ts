@@ -8,7 +8,7 @@ import type { LlamaEngineOptions } from "../engine/llama/llama-engine.js";
 import { parseModelSpec } from "../engine/llama/model-spec.js";
 import type { AppOptions } from "../server/app.js";
 import { DEFAULT_BODY_LIMIT, parseByteSize } from "../server/body-limit.js";
-import { DEFAULT_ITS_MAX_TOKENS } from "../server/its-plan.js";
+import { DEFAULT_ITS_MAX_TOKENS } from "../endpoints/shared/its/plan.js";
 import { readConfigFile } from "./config-file.js";
 import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
 

@@ -3,7 +3,7 @@
 // index with the arguments concatenated, logprobs appended, the finish reason and the usage kept.
 // The request says which optional parts the full response would carry even where no chunk does
 // (logprobs asked for, reasoning separated).
-import type { ChatChoiceLogprobs, LegacyLogprobs } from "../api/logprobs.js";
+import type { ChatChoiceLogprobs, LegacyLogprobs } from "../endpoints/shared/logprobs.js";
 import { LavashError } from "./errors.js";
 import type { Accumulator } from "./stream.js";
 import type {

@@ -2,7 +2,7 @@
 // a `data: {"error": ...}` event in the middle of a stream); the other classes mean no answer came:
 // the connection failed, the request ran out of time, or the caller aborted it. The names and the
 // status classes are the openai SDK's, so code written against it reads the same.
-import type { ErrorObject } from "../api/errors.js";
+import type { ErrorObject } from "../endpoints/shared/errors.js";
 
 export type { ErrorObject };
 

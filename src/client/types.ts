@@ -3,20 +3,20 @@
 // extensions included), responses the interfaces the server builds its bodies from. Type-only
 // imports: nothing of the server (or zod) is loaded at run time.
 import type { z } from "zod";
-import type { chatCompletionRequestSchema } from "../api/chat/schema.js";
-import type { ChatChunkChoice, ChatCompletionChunk as WireChatCompletionChunk, ChatCompletion, ChatDelta } from "../api/chat/response.js";
-import type { CompletionRequest, completionRequestSchema } from "../api/completions/schema.js";
-import type { EmbeddingObject, EmbeddingList } from "../api/embeddings/response.js";
-import type { EmbeddingRequest } from "../api/embeddings/schema.js";
-import type { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../api/tokenize/schema.js";
+import type { chatCompletionRequestSchema } from "../endpoints/chat-completions/schema.js";
+import type { ChatChunkChoice, ChatCompletionChunk as WireChatCompletionChunk, ChatCompletion, ChatDelta } from "../endpoints/chat-completions/response.js";
+import type { CompletionRequest, completionRequestSchema } from "../endpoints/completions/schema.js";
+import type { EmbeddingObject, EmbeddingList } from "../endpoints/embeddings/response.js";
+import type { EmbeddingRequest } from "../endpoints/embeddings/schema.js";
+import type { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../endpoints/tokenize/schema.js";
 
-export type { ChatCompletion, ChatCompletionChoice, ChatCompletionMessage, ChatFinishReason, ToolCallDelta, WireToolCall as ChatCompletionMessageToolCall } from "../api/chat/response.js";
-export type { Completion, CompletionChoice, CompletionFinishReason } from "../api/completions/response.js";
-export type { EmbeddingList, EmbeddingObject, EncodingFormat } from "../api/embeddings/response.js";
-export type { ModelList, ModelObject } from "../api/models/response.js";
-export type { DetokenizeResponse, TokenizeResponse } from "../api/tokenize/schema.js";
-export type { ChatChoiceLogprobs, ChatTokenLogprob, ChatTopLogprob, LegacyLogprobs } from "../api/logprobs.js";
-export type { WireUsage as CompletionUsage } from "../api/common.js";
+export type { ChatCompletion, ChatCompletionChoice, ChatCompletionMessage, ChatFinishReason, ToolCallDelta, WireToolCall as ChatCompletionMessageToolCall } from "../endpoints/chat-completions/response.js";
+export type { Completion, CompletionChoice, CompletionFinishReason } from "../endpoints/completions/response.js";
+export type { EmbeddingList, EmbeddingObject, EncodingFormat } from "../endpoints/embeddings/response.js";
+export type { ModelList, ModelObject } from "../endpoints/models/response.js";
+export type { DetokenizeResponse, TokenizeResponse } from "../endpoints/tokenize/schema.js";
+export type { ChatChoiceLogprobs, ChatTokenLogprob, ChatTopLogprob, LegacyLogprobs } from "../endpoints/shared/logprobs.js";
+export type { WireUsage as CompletionUsage } from "../endpoints/shared/request-fields.js";
 
 // ---- requests ----
 

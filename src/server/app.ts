@@ -1,22 +1,22 @@
 // The HTTP application: Fastify with OpenAI-shaped errors everywhere, request ids, one log line
 // per request, and the routes. Routes are thin: parse (src/api), call the engine, format.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
-import { ApiError, describeCause, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../api/errors.js";
+import { ApiError, describeCause, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../endpoints/shared/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
-import { newRequestId } from "../api/common.js";
-import { DEFAULT_ITS_MAX_TOKENS } from "./its-plan.js";
+import { newRequestId } from "../endpoints/shared/request-fields.js";
+import { DEFAULT_ITS_MAX_TOKENS } from "../endpoints/shared/its/plan.js";
 import { DEFAULT_BODY_LIMIT, bodyTooLarge } from "./body-limit.js";
-import { registerChatCompletions } from "./routes/chat-completions.js";
-import { registerCompletions } from "./routes/completions.js";
-import { registerEmbeddings } from "./routes/embeddings.js";
-import { registerHealth } from "./routes/health.js";
-import { registerModels } from "./routes/models.js";
-import { registerAdmin } from "./routes/admin.js";
-import { registerStatus } from "./routes/status.js";
-import { registerTokenize } from "./routes/tokenize.js";
-import { registerMetricsRoute } from "./routes/metrics.js";
-import { registerOpenApi } from "./routes/openapi.js";
+import { registerChatCompletions } from "../endpoints/chat-completions/route.js";
+import { registerCompletions } from "../endpoints/completions/route.js";
+import { registerEmbeddings } from "../endpoints/embeddings/route.js";
+import { registerHealth } from "../endpoints/health/route.js";
+import { registerModels } from "../endpoints/models/route.js";
+import { registerAdmin } from "../endpoints/admin/route.js";
+import { registerStatus } from "../endpoints/status/route.js";
+import { registerTokenize } from "../endpoints/tokenize/route.js";
+import { registerMetricsRoute } from "./metrics-route.js";
+import { registerOpenApi } from "./openapi/route.js";
 import { registerAuth, type AuthOptions } from "./auth.js";
 import { registerCors } from "./cors.js";
 import { registerInFlight } from "./in-flight.js";

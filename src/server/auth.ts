@@ -3,7 +3,7 @@
 // neither a key's length nor which key nearly matched shows in the response time.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { ApiError, invalidApiKey, toErrorBody } from "../api/errors.js";
+import { ApiError, invalidApiKey, toErrorBody } from "../endpoints/shared/errors.js";
 
 function adminDisabled(): ApiError {
   return new ApiError(403, "The admin endpoints are off: start lavash serve with --admin-key KEY to use them.", {

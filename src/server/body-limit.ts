@@ -1,5 +1,5 @@
 // The request body limit (--max-body-size): its default, how sizes are written, and the 413.
-import { ApiError } from "../api/errors.js";
+import { ApiError } from "../endpoints/shared/errors.js";
 
 /**
  * 8 MiB. Everything lavash accepts is text or token ids, and the largest useful request is far

@@ -3,7 +3,7 @@
 // time (respond.ts reports the reason to the client), and a draining shutdown waits for the set
 // to empty while new requests are refused.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { requestTimedOut, serviceUnavailable, toErrorBody, type ApiError } from "../api/errors.js";
+import { requestTimedOut, serviceUnavailable, toErrorBody, type ApiError } from "../endpoints/shared/errors.js";
 
 declare module "fastify" {
   interface FastifyRequest {

@@ -1,7 +1,7 @@
 // Graceful shutdown: refuse new work, let running requests finish until the deadline, stop the
 // rest (streams end with an error event, others with a 503), then close the server and the engine.
 import type { FastifyInstance } from "fastify";
-import { serviceUnavailable } from "../api/errors.js";
+import { serviceUnavailable } from "../endpoints/shared/errors.js";
 import type { Engine } from "../engine/types.js";
 
 // A stopped generation ends at the scheduler's next tick; this bounds the wait for everything

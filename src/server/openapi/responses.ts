@@ -3,15 +3,15 @@
 // to describe every value of the type the server sends (`Describes`), and the openapi test
 // validates real responses against the generated JSON Schemas.
 import { z } from "zod";
-import type { ChatCompletion, ChatCompletionChunk } from "../../api/chat/response.js";
-import type { Completion, CompletionChoice, CompletionFinishReason } from "../../api/completions/response.js";
-import type { WireUsage } from "../../api/common.js";
-import type { EmbeddingList } from "../../api/embeddings/response.js";
-import type { ErrorBody } from "../../api/errors.js";
-import type { WireItsDiagnostics } from "../../api/its/diagnostics.js";
-import type { ModelStateBody } from "../../api/models/admin.js";
-import type { ModelList, ModelObject } from "../../api/models/response.js";
-import type { DetokenizeResponse, TokenizeResponse } from "../../api/tokenize/schema.js";
+import type { ChatCompletion, ChatCompletionChunk } from "../../endpoints/chat-completions/response.js";
+import type { Completion, CompletionChoice, CompletionFinishReason } from "../../endpoints/completions/response.js";
+import type { WireUsage } from "../../endpoints/shared/request-fields.js";
+import type { EmbeddingList } from "../../endpoints/embeddings/response.js";
+import type { ErrorBody } from "../../endpoints/shared/errors.js";
+import type { WireItsDiagnostics } from "../../endpoints/shared/its/diagnostics.js";
+import type { ModelStateBody } from "../../endpoints/admin/schema.js";
+import type { ModelList, ModelObject } from "../../endpoints/models/response.js";
+import type { DetokenizeResponse, TokenizeResponse } from "../../endpoints/tokenize/schema.js";
 import type { EngineStatus } from "../../engine/types.js";
 
 /**

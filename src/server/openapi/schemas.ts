@@ -4,12 +4,12 @@
 // as outputs (what the server sends). Refinements (cross-field rules such as "stream_options
 // needs stream") have no JSON Schema form and do not appear; the 400 they give is documented.
 import { z } from "zod";
-import { chatCompletionRequestSchema } from "../../api/chat/schema.js";
-import { EXTENSION_PARAMETERS, type Endpoint } from "../../api/common.js";
-import { completionRequestSchema } from "../../api/completions/schema.js";
-import { embeddingRequestSchema } from "../../api/embeddings/schema.js";
-import { loadModelRequestSchema, unloadModelRequestSchema } from "../../api/models/admin.js";
-import { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../../api/tokenize/schema.js";
+import { chatCompletionRequestSchema } from "../../endpoints/chat-completions/schema.js";
+import { EXTENSION_PARAMETERS, type Endpoint } from "../../endpoints/shared/request-fields.js";
+import { completionRequestSchema } from "../../endpoints/completions/schema.js";
+import { embeddingRequestSchema } from "../../endpoints/embeddings/schema.js";
+import { loadModelRequestSchema, unloadModelRequestSchema } from "../../endpoints/admin/schema.js";
+import { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../../endpoints/tokenize/schema.js";
 import * as responses from "./responses.js";
 
 export type JsonSchema = Record<string, unknown>;
