@@ -16,7 +16,7 @@ export type { EmbeddingList, EmbeddingObject, EncodingFormat } from "../endpoint
 export type { ModelList, ModelObject } from "../endpoints/models/response.js";
 export type { DetokenizeResponse, TokenizeResponse } from "../endpoints/tokenize/schema.js";
 export type { ChatChoiceLogprobs, ChatTokenLogprob, ChatTopLogprob, LegacyLogprobs } from "../endpoints/shared/logprobs.js";
-export type { WireUsage as CompletionUsage } from "../endpoints/shared/request-fields.js";
+export type { WireUsage as CompletionUsage } from "../endpoints/shared/response-fields.js";
 
 // ---- requests ----
 

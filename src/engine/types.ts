@@ -37,7 +37,7 @@ export interface ToolDefinition {
  */
 export interface ToolCalling {
   tools: ToolDefinition[];
-  choice: "auto" | "required" | { name: string };
+  toolChoice: "auto" | "required" | { name: string };
   /** false: at most one call per turn. */
   parallel: boolean;
 }
@@ -68,7 +68,10 @@ export interface SamplingParams {
   /** OpenAI's, over generated tokens: logit -= count * frequency + (count > 0) * presence. */
   presencePenalty?: number;
   frequencyPenalty?: number;
-  /** Extension (vLLM's repetition_penalty), over prompt and generated tokens; 1 = off. */
+  /**
+   * Extension (vLLM's repetition_penalty), over prompt and generated tokens; 1 = off. Exclusive
+   * with the presence and frequency penalties (llama.cpp keeps one token history for all three).
+   */
   repetitionPenalty?: number;
   /** Added to the logits of these token ids; -100 bans the token. */
   logitBias?: readonly (readonly [token: number, bias: number])[];
@@ -91,12 +94,13 @@ export interface GenerateRequest {
   /** Send a `prompt` event with the prompt's text; with `logprobs`, its tokens scored too. */
   echo?: boolean;
   /** Constrain the output to one JSON value (grammar-constrained decoding); absent: free text. */
-  responseFormat?: ResponseFormat;
+  outputConstraint?: OutputConstraint;
   /** Aborting frees the sequence at the next scheduler tick (queued requests leave the queue). */
   signal?: AbortSignal;
 }
 
-export type ResponseFormat =
+/** A grammar the whole output must follow (the wire's response_format json_object / json_schema). */
+export type OutputConstraint =
   | { kind: "json_object" }
   /** `strict` as OpenAI's json_schema.strict: the schema must follow strict mode's rules. */
   | { kind: "json_schema"; schema: unknown; strict: boolean };
@@ -137,10 +141,6 @@ export interface PositionedTokenLogprob extends TokenLogprob {
 export type GenerationEvent =
   /** Once, before any text, when `echo` was asked: the prompt as text (the first token has no logprob). */
   | { type: "prompt"; text: string; logprobs: PositionedTokenLogprob[] | null }
-  /** Inference-time scaling: what the run has done so far (streamed as an SSE comment). */
-  | { type: "progress"; detail: Record<string, unknown> }
-  /** Inference-time scaling: the run's diagnostics, for the response's `its` field; before the choices' events. */
-  | { type: "diagnostics"; detail: Record<string, unknown> }
   /** Text of choice `index` that is final: valid UTF-8, and never part of a stop sequence. */
   | { type: "text"; index: number; text: string; logprobs: PositionedTokenLogprob[] | null }
   /** Chain-of-thought text of choice `index` (only with `separateReasoning`). */

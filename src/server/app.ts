@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { ApiError, describeCause, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../endpoints/shared/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
-import { newRequestId } from "../endpoints/shared/request-fields.js";
+import { newRequestId } from "../endpoints/shared/response-fields.js";
 import { DEFAULT_ITS_MAX_TOKENS } from "../endpoints/shared/its/plan.js";
 import { DEFAULT_BODY_LIMIT, bodyTooLarge } from "./body-limit.js";
 import { registerChatCompletions } from "../endpoints/chat-completions/route.js";

@@ -1,5 +1,5 @@
 // POST /models/load and POST /models/unload (lavash admin endpoints, behind --admin-key): request
-// schemas and bodies. Field names follow the serve flags (ctx_size ~ --ctx-size).
+// schemas. Field names follow the serve flags (ctx_size ~ --ctx-size).
 import { z } from "zod";
 import { parseWith } from "../shared/validation.js";
 
@@ -29,14 +29,4 @@ export function parseLoadModelRequest(body: unknown): LoadModelRequest {
 
 export function parseUnloadModelRequest(body: unknown): UnloadModelRequest {
   return parseWith(unloadModelRequestSchema, body);
-}
-
-export interface ModelStateBody {
-  id: string;
-  object: "model";
-  status: "loaded" | "unloaded" | "removed";
-}
-
-export function buildModelState(id: string, status: ModelStateBody["status"]): ModelStateBody {
-  return { id, object: "model", status };
 }

@@ -1,13 +1,6 @@
 // chat.completion and chat.completion.chunk bodies, with every key the spec marks required
 // (openai-node's stream helpers throw on a missing role or finish_reason).
-import {
-  SYSTEM_FINGERPRINT,
-  newChatCompletionId,
-  toWireUsage,
-  unixSeconds,
-  type TokenUsage,
-  type WireUsage,
-} from "../shared/request-fields.js";
+import { SYSTEM_FINGERPRINT, newChatCompletionId, toWireUsage, unixSeconds, type TokenUsage, type WireUsage } from "../shared/response-fields.js";
 import type { WireItsDiagnostics } from "../shared/its/diagnostics.js";
 import { chatChoiceLogprobs, type ChatChoiceLogprobs, type ChatTokenLogprob } from "../shared/logprobs.js";
 

@@ -1,99 +1,45 @@
+// POST /v1/chat/completions: parse (schema.ts), map onto the engine (mapping.ts), run and write
+// the answer (shared/respond.ts) in this endpoint's bodies and chunks (response.ts).
 import type { FastifyInstance } from "fastify";
-import { chatLogprobEntries } from "../shared/logprobs.js";
+import type { Engine, PositionedTokenLogprob } from "../../engine/types.js";
+import type { ItsServerLimits } from "../shared/its/plan.js";
+import { chatLogprobEntries, tokenNames } from "../shared/logprobs.js";
+import { wantsStreamUsage } from "../shared/request-fields.js";
+import { respond, type ResponseShape } from "../shared/respond.js";
+import { tokenUsage } from "../shared/response-fields.js";
+import { chatGeneration } from "./mapping.js";
 import { ChatStreamBuilder, buildChatCompletion } from "./response.js";
-import { chatLogprobsK, chatMaxTokens, parseChatCompletionRequest, type ChatCompletionRequest } from "./schema.js";
-import { bestOfCount, checkChoiceCount, normalizeStop, wantsStreamUsage } from "../shared/request-fields.js";
-import type { Engine, PositionedTokenLogprob, ResponseFormat as ResponseFormatRequest, ToolCalling } from "../../engine/types.js";
-import { engineMessage, samplingParams, toolDefinitions, tokenNames, tokenUsage } from "../shared/generation-params.js";
-import { respond, type ResponseFormat } from "../shared/respond.js";
-import { resolveChatIts } from "../shared/its/code.js";
-import type { WireItsDiagnostics } from "../shared/its/diagnostics.js";
-import { itsPlan, type ItsServerLimits } from "../shared/its/plan.js";
+import { parseChatCompletionRequest, type ChatCompletionRequest } from "./schema.js";
 
 export function registerChatCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/chat/completions", async (request, reply) => {
-    const parsed = parseChatCompletionRequest(request.body);
-    checkChoiceCount(1, parsed);
-    // A PITA code opening the system prompt asks for scaling as the `its` object does.
-    const scaling = resolveChatIts(parsed);
-    const body = { ...parsed, messages: scaling.messages };
-    const messages = body.messages.map(engineMessage);
-    const tools = toolCalling(body);
-    const its = scaling.its
-      ? itsPlan(scaling.its, body, limits, [
-          [tools !== undefined, "tools"],
-          [body.response_format != null && body.response_format.type !== "text", "response_format"],
-          [body.reasoning_format === "parsed" || body.reasoning_format === "deepseek", "reasoning_format"],
-        ])
-      : undefined;
-    const separateReasoning = body.reasoning_format === "parsed" || body.reasoning_format === "deepseek";
-    const k = chatLogprobsK(body);
-    const n = body.n ?? 1;
-    return respond(
-      request,
-      reply,
-      engine,
-      {
-        model: body.model,
-        requests: [
-          {
-            model: body.model,
-            prompt: { kind: "chat", messages, ...(tools ? { tools } : {}), separateReasoning },
-            maxTokens: chatMaxTokens(body),
-            stop: normalizeStop(body.stop),
-            sampling: samplingParams(body),
-            logprobs: k ?? undefined,
-            responseFormat: responseFormat(body),
-          },
-        ],
-        n: its ? its.choices : n,
-        bestOf: bestOfCount(body),
-        stream: body.stream === true,
-        ...(its ? { its } : {}),
-      },
-      chatFormat(body, k, { deferOpen: tools !== undefined || separateReasoning, separateReasoning }),
-    );
+    const body = parseChatCompletionRequest(request.body);
+    const generation = chatGeneration(body, limits);
+    const { separateReasoning } = generation;
+    const shape = chatShape(body, generation.topLogprobs, { deferOpen: generation.toolsOffered || separateReasoning, separateReasoning });
+    return respond(request, reply, engine, generation.plan, shape);
   });
 }
 
-/** tools + tool_choice (default auto with tools, as OpenAI's) → the engine's; none: no tools at all. */
-function toolCalling(body: ChatCompletionRequest): ToolCalling | undefined {
-  const tools = toolDefinitions(body.tools);
-  const choice = body.tool_choice ?? "auto";
-  if (tools.length === 0 || choice === "none") return undefined;
-  return {
-    tools,
-    choice: typeof choice === "string" ? choice : { name: (choice as { function: { name: string } }).function.name },
-    parallel: body.parallel_tool_calls !== false,
-  };
-}
-
-function responseFormat(body: ChatCompletionRequest): ResponseFormatRequest | undefined {
-  const format = body.response_format;
-  if (!format || format.type === "text") return undefined;
-  if (format.type === "json_object") return { kind: "json_object" };
-  // No schema: any JSON value satisfies it, as with an empty JSON Schema.
-  return { kind: "json_schema", schema: format.json_schema.schema ?? {}, strict: format.json_schema.strict === true };
-}
-
-interface ChatFormatOptions {
+interface ChatShapeOptions {
   /** Send a choice's role chunk with its first output, so a turn of calls can open with content null. */
   deferOpen: boolean;
   separateReasoning: boolean;
 }
 
-function chatFormat(body: ChatCompletionRequest, k: number | null, options: ChatFormatOptions): ResponseFormat {
+function chatShape(body: ChatCompletionRequest, topLogprobs: number | null, options: ChatShapeOptions): ResponseShape {
   const usageChunks = wantsStreamUsage(body);
   const chunks = new ChatStreamBuilder({ model: body.model, includeUsage: usageChunks });
   const asIds = body.return_tokens_as_token_ids === true;
   const isOpen = new Set<number>();
-  const opened = (index: number) => {
-    isOpen.add(index);
-    return chunks.roleChunk(index, k !== null);
+  const opened = (choiceIndex: number) => {
+    isOpen.add(choiceIndex);
+    return chunks.roleChunk(choiceIndex, topLogprobs !== null);
   };
   /** The role chunk, if this choice has not had one yet. */
-  const opening = (index: number) => (isOpen.has(index) ? [] : [opened(index)]);
-  const entries = (logprobs: PositionedTokenLogprob[] | null) => (k === null ? undefined : chatLogprobEntries(tokenNames(logprobs ?? [], asIds), k));
+  const opening = (choiceIndex: number) => (isOpen.has(choiceIndex) ? [] : [opened(choiceIndex)]);
+  const entries = (logprobs: PositionedTokenLogprob[] | null) =>
+    topLogprobs === null ? undefined : chatLogprobEntries(tokenNames(logprobs ?? [], asIds), topLogprobs);
   return {
     complete: (choices, usage, its) =>
       buildChatCompletion({
@@ -109,20 +55,20 @@ function chatFormat(body: ChatCompletionRequest, k: number | null, options: Chat
           ...(options.separateReasoning ? { reasoning: c.reasoning } : {}),
         })),
         usage: tokenUsage(usage),
-        ...(its ? { its: its as unknown as WireItsDiagnostics } : {}),
+        ...(its ? { its } : {}),
       }),
-    open: (index) => (options.deferOpen ? [] : [opened(index)]),
+    open: (choiceIndex) => (options.deferOpen ? [] : [opened(choiceIndex)]),
     prompt: () => [],
-    text: (index, text, logprobs) => [...opening(index), chunks.contentChunk(index, text, entries(logprobs))],
-    reasoning: (index, text) => [...opening(index), chunks.reasoningChunk(index, text)],
-    toolCall: (index, call, id, name) => {
-      const first = !isOpen.has(index);
-      isOpen.add(index);
-      return [chunks.toolCallChunk(index, call, id, name, first)];
+    text: (choiceIndex, text, logprobs) => [...opening(choiceIndex), chunks.contentChunk(choiceIndex, text, entries(logprobs))],
+    reasoning: (choiceIndex, text) => [...opening(choiceIndex), chunks.reasoningChunk(choiceIndex, text)],
+    toolCall: (choiceIndex, call, id, name) => {
+      const first = !isOpen.has(choiceIndex);
+      isOpen.add(choiceIndex);
+      return [chunks.toolCallChunk(choiceIndex, call, id, name, first)];
     },
-    toolArguments: (index, call, text) => [chunks.toolArgumentsChunk(index, call, text)],
+    toolArguments: (choiceIndex, call, text) => [chunks.toolArgumentsChunk(choiceIndex, call, text)],
     // An `its` run's diagnostics ride on the last chunk: the usage chunk when one is sent.
-    finish: (index, reason, its) => [...opening(index), chunks.finishChunk(index, reason, usageChunks ? undefined : (its as WireItsDiagnostics | undefined))],
-    usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its as WireItsDiagnostics | undefined),
+    finish: (choiceIndex, reason, its) => [...opening(choiceIndex), chunks.finishChunk(choiceIndex, reason, usageChunks ? undefined : its)],
+    usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its),
   };
 }

@@ -364,35 +364,3 @@ export function parseChatCompletionRequest(body: unknown, options: ParseOptions 
   rejectUnsupported(req, options.unsupported ?? CHAT_UNSUPPORTED);
   return req;
 }
-
-/**
- * How many alternatives to report per token, or null when logprobs are off. With logprobs on,
- * an absent top_logprobs means 0: the sampled token's own logprob and no alternatives.
- */
-export function chatLogprobsK(req: Pick<ChatCompletionRequest, "logprobs" | "top_logprobs">): number | null {
-  if (req.logprobs !== true) return null;
-  return req.top_logprobs ?? 0;
-}
-
-/**
- * The generation limit: max_completion_tokens wins over the deprecated max_tokens when both are
- * given (OpenAI's own preference); null means "until the context is full".
- */
-export function chatMaxTokens(req: Pick<ChatCompletionRequest, "max_tokens" | "max_completion_tokens">): number | null {
-  return req.max_completion_tokens ?? req.max_tokens ?? null;
-}
-
-/**
- * A message's content as plain text. Parts are joined with "\n" (as vLLM does) so adjacent parts
- * do not run into each other; refusal parts are what the assistant said, so they count as text.
- */
-export function flattenContent(content: string | readonly ContentPart[] | null | undefined): string {
-  if (content == null) return "";
-  if (typeof content === "string") return content;
-  const texts: string[] = [];
-  for (const part of content) {
-    if (part.type === "text") texts.push(part.text);
-    else if (part.type === "refusal") texts.push(part.refusal);
-  }
-  return texts.join("\n");
-}

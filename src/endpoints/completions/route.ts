@@ -1,61 +1,39 @@
+// POST /v1/completions (legacy): parse (schema.ts), map onto the engine (mapping.ts), run and
+// write the answer (shared/respond.ts) in this endpoint's bodies and chunks (response.ts).
 import type { FastifyInstance } from "fastify";
-import { bestOfCount, checkChoiceCount, normalizeStop, wantsStreamUsage } from "../shared/request-fields.js";
-import { CompletionStreamBuilder, buildCompletion } from "./response.js";
-import { completionLogprobsK, completionMaxTokens, parseCompletionRequest, promptInputs, type CompletionRequest } from "./schema.js";
-import { concatLegacyLogprobs, legacyLogprobs, type LegacyLogprobs } from "../shared/logprobs.js";
-import { invalidRequest } from "../shared/errors.js";
 import type { Engine, FinishReason, PositionedTokenLogprob } from "../../engine/types.js";
-import { respond, type FinalChoice, type PromptPart, type ResponseFormat } from "../shared/respond.js";
-import type { WireItsDiagnostics } from "../shared/its/diagnostics.js";
-import { itsPlan, type ItsServerLimits } from "../shared/its/plan.js";
-import { samplingParams, tokenNames, tokenUsage } from "../shared/generation-params.js";
+import type { ItsServerLimits } from "../shared/its/plan.js";
+import { concatLegacyLogprobs, legacyLogprobs, tokenNames, type LegacyLogprobs } from "../shared/logprobs.js";
+import { wantsStreamUsage } from "../shared/request-fields.js";
+import { respond, type FinalChoice, type PromptPart, type ResponseShape } from "../shared/respond.js";
+import { tokenUsage } from "../shared/response-fields.js";
+import { completionGeneration } from "./mapping.js";
+import { CompletionStreamBuilder, buildCompletion } from "./response.js";
+import { parseCompletionRequest, type CompletionRequest } from "./schema.js";
 
 export function registerCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/completions", async (request, reply) => {
     const body = parseCompletionRequest(request.body);
-    const prompts = promptInputs(body.prompt);
-    if (prompts.length === 0) throw invalidRequest("'prompt' must not be an empty array.", "prompt", "empty_array");
-    checkChoiceCount(prompts.length, body);
-    if (body.suffix != null && prompts.some((p) => p.kind !== "text"))
-      throw invalidRequest("'suffix' needs text prompts: fill-in-the-middle is built from the prompt's text.", "suffix");
-    const k = completionLogprobsK(body);
-    const echo = body.echo === true;
-    const its = body.its ? itsPlan(body.its, body, limits, [[prompts.length > 1, "prompt"]]) : undefined;
-    return respond(
-      request,
-      reply,
-      engine,
-      {
-        model: body.model,
-        requests: prompts.map((p) => ({
-          model: body.model,
-          prompt: p.kind === "text" ? { kind: "text" as const, text: p.text, ...(body.suffix != null ? { suffix: body.suffix } : {}) } : p,
-          maxTokens: completionMaxTokens(body),
-          stop: normalizeStop(body.stop),
-          sampling: samplingParams(body),
-          logprobs: k ?? undefined,
-          echo,
-        })),
-        n: its ? its.choices : (body.n ?? 1),
-        bestOf: bestOfCount(body),
-        stream: body.stream === true,
-        ...(its ? { its } : {}),
-      },
-      completionFormat(body, k),
-    );
+    const generation = completionGeneration(body, limits);
+    return respond(request, reply, engine, generation.plan, completionShape(body, generation.topLogprobs));
   });
 }
 
-function completionFormat(body: CompletionRequest, k: number | null): ResponseFormat {
+function completionShape(body: CompletionRequest, topLogprobs: number | null): ResponseShape {
   const usageChunks = wantsStreamUsage(body);
   const chunks = new CompletionStreamBuilder({ model: body.model, includeUsage: usageChunks });
   const asIds = body.return_tokens_as_token_ids === true;
   const generated = (logprobs: PositionedTokenLogprob[] | null, offsetBase: number): LegacyLogprobs | undefined =>
-    k === null ? undefined : legacyLogprobs(tokenNames(logprobs ?? [], asIds).map((t) => ({ ...t, offset: t.offset + offsetBase })), k);
+    topLogprobs === null
+      ? undefined
+      : legacyLogprobs(
+          tokenNames(logprobs ?? [], asIds).map((t) => ({ ...t, offset: t.offset + offsetBase })),
+          topLogprobs,
+        );
   const echoed = (prompt: PromptPart): LegacyLogprobs | undefined =>
-    k === null ? undefined : legacyLogprobs(tokenNames(prompt.logprobs ?? [], asIds), k, { firstIsNull: true });
+    topLogprobs === null ? undefined : legacyLogprobs(tokenNames(prompt.logprobs ?? [], asIds), topLogprobs, { firstIsNull: true });
   const choiceLogprobs = (c: FinalChoice): LegacyLogprobs | null => {
-    if (k === null) return null;
+    if (topLogprobs === null) return null;
     const own = generated(c.logprobs, c.prompt?.text.length ?? 0)!;
     return c.prompt ? concatLegacyLogprobs(echoed(c.prompt)!, own) : own;
   };
@@ -65,15 +43,20 @@ function completionFormat(body: CompletionRequest, k: number | null): ResponseFo
         id: chunks.id,
         created: chunks.created,
         model: body.model,
-        choices: choices.map((c) => ({ index: c.index, text: (c.prompt?.text ?? "") + c.text, finishReason: textFinish(c.finishReason), logprobs: choiceLogprobs(c) })),
+        choices: choices.map((c) => ({
+          index: c.index,
+          text: (c.prompt?.text ?? "") + c.text,
+          finishReason: textFinish(c.finishReason),
+          logprobs: choiceLogprobs(c),
+        })),
         usage: tokenUsage(usage),
-        ...(its ? { its: its as unknown as WireItsDiagnostics } : {}),
+        ...(its ? { its } : {}),
       }),
     open: () => [],
-    prompt: (index, prompt) => [chunks.textChunk(index, prompt.text, echoed(prompt))],
-    text: (index, text, logprobs, offsetBase) => [chunks.textChunk(index, text, generated(logprobs, offsetBase))],
-    finish: (index, reason, its) => [chunks.finishChunk(index, textFinish(reason), usageChunks ? undefined : (its as WireItsDiagnostics | undefined))],
-    usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its as WireItsDiagnostics | undefined),
+    prompt: (choiceIndex, prompt) => [chunks.textChunk(choiceIndex, prompt.text, echoed(prompt))],
+    text: (choiceIndex, text, logprobs, offsetBase) => [chunks.textChunk(choiceIndex, text, generated(logprobs, offsetBase))],
+    finish: (choiceIndex, reason, its) => [chunks.finishChunk(choiceIndex, textFinish(reason), usageChunks ? undefined : its)],
+    usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its),
   };
 }
 

@@ -104,24 +104,3 @@ export function parseCompletionRequest(body: unknown, options: ParseOptions = {}
   rejectUnsupported(req, options.unsupported ?? COMPLETIONS_UNSUPPORTED);
   return req;
 }
-
-export function completionMaxTokens(req: Pick<CompletionRequest, "max_tokens">): number {
-  return req.max_tokens ?? DEFAULT_COMPLETION_MAX_TOKENS;
-}
-
-/** Alternatives per token (0: the sampled token only), or null when logprobs are off. */
-export function completionLogprobsK(req: Pick<CompletionRequest, "logprobs">): number | null {
-  return req.logprobs ?? null;
-}
-
-/** One prompt of a legacy request; each yields n choices (index = prompt_index * n + j). */
-export type PromptInputItem = { kind: "text"; text: string } | { kind: "tokens"; tokens: number[] };
-
-/** The legacy prompt forms as a list of prompts: string, string[], token ids, lists of token ids. */
-export function promptInputs(prompt: CompletionRequest["prompt"]): PromptInputItem[] {
-  if (typeof prompt === "string") return [{ kind: "text", text: prompt }];
-  if (prompt.length === 0) return [];
-  if (typeof prompt[0] === "string") return (prompt as string[]).map((text) => ({ kind: "text", text }));
-  if (typeof prompt[0] === "number") return [{ kind: "tokens", tokens: prompt as number[] }];
-  return (prompt as number[][]).map((tokens) => ({ kind: "tokens", tokens }));
-}

@@ -1,10 +1,10 @@
+// POST /v1/embeddings: parse (schema.ts), map onto the engine (mapping.ts), embed, build the list (response.ts).
 import type { FastifyInstance } from "fastify";
-import { buildEmbeddingList } from "./response.js";
-import { embeddingInputItems, parseEmbeddingRequest } from "./schema.js";
-import { ApiError } from "../shared/errors.js";
-import { EngineError, TokensPerRequestExceeded } from "../../engine/errors.js";
-import type { Engine, EmbeddingResult } from "../../engine/types.js";
+import type { EmbeddingResult, Engine } from "../../engine/types.js";
 import { toApiError } from "../shared/engine-errors.js";
+import { EMBEDDING_ERROR_NAMES, embeddingInput } from "./mapping.js";
+import { buildEmbeddingList } from "./response.js";
+import { parseEmbeddingRequest } from "./schema.js";
 
 export function registerEmbeddings(app: FastifyInstance, engine: Engine): void {
   app.post("/v1/embeddings", async (request) => {
@@ -12,21 +12,11 @@ export function registerEmbeddings(app: FastifyInstance, engine: Engine): void {
     request.facts.model = body.model;
     let result: EmbeddingResult;
     try {
-      result = await engine.embed(body.model, { inputs: embeddingInputItems(body.input), dimensions: body.dimensions ?? undefined });
+      result = await engine.embed(body.model, embeddingInput(body));
     } catch (error) {
-      throw embeddingApiError(error, body.model);
+      throw toApiError(error, body.model, EMBEDDING_ERROR_NAMES);
     }
     request.facts.promptTokens = result.promptTokens;
     return buildEmbeddingList({ model: body.model, vectors: result.vectors, promptTokens: result.promptTokens, format: body.encoding_format ?? "float" });
   });
-}
-
-function embeddingApiError(error: unknown, model: string): ApiError {
-  // OpenAI's answer, type and code as it sends them (the SDKs raise BadRequestError).
-  if (error instanceof TokensPerRequestExceeded)
-    return new ApiError(400, error.message, { type: "max_tokens_per_request", param: null, code: "max_tokens_per_request" });
-  // toApiError names `prompt` or `messages` for a context overflow; here the parameter is `input`.
-  if (error instanceof EngineError && error.kind === "context_length_exceeded")
-    return new ApiError(400, error.message, { type: "invalid_request_error", param: error.param ?? "input", code: "context_length_exceeded" });
-  return toApiError(error, model);
 }

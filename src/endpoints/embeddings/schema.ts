@@ -48,20 +48,3 @@ function schemaFor(body: unknown): z.ZodType<EmbeddingRequest> {
 export function parseEmbeddingRequest(body: unknown): EmbeddingRequest {
   return parseWith(schemaFor(body), body);
 }
-
-export type EmbeddingInputItem = { kind: "text"; text: string } | { kind: "tokens"; tokens: number[] };
-
-/** The request's inputs, one item per embedding to return, in order. */
-export function embeddingInputItems(input: EmbeddingRequestInput): EmbeddingInputItem[] {
-  if (typeof input === "string") return [{ kind: "text", text: input }];
-  const items: EmbeddingInputItem[] = [];
-  const tokens: number[] = [];
-  for (const item of input) {
-    if (typeof item === "string") items.push({ kind: "text", text: item });
-    else if (typeof item === "number") tokens.push(item);
-    else items.push({ kind: "tokens", tokens: item });
-  }
-  // A flat array of ids is one input; the schema never mixes ids with strings or arrays.
-  if (tokens.length > 0) items.push({ kind: "tokens", tokens });
-  return items;
-}

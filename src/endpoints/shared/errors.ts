@@ -114,7 +114,7 @@ export function rateLimited(message: string, retryAfterSeconds: number): ApiErro
   });
 }
 
-export function contextLengthExceeded(message: string, param: "messages" | "prompt" = "messages"): ApiError {
+export function contextLengthExceeded(message: string, param = "messages"): ApiError {
   return new ApiError(400, message, { type: "invalid_request_error", param, code: "context_length_exceeded" });
 }
 

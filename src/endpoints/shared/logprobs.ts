@@ -1,6 +1,6 @@
 // The two logprobs wire formats: chat's list of token entries and the legacy completions'
-// parallel arrays. Inputs are structural so the engine's TokenLogprob fits without this layer
-// importing the engine.
+// parallel arrays. Inputs are structural: the engine's TokenLogprob fits them.
+import type { PositionedTokenLogprob } from "../../engine/types.js";
 
 /** A candidate token at one position. */
 export interface LogprobAlternativeInput {
@@ -119,4 +119,10 @@ export function concatLegacyLogprobs(a: LegacyLogprobs, b: LegacyLogprobs): Lega
     top_logprobs: [...a.top_logprobs, ...b.top_logprobs],
     text_offset: [...a.text_offset, ...b.text_offset],
   };
+}
+
+/** vLLM's return_tokens_as_token_ids: tokens written as `token_id:<id>`. */
+export function tokenNames(logprobs: PositionedTokenLogprob[], asIds: boolean): PositionedTokenLogprob[] {
+  if (!asIds) return logprobs;
+  return logprobs.map((t) => ({ ...t, text: `token_id:${t.token}`, top: t.top.map((a) => ({ ...a, text: `token_id:${a.token}` })) }));
 }

@@ -1,6 +1,6 @@
-// Pieces shared by the chat and legacy completions endpoints: parameter schemas with OpenAI's
-// ranges (and vLLM's for the extensions), stream options, usage and the response constants.
-import { randomBytes } from "node:crypto";
+// Request fields shared by the chat and legacy completions endpoints: parameter schemas with
+// OpenAI's ranges (and vLLM's for the extensions), stream options, and the cross-field rules
+// both endpoints apply. Their mapping onto the engine is in sampling-mapping.ts.
 import { z } from "zod";
 import { invalidRequest } from "./errors.js";
 
@@ -186,39 +186,6 @@ export function bestOfCount(req: { n?: number | null | undefined; best_of?: numb
   return req.best_of == null || req.best_of === 0 ? n : req.best_of;
 }
 
-/** The sampling controls beyond temperature/top_p, normalised so that "absent" always means "off". */
-export interface SamplingExtensions {
-  topK?: number;
-  minP?: number;
-  repetitionPenalty?: number;
-  presencePenalty: number;
-  frequencyPenalty: number;
-  /** [token id, bias]; ids are not checked against the vocabulary here (the engine does). */
-  logitBias: [number, number][];
-}
-
-export interface SamplingExtensionFields {
-  top_k?: number | null | undefined;
-  min_p?: number | null | undefined;
-  repetition_penalty?: number | null | undefined;
-  presence_penalty?: number | null | undefined;
-  frequency_penalty?: number | null | undefined;
-  logit_bias?: Readonly<Record<string, number>> | null | undefined;
-}
-
-export function samplingExtensions(req: SamplingExtensionFields): SamplingExtensions {
-  const out: SamplingExtensions = {
-    presencePenalty: req.presence_penalty ?? 0,
-    frequencyPenalty: req.frequency_penalty ?? 0,
-    logitBias: Object.entries(req.logit_bias ?? {}).map(([id, bias]) => [Number(id), bias]),
-  };
-  // The no-op values are dropped so that the engine can skip building those sampler stages.
-  if (req.top_k != null && req.top_k > 0) out.topK = req.top_k;
-  if (req.min_p != null && req.min_p > 0) out.minP = req.min_p;
-  if (req.repetition_penalty != null && req.repetition_penalty !== 1) out.repetitionPenalty = req.repetition_penalty;
-  return out;
-}
-
 /** The stop sequences as a list; empty strings dropped (they would stop before any output). */
 export function normalizeStop(stop: string | string[] | null | undefined): string[] {
   if (stop == null) return [];
@@ -231,68 +198,4 @@ export function wantsStreamUsage(req: {
   stream_options?: { include_usage?: boolean | null | undefined } | null | undefined;
 }): boolean {
   return req.stream === true && req.stream_options?.include_usage === true;
-}
-
-// ---- responses ----
-
-/**
- * Sent on every response and chunk. The field is optional and deprecated upstream, but some
- * clients log or compare it; a constant is honest about what it identifies (this server).
- */
-export const SYSTEM_FINGERPRINT = "fp_lavash";
-
-export interface TokenUsage {
-  promptTokens: number;
-  completionTokens: number;
-  /** Prompt tokens served from the KV cache of an earlier request. */
-  cachedTokens?: number;
-}
-
-export interface WireUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  prompt_tokens_details: { cached_tokens: number };
-}
-
-export function toWireUsage(usage: TokenUsage): WireUsage {
-  return {
-    prompt_tokens: usage.promptTokens,
-    completion_tokens: usage.completionTokens,
-    total_tokens: usage.promptTokens + usage.completionTokens,
-    // OpenAI always sends the details object, and clients that track caching read it unguarded.
-    prompt_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
-  };
-}
-
-export function unixSeconds(date: Date = new Date()): number {
-  return Math.floor(date.getTime() / 1000);
-}
-
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** 29 random base62 characters, the length OpenAI's own ids have after the prefix. */
-function randomId(length = 29): string {
-  // 248 = 4 * 62: rejecting bytes >= 248 keeps every character equally likely.
-  let out = "";
-  while (out.length < length) {
-    for (const byte of randomBytes(length * 2)) {
-      if (byte < 248) out += BASE62[byte % 62];
-      if (out.length === length) break;
-    }
-  }
-  return out;
-}
-
-export function newChatCompletionId(): string {
-  return `chatcmpl-${randomId()}`;
-}
-
-export function newCompletionId(): string {
-  return `cmpl-${randomId()}`;
-}
-
-/** OpenAI's x-request-id form: `req_` + 32 hex digits. */
-export function newRequestId(): string {
-  return `req_${randomBytes(16).toString("hex")}`;
 }

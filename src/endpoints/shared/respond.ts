@@ -1,17 +1,19 @@
 // Runs the engine generations behind one HTTP request and writes them out, as one JSON body or as
 // server-sent events. Shared by the chat and legacy completion routes, which differ only in how
-// they shape bodies and chunks (ResponseFormat). One request may hold several prompts (legacy
+// they shape bodies and chunks (ResponseShape). One request may hold several prompts (legacy
 // prompt arrays: choice index = prompt_index × n + j) and several choices per prompt; with
 // best_of > n, best_of candidates are generated and the n with the highest mean token logprob
 // are returned.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { SseStream } from "./sse.js";
-import type { Engine, FinishReason, GenerateRequest, Generation, GenerationEvent, PositionedTokenLogprob, ToolCall, Usage } from "../../engine/types.js";
-import { describeCause } from "./errors.js";
-import { toApiError } from "./engine-errors.js";
+import type { Engine, FinishReason, GenerateRequest, GenerationEvent, PositionedTokenLogprob, ToolCall, Usage } from "../../engine/types.js";
+import type { ItsProgress } from "../../its/types.js";
 import { followStop, throwIfStopped } from "../../server/in-flight.js";
-import { startScaledGeneration, type ScaledPlan } from "./its/run.js";
 import type { TokenTimer } from "../../server/metrics.js";
+import { toApiError, type EngineErrorNames } from "./engine-errors.js";
+import { describeCause } from "./errors.js";
+import type { WireItsDiagnostics } from "./its/diagnostics.js";
+import { startScaledGeneration, type ScaledPlan } from "./its/run.js";
+import { SseStream } from "./sse.js";
 
 export interface PromptPart {
   text: string;
@@ -31,12 +33,25 @@ export interface FinalChoice {
   reasoning: string | null;
 }
 
-/** How one endpoint shapes its bodies and chunks. */
-/** An `its` run's diagnostics (wire form), for the body or the stream's last chunk. */
-export type ItsDetail = Record<string, unknown>;
+/**
+ * What a response is written from: the engine's generation events, and for an inference-time
+ * scaling run (run in this layer, around the engine) its progress and diagnostics too.
+ */
+export type ResponseEvent =
+  | GenerationEvent
+  /** What the run has done so far (streamed as an SSE comment). */
+  | { type: "its_progress"; progress: ItsProgress }
+  /** The run's diagnostics, for the response's `its` field; before the choices' events. */
+  | { type: "its_diagnostics"; diagnostics: WireItsDiagnostics };
 
-export interface ResponseFormat {
-  complete(choices: FinalChoice[], usage: Usage, its?: ItsDetail): unknown;
+/** An engine Generation, or a scaling run: admitted, its prompt counted, events to come. */
+export interface ResponseSource extends AsyncIterable<ResponseEvent> {
+  readonly promptTokens: number;
+}
+
+/** How one endpoint shapes its bodies and chunks. */
+export interface ResponseShape {
+  complete(choices: FinalChoice[], usage: Usage, its?: WireItsDiagnostics): unknown;
   /** Chunks that open a choice (chat's role chunk); none for legacy completions. */
   open(index: number): unknown[];
   /** The echoed prompt of a choice, as chunks. */
@@ -44,13 +59,13 @@ export interface ResponseFormat {
   /** `offsetBase`: characters before this choice's generated text in its returned text (echo). */
   text(index: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown[];
   /** `its`: given with the last choice's finish, for the stream's final chunk. */
-  finish(index: number, reason: FinishReason, its?: ItsDetail): unknown[];
+  finish(index: number, reason: FinishReason, its?: WireItsDiagnostics): unknown[];
   /** Chat only: reasoning text, a call's opening, a fragment of its arguments. */
   reasoning?(index: number, text: string): unknown[];
   toolCall?(index: number, call: number, id: string, name: string): unknown[];
   toolArguments?(index: number, call: number, text: string): unknown[];
   /** The closing `choices: []` usage chunk, or null when not asked for. */
-  usage(usage: Usage, its?: ItsDetail): unknown;
+  usage(usage: Usage, its?: WireItsDiagnostics): unknown;
 }
 
 export interface RunPlan {
@@ -63,9 +78,11 @@ export interface RunPlan {
   stream: boolean;
   /** Inference-time scaling instead of plain generation (one request; n chains for power sampling). */
   its?: ScaledPlan;
+  /** How the endpoint names the engine's fields in its errors. */
+  errorNames: EngineErrorNames;
 }
 
-export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, format: ResponseFormat): Promise<unknown> {
+export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, format: ResponseShape): Promise<unknown> {
   request.facts.model = plan.model;
   request.facts.stream = plan.stream;
   // A client that goes away (streaming or not) cancels its generations and frees the sequences.
@@ -77,7 +94,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   followStop(request, abort);
 
   const candidates = plan.bestOf !== null && plan.bestOf > plan.n ? plan.bestOf : plan.n;
-  const generations: Generation[] = [];
+  const generations: ResponseSource[] = [];
   try {
     for (const r of plan.requests)
       generations.push(
@@ -88,16 +105,16 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   } catch (error) {
     abort.abort(); // frees what the earlier prompts already started
     throwIfStopped(request);
-    throw toApiError(error, plan.model);
+    throw toApiError(error, plan.model, plan.errorNames);
   }
   request.facts.promptTokens = generations.reduce((n, g) => n + g.promptTokens, 0);
 
   if (!plan.stream) {
-    let result: { choices: FinalChoice[]; usage: Usage; its?: ItsDetail };
+    let result: { choices: FinalChoice[]; usage: Usage; its?: WireItsDiagnostics };
     try {
       result = await collect(generations, plan.n, candidates, request.tokenTimer);
     } catch (error) {
-      throw toApiError(error, plan.model);
+      throw toApiError(error, plan.model, plan.errorNames);
     }
     throwIfStopped(request);
     if (abort.signal.aborted) return reply.status(499).send(); // nobody is listening any more
@@ -110,7 +127,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   sse.open({ "x-request-id": request.id });
   const usage = emptyUsage();
   const promptLength = new Map<number, number>();
-  let its: ItsDetail | undefined;
+  let its: WireItsDiagnostics | undefined;
   let finished = 0;
   try {
     for (let i = 0; i < generations.length * plan.n; i++) await sse.sendAll(format.open(i));
@@ -144,11 +161,11 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
         case "usage":
           addUsage(usage, event.usage);
           break;
-        case "progress":
-          await sse.comment(`its ${JSON.stringify(event.detail)}`);
+        case "its_progress":
+          await sse.comment(`its ${JSON.stringify(event.progress)}`);
           break;
-        case "diagnostics":
-          its = event.detail;
+        case "its_diagnostics":
+          its = event.diagnostics;
           break;
       }
     }
@@ -161,7 +178,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
       sse.done();
     }
   } catch (error) {
-    const apiError = toApiError(error, plan.model);
+    const apiError = toApiError(error, plan.model, plan.errorNames);
     // The stream's 200 is already sent, so the error handler never sees this one: logged here.
     if (apiError.status >= 500) request.log.error({ err: apiError.cause ?? error }, `internal error mid-stream: ${describeCause(apiError)}`);
     await sse.error(apiError);
@@ -177,9 +194,14 @@ interface Candidate extends FinalChoice {
 }
 
 /** Reads every generation to its end; keeps the n best candidates per prompt when best_of > n. */
-async function collect(generations: Generation[], n: number, candidates: number, timer?: TokenTimer | null): Promise<{ choices: FinalChoice[]; usage: Usage; its?: ItsDetail }> {
+async function collect(
+  generations: ResponseSource[],
+  n: number,
+  candidates: number,
+  timer?: TokenTimer | null,
+): Promise<{ choices: FinalChoice[]; usage: Usage; its?: WireItsDiagnostics }> {
   const usage = emptyUsage();
-  let its: ItsDetail | undefined;
+  let its: WireItsDiagnostics | undefined;
   const choices: FinalChoice[] = [];
   for (const [source, generation] of generations.entries()) {
     let prompt: PromptPart | null = null;
@@ -211,7 +233,7 @@ async function collect(generations: Generation[], n: number, candidates: number,
         c.finishReason = event.finishReason;
         if (event.logprobSum !== null && event.completionTokens > 0) c.meanLogprob = event.logprobSum / event.completionTokens;
       } else if (event.type === "usage") addUsage(usage, event.usage);
-      else if (event.type === "diagnostics") its = event.detail;
+      else if (event.type === "its_diagnostics") its = event.diagnostics;
     }
     // Stable sort: equal scores keep generation order.
     const chosen = candidates > n ? [...pool].sort((a, b) => b.meanLogprob - a.meanLogprob).slice(0, n) : pool;
@@ -221,7 +243,7 @@ async function collect(generations: Generation[], n: number, candidates: number,
 }
 
 /** Events of several generations as they come, each tagged with its generation's position. */
-async function* merge(generations: Generation[]): AsyncGenerator<{ source: number; event: GenerationEvent }> {
+async function* merge(generations: ResponseSource[]): AsyncGenerator<{ source: number; event: ResponseEvent }> {
   const iterators = generations.map((g) => g[Symbol.asyncIterator]());
   const next = (source: number) => iterators[source]!.next().then((result) => ({ source, result }));
   const pending = new Map(iterators.map((_, i) => [i, next(i)]));

@@ -79,7 +79,7 @@ export class ChatPromptRenderer {
     } catch (error) {
       // Templates reject what their model was not trained on (raise_exception), e.g. roles that
       // do not alternate: the client's request, not a server fault.
-      throw new EngineError("invalid_request", `The model's chat template could not render the messages: ${(error as Error).message}`, "messages");
+      throw new EngineError("invalid_request", `The model's chat template could not render the messages: ${(error as Error).message}`, "prompt.messages");
     }
     if (options.continueFinalMessage) text = cutAfterLastMark(text, lastMark);
 
@@ -156,6 +156,6 @@ function parseArguments(text: string): unknown {
 
 function cutAfterLastMark(text: string, mark: string): string {
   const at = text.lastIndexOf(mark);
-  if (at < 0) throw new EngineError("invalid_request", "The chat template dropped the final message, so it cannot be continued.", "messages");
+  if (at < 0) throw new EngineError("invalid_request", "The chat template dropped the final message, so it cannot be continued.", "prompt.messages");
   return text.slice(0, at + mark.length);
 }

@@ -8,7 +8,7 @@
 // of the last input token (after the output norm). Vectors are L2-normalized, as OpenAI's are, so
 // a dot product is the cosine similarity.
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
-import { EngineError, TokensPerRequestExceeded } from "../errors.js";
+import { EngineError } from "../errors.js";
 import type { EmbeddingInput, EmbeddingResult } from "../types.js";
 import { addSpecialTokens, checkPromptBytes, firstInvalidTokenId, utf8Bytes, vocabularyRange } from "./tokenizer-ops.js";
 
@@ -56,12 +56,12 @@ export class ModelEmbeddings {
     const reason = cannotEmbedReason(this.model);
     if (reason !== null) throw new EngineError("unsupported", `The model \`${this.modelId}\` cannot compute embeddings: ${reason}.`, "model");
     if (input.dimensions !== undefined && input.dimensions !== this.vectorSize)
-      throw new EngineError(
-        "unsupported",
-        `The model \`${this.modelId}\` produces ${this.vectorSize}-dimensional embeddings and cannot shorten them: ` +
-          `'dimensions' must be ${this.vectorSize} or absent, but got ${input.dimensions}.`,
-        "dimensions",
-      );
+      throw new EngineError("unsupported", `model '${this.modelId}' produces ${this.vectorSize}-dimensional embeddings only`, "dimensions", {
+        reason: "fixed_dimensions",
+        model: this.modelId,
+        dimensions: this.vectorSize,
+        requested: input.dimensions,
+      });
 
     // Everything is checked before anything is evaluated: a bad last input fails the request fast.
     let total = 0;
@@ -70,33 +70,38 @@ export class ModelEmbeddings {
       if (item.kind === "tokens") {
         const bad = firstInvalidTokenId(item.tokens, this.vocabularySize);
         if (bad >= 0)
-          throw new EngineError(
-            "invalid_request",
-            `Invalid token id ${item.tokens[bad]} (position ${bad} of input ${index}): ${vocabularyRange(this.vocabularySize)}.`,
-            "input",
-          );
+          throw new EngineError("token_out_of_vocabulary", `token id ${item.tokens[bad]} (position ${bad} of input ${index}): ${vocabularyRange(this.vocabularySize)}`, "inputs", {
+            reason: "token_out_of_vocabulary",
+            token: item.tokens[bad]!,
+            vocabularySize: this.vocabularySize,
+            position: bad,
+            input: index,
+          });
         tokens = item.tokens as Token[];
       } else {
-        const bound = { contextSize: this.contextSize, longestTokenBytes: this.options.longestTokenBytes ?? null, what: `input ${index}`, param: "input" };
+        const bound = { contextSize: this.contextSize, longestTokenBytes: this.options.longestTokenBytes ?? null, field: "inputs" as const, input: index };
         checkPromptBytes(utf8Bytes([item.text]), bound);
         tokens = this.model.tokenize(item.text, false);
       }
-      if (tokens.length === 0) throw new EngineError("invalid_request", `Input ${index} is empty.`, "input");
+      if (tokens.length === 0) throw new EngineError("invalid_request", `Input ${index} is empty.`, "inputs");
       const withSpecial = addSpecialTokens(this.model, tokens, "if_missing");
       // node-llama-cpp's embedding context needs one free position beyond the input.
       if (withSpecial.length >= this.contextSize)
-        throw new EngineError(
-          "context_length_exceeded",
-          `This model's maximum context length for embeddings is ${this.contextSize} tokens. However, input ${index} resulted in ` +
-            `${withSpecial.length} tokens. Please reduce the length of the input.`,
-          "input",
-        );
+        throw new EngineError("context_length_exceeded", `input ${index} is ${withSpecial.length} tokens, the embedding context ${this.contextSize}`, "inputs", {
+          reason: "context_exceeded",
+          contextSize: this.contextSize,
+          promptTokens: withSpecial.length,
+          input: index,
+        });
       total += withSpecial.length;
       // Counting stops at the input that passes the limit: the rest is not tokenized for nothing.
       if (total > MAX_EMBEDDING_TOKENS_PER_REQUEST)
-        throw new TokensPerRequestExceeded(
-          `Requested ${index === input.inputs.length - 1 ? "" : "at least "}${total} tokens, max ${MAX_EMBEDDING_TOKENS_PER_REQUEST} tokens per request`,
-        );
+        throw new EngineError("tokens_per_request_exceeded", `${total} tokens in one request, more than ${MAX_EMBEDDING_TOKENS_PER_REQUEST}`, "inputs", {
+          reason: "tokens_per_request",
+          total,
+          max: MAX_EMBEDDING_TOKENS_PER_REQUEST,
+          complete: index === input.inputs.length - 1,
+        });
       return withSpecial;
     });
 

@@ -194,7 +194,7 @@ export class LlamaEngine implements Engine {
     const contextSize = entry.scheduler.contextSize;
     // Counting is what /tokenize is for, so it counts past the context; but not text that cannot
     // fit it at all (the tokenizer would block the event loop on it for seconds).
-    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, what: input.kind === "text" ? "prompt" : "messages", param: input.kind === "text" ? "prompt" : "messages" };
+    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, field: input.kind === "text" ? "prompt" : "prompt.messages" };
     return { tokens: tokenizeInput(entry.model, entry.prompt, input, (bytes) => checkPromptBytes(bytes, bound)), contextSize };
   }
 
@@ -334,18 +334,14 @@ export class LlamaEngine implements Engine {
    */
   private async withGrammar(entry: LoadedModel, request: GenerateRequest, configs: NativeSamplerConfig[]): Promise<NativeSamplerConfig[]> {
     const calling = request.prompt.kind === "chat" ? request.prompt.tools : undefined;
-    let gbnf: Promise<LlamaGrammar> | null = request.responseFormat ? entry.grammars.grammarFor(request.responseFormat) : null;
+    let gbnf: Promise<LlamaGrammar> | null = request.outputConstraint ? entry.grammars.grammarFor(request.outputConstraint) : null;
     if (calling) {
-      if (request.responseFormat && calling.choice === "auto")
-        throw new EngineError(
-          "invalid_request",
-          "response_format cannot be combined with tools when tool_choice is 'auto': use tool_choice 'none' for a structured answer, or 'required' for calls.",
-          "response_format",
-        );
+      // The endpoint refuses an output grammar beside tool_choice auto: the two would compete.
+      if (request.outputConstraint && calling.toolChoice === "auto") throw new Error("internal: an output constraint with tool choice auto");
       // Building the text checks every tool's schema (a 400 before anything runs); auto compiles
       // its grammar only when a choice opens a call (lazyToolGrammar).
       const calls = toolCallGbnf(entry.prompt.toolSyntax, calling);
-      if (calling.choice !== "auto") gbnf = entry.grammars.compile(calls);
+      if (calling.toolChoice !== "auto") gbnf = entry.grammars.compile(calls);
     }
     if (!gbnf) return configs;
     const grammar = await gbnf;
@@ -355,7 +351,7 @@ export class LlamaEngine implements Engine {
   /** tool_choice auto: free text until the model opens a call, then the calls' grammar. */
   private lazyToolGrammar(entry: LoadedModel, request: GenerateRequest): LazyGrammar | undefined {
     const calling = request.prompt.kind === "chat" ? request.prompt.tools : undefined;
-    if (!calling || calling.choice !== "auto") return undefined;
+    if (!calling || calling.toolChoice !== "auto") return undefined;
     const syntax = entry.prompt.toolSyntax;
     return {
       trigger: syntax.trigger,
@@ -371,7 +367,7 @@ export class LlamaEngine implements Engine {
     const outputs = new ChatChoiceOutputs({
       syntax: chat.tools ? entry.prompt.toolSyntax : null,
       separateReasoning: chat.separateReasoning === true,
-      namedChoice: typeof chat.tools?.choice === "object",
+      namedChoice: typeof chat.tools?.toolChoice === "object",
     });
     return new MappedEventChannel<GenerationEvent>(onReturn, (e) => outputs.map(e));
   }
@@ -379,8 +375,7 @@ export class LlamaEngine implements Engine {
   private tokenizePrompt(entry: LoadedModel, request: Pick<GenerateRequest, "prompt" | "maxTokens">): Token[] {
     const prompt = request.prompt;
     const contextSize = entry.scheduler.contextSize;
-    const where = prompt.kind === "chat" ? "messages" : "prompt";
-    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, what: where, param: where };
+    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, field: prompt.kind === "chat" ? "prompt.messages" : "prompt" };
     const checkBytes = (bytes: number): void => checkPromptBytes(bytes, bound);
     let tokens: Token[];
     if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools, checkBytes });
@@ -389,7 +384,11 @@ export class LlamaEngine implements Engine {
       checkContextFits(request, prompt.tokens.length, contextSize);
       for (const t of prompt.tokens)
         if (!Number.isInteger(t) || t < 0 || t >= entry.vocabularySize)
-          throw new EngineError("invalid_request", `Invalid token id ${t} in 'prompt': the vocabulary has ids 0..${entry.vocabularySize - 1}.`, "prompt");
+          throw new EngineError("token_out_of_vocabulary", `token id ${t} of the prompt is outside the vocabulary (0..${entry.vocabularySize - 1})`, "prompt.tokens", {
+            reason: "token_out_of_vocabulary",
+            token: t,
+            vocabularySize: entry.vocabularySize,
+          });
       tokens = prompt.tokens as Token[];
     } else if (prompt.suffix !== undefined) {
       checkBytes(utf8Bytes([prompt.text, prompt.suffix]));
@@ -410,7 +409,7 @@ export class LlamaEngine implements Engine {
   private infillTokens(entry: LoadedModel, prefix: string, suffix: string): Token[] {
     const { prefix: pre, suffix: suf, middle: mid } = entry.model.tokens.infill;
     if (pre === null || suf === null || mid === null)
-      throw new EngineError("unsupported", `The model \`${entry.info.id}\` has no fill-in-the-middle tokens, so 'suffix' is not supported.`, "suffix");
+      throw new EngineError("unsupported", `model '${entry.info.id}' has no fill-in-the-middle tokens`, "prompt.suffix", { reason: "no_infill_tokens", model: entry.info.id });
     return [pre, ...entry.model.tokenize(prefix, false), suf, ...entry.model.tokenize(suffix, false), mid];
   }
 
@@ -512,25 +511,24 @@ class ModelDoesNotFit extends EngineError {
 function asLoadFailure(id: string, error: unknown): EngineError {
   if (error instanceof ModelDoesNotFit) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new EngineError("load_failed", `model '${id}' could not be loaded: ${reason}`, error instanceof EngineError ? error.param : "source");
+  return new EngineError("load_failed", `model '${id}' could not be loaded: ${reason}`, error instanceof EngineError ? error.field : "source");
 }
 
-/** The prompt, and the prompt plus max_tokens, must fit one sequence's context: a 400 naming the numbers otherwise. */
+/** The prompt, and the prompt plus the tokens asked for, must fit one sequence's context. */
 function checkContextFits(request: Pick<GenerateRequest, "prompt" | "maxTokens">, promptLength: number, contextSize: number): void {
-  const param = request.prompt.kind === "chat" ? "messages" : "prompt";
-  const where = request.prompt.kind === "chat" ? "messages" : "prompt";
+  const field = request.prompt.kind === "chat" ? "prompt.messages" : "prompt";
   if (promptLength >= contextSize)
-    throw new EngineError(
-      "context_length_exceeded",
-      `This model's maximum context length is ${contextSize} tokens. However, your ${where} resulted in ${promptLength} tokens. Please reduce the length of the ${where}.`,
-      param,
-    );
+    throw new EngineError("context_length_exceeded", `the prompt's ${promptLength} tokens do not fit the context of ${contextSize}`, field, {
+      reason: "context_exceeded",
+      contextSize,
+      promptTokens: promptLength,
+    });
   if (request.maxTokens !== null && promptLength + request.maxTokens > contextSize)
     throw new EngineError(
       "context_length_exceeded",
-      `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptLength + request.maxTokens} tokens ` +
-        `(${promptLength} in the ${where}, ${request.maxTokens} in the completion). Please reduce the length of the ${where} or completion.`,
-      param,
+      `the prompt's ${promptLength} tokens and ${request.maxTokens} more do not fit the context of ${contextSize}`,
+      field,
+      { reason: "context_exceeded", contextSize, promptTokens: promptLength, maxTokens: request.maxTokens },
     );
 }
 
@@ -540,16 +538,15 @@ function checkContextFits(request: Pick<GenerateRequest, "prompt" | "maxTokens">
  * saying so (and power sampling would then target something else than p^α).
  */
 function checkScalingSampling(sampling: SamplingParams): SamplingParams {
-  if (!(sampling.temperature > 0)) throw new EngineError("invalid_request", "Inference-time scaling samples its proposals: temperature must be above 0.", "temperature");
-  const refused: [boolean, string][] = [
-    [sampling.topP < 1, "top_p"],
-    [(sampling.topK ?? 0) > 0, "top_k"],
-    [(sampling.minP ?? 0) > 0, "min_p"],
-    [(sampling.presencePenalty ?? 0) !== 0, "presence_penalty"],
-    [(sampling.frequencyPenalty ?? 0) !== 0, "frequency_penalty"],
-    [(sampling.repetitionPenalty ?? 1) !== 1, "repetition_penalty"],
-  ];
-  for (const [set, param] of refused)
-    if (set) throw new EngineError("invalid_request", `'${param}' cannot be combined with 'its': the scaling methods score tokens under the model at the sampling temperature with logit_bias only.`, param);
+  const transformed =
+    !(sampling.temperature > 0) ||
+    sampling.topP < 1 ||
+    (sampling.topK ?? 0) > 0 ||
+    (sampling.minP ?? 0) > 0 ||
+    (sampling.presencePenalty ?? 0) !== 0 ||
+    (sampling.frequencyPenalty ?? 0) !== 0 ||
+    (sampling.repetitionPenalty ?? 1) !== 1;
+  // The endpoints refuse these combinations (shared/its/plan.ts) before a session starts.
+  if (transformed) throw new Error("internal: a scaling proposal needs temperature > 0 and no top-p, top-k, min-p or penalties");
   return sampling;
 }

@@ -4,7 +4,7 @@
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import { JSON_OBJECT_GBNF, UnsupportedSchemaError, jsonSchemaToGbnf } from "../grammar/json-schema-to-gbnf.js";
-import type { ResponseFormat } from "../types.js";
+import type { OutputConstraint } from "../types.js";
 
 export class ResponseGrammars {
   private readonly cache = new Map<string, Promise<LlamaGrammar>>();
@@ -12,7 +12,7 @@ export class ResponseGrammars {
   constructor(private readonly llama: Llama) {}
 
   /** Throws EngineError("invalid_request") naming what the schema asks that lavash cannot enforce. */
-  async grammarFor(format: ResponseFormat): Promise<LlamaGrammar> {
+  async grammarFor(format: OutputConstraint): Promise<LlamaGrammar> {
     return this.compile(format.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(format.schema, format.strict));
   }
 
@@ -34,7 +34,7 @@ export class ResponseGrammars {
       return jsonSchemaToGbnf(schema, { strict });
     } catch (error) {
       if (error instanceof UnsupportedSchemaError)
-        throw new EngineError("invalid_request", error.message, "response_format.json_schema.schema");
+        throw new EngineError("invalid_request", error.message, "outputConstraint.schema");
       throw error;
     }
   }

@@ -1,5 +1,6 @@
-// OpenAI (and vLLM-extension) sampling parameters → llama.cpp sampler configurations, one per
-// choice. OpenAI semantics: no top-k unless asked, top_p 1 is "off", temperature 0 is greedy.
+// The engine's SamplingParams → llama.cpp sampler configurations, one per choice: no top-k unless
+// asked, top_p 1 is "off", temperature 0 is greedy. The only check here needs the model (logit
+// bias ids against the vocabulary); combinations of parameters are the endpoints' to refuse.
 import { randomInt } from "node:crypto";
 import type { Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
@@ -31,14 +32,10 @@ function baseConfig(sampling: SamplingParams, { promptTokens, maxTokens, vocabul
   const presence = sampling.presencePenalty ?? 0;
   const frequency = sampling.frequencyPenalty ?? 0;
   const repetition = sampling.repetitionPenalty ?? 1;
+  // llama.cpp keeps one token history for all three penalties: presence and frequency count only
+  // generated tokens, the repetition penalty counts the prompt too (SamplingParams says so).
   if (repetition !== 1 && (presence !== 0 || frequency !== 0))
-    // llama.cpp keeps one token history for all three penalties: OpenAI's count only generated
-    // tokens, repetition_penalty counts the prompt too. Both at once cannot be honoured exactly.
-    throw new EngineError(
-      "invalid_request",
-      "repetition_penalty cannot be combined with presence_penalty or frequency_penalty: use one kind of penalty per request.",
-      "repetition_penalty",
-    );
+    throw new Error("internal: SamplingParams.repetitionPenalty was combined with presence or frequency penalties");
   if (repetition !== 1) {
     config.repeatPenalty = repetition;
     config.repeatPenaltyTokens = Uint32Array.from(promptTokens);
@@ -55,7 +52,12 @@ function baseConfig(sampling: SamplingParams, { promptTokens, maxTokens, vocabul
   if (bias.length > 0) {
     for (const [token] of bias)
       if (!Number.isInteger(token) || token < 0 || token >= vocabularySize)
-        throw new EngineError("invalid_request", `Invalid key in 'logit_bias': token id ${token} is outside the vocabulary (0..${vocabularySize - 1}).`, "logit_bias");
+        throw new EngineError(
+          "token_out_of_vocabulary",
+          `token id ${token} in the logit bias is outside the vocabulary (0..${vocabularySize - 1})`,
+          "sampling.logitBias",
+          { reason: "token_out_of_vocabulary", token, vocabularySize },
+        );
     config.tokenBiasKeys = Uint32Array.from(bias.map(([token]) => token));
     // OpenAI: "-100 should result in a ban". Adding -100 to a logit is only nearly a ban.
     config.tokenBiasValues = Float32Array.from(bias.map(([, value]) => (value <= -100 ? -Infinity : value)));

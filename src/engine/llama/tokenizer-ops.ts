@@ -2,7 +2,7 @@
 // completion prompt is and chats are rendered by the same ChatPromptRenderer as chat
 // completions, so a count from here equals the `usage.prompt_tokens` the same input gets there.
 import { LlamaVocabularyType, type LlamaModel, type Token } from "node-llama-cpp";
-import { EngineError } from "../errors.js";
+import { EngineError, type EngineField } from "../errors.js";
 import type { TokenizeInput } from "../types.js";
 import type { ChatPromptRenderer } from "./chat-prompt.js";
 
@@ -17,10 +17,9 @@ export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, i
   const addGenerationPrompt = input.addGenerationPrompt ?? true;
   const continueFinalMessage = input.continueFinalMessage ?? false;
   const lastRole = input.messages.at(-1)?.role;
-  if (continueFinalMessage && addGenerationPrompt)
-    throw new EngineError("invalid_request", "Cannot set both `continue_final_message` and `add_generation_prompt` to True.", "continue_final_message");
-  if (continueFinalMessage && lastRole !== "assistant")
-    throw new EngineError("invalid_request", "'continue_final_message' needs the last message to be an assistant message.", "messages");
+  // The endpoint refuses these (tokenize/mapping.ts); here they would render a wrong prompt.
+  if (continueFinalMessage && (addGenerationPrompt || lastRole !== "assistant"))
+    throw new Error("internal: continueFinalMessage needs the last message from the assistant and no generation prompt");
   const tokens = renderer.render(input.messages, { generationPrompt: addGenerationPrompt, continueFinalMessage, tools: input.tools, ...(checkBytes ? { checkBytes } : {}) });
   return input.addSpecialTokens === true ? addSpecialTokens(model, tokens, "always") : tokens;
 }
@@ -53,9 +52,10 @@ export interface PromptBound {
   contextSize: number;
   /** longestTokenBytes of the model; null: no byte bound, only the tokenized length counts. */
   longestTokenBytes: number | null;
-  /** How the error names the prompt: "messages", "prompt", "input", "input 3". */
-  what: string;
-  param: string;
+  /** The field the prompt came in. */
+  field: EngineField;
+  /** Which of several inputs (embeddings). */
+  input?: number;
 }
 
 /**
@@ -70,10 +70,16 @@ export function checkPromptBytes(bytes: number, bound: PromptBound): void {
   if (fewest < bound.contextSize) return;
   throw new EngineError(
     "context_length_exceeded",
-    `This model's maximum context length is ${bound.contextSize} tokens. However, your ${bound.what} (${bytes} bytes of text) cannot be ` +
-      `fewer than ${fewest} tokens, since none of this model's tokens stands for more than ${bound.longestTokenBytes} bytes` +
-      `. Please reduce the length of the ${bound.what}.`,
-    bound.param,
+    `${bytes} bytes of text cannot be fewer than ${fewest} tokens, more than the context of ${bound.contextSize} holds`,
+    bound.field,
+    {
+      reason: "prompt_bytes_exceed_context",
+      contextSize: bound.contextSize,
+      bytes,
+      fewestTokens: fewest,
+      longestTokenBytes: bound.longestTokenBytes,
+      ...(bound.input === undefined ? {} : { input: bound.input }),
+    },
   );
 }
 
@@ -88,7 +94,12 @@ export function utf8Bytes(texts: Iterable<string>): number {
 export function detokenizeTokens(model: LlamaModel, vocabularySize: number, tokens: readonly number[]): string {
   const bad = firstInvalidTokenId(tokens, vocabularySize);
   if (bad >= 0)
-    throw new EngineError("invalid_request", `Invalid token id ${tokens[bad]} at tokens[${bad}]: ${vocabularyRange(vocabularySize)}.`, "tokens");
+    throw new EngineError("token_out_of_vocabulary", `token id ${tokens[bad]} at position ${bad}: ${vocabularyRange(vocabularySize)}`, "tokens", {
+      reason: "token_out_of_vocabulary",
+      token: tokens[bad]!,
+      vocabularySize,
+      position: bad,
+    });
   return model.detokenize(tokens as Token[], true);
 }
 

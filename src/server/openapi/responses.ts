@@ -5,11 +5,11 @@
 import { z } from "zod";
 import type { ChatCompletion, ChatCompletionChunk } from "../../endpoints/chat-completions/response.js";
 import type { Completion, CompletionChoice, CompletionFinishReason } from "../../endpoints/completions/response.js";
-import type { WireUsage } from "../../endpoints/shared/request-fields.js";
+import type { WireUsage } from "../../endpoints/shared/response-fields.js";
 import type { EmbeddingList } from "../../endpoints/embeddings/response.js";
 import type { ErrorBody } from "../../endpoints/shared/errors.js";
 import type { WireItsDiagnostics } from "../../endpoints/shared/its/diagnostics.js";
-import type { ModelStateBody } from "../../endpoints/admin/schema.js";
+import type { ModelStateBody } from "../../endpoints/admin/response.js";
 import type { ModelList, ModelObject } from "../../endpoints/models/response.js";
 import type { DetokenizeResponse, TokenizeResponse } from "../../endpoints/tokenize/schema.js";
 import type { EngineStatus } from "../../engine/types.js";

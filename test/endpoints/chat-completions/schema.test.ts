@@ -2,14 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
 import { ApiError } from "../../../src/endpoints/shared/errors.js";
-import {
-  chatLogprobsK,
-  chatMaxTokens,
-  flattenContent,
-  parseChatCompletionRequest,
-  type ChatCompletionRequest,
-} from "../../../src/endpoints/chat-completions/schema.js";
-import { EXTENSION_PARAMETERS, bestOfCount, normalizeStop, samplingExtensions, wantsStreamUsage } from "../../../src/endpoints/shared/request-fields.js";
+import { parseChatCompletionRequest, type ChatCompletionRequest } from "../../../src/endpoints/chat-completions/schema.js";
+import { chatTopLogprobs, chatMaxTokens, flattenContent } from "../../../src/endpoints/chat-completions/mapping.js";
+import { EXTENSION_PARAMETERS, bestOfCount, normalizeStop, wantsStreamUsage } from "../../../src/endpoints/shared/request-fields.js";
+import { samplingExtensions } from "../../../src/endpoints/shared/sampling-mapping.js";
 
 const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
 
@@ -434,11 +430,11 @@ describe("chat request schema: sampling and scoring surface", () => {
   });
 
   it("helpers: logprobs count and normalised sampling extensions", () => {
-    assert.equal(chatLogprobsK({}), null);
-    assert.equal(chatLogprobsK({ logprobs: false, top_logprobs: 0 }), null);
-    assert.equal(chatLogprobsK({ logprobs: true }), 0);
-    assert.equal(chatLogprobsK({ logprobs: true, top_logprobs: null }), 0);
-    assert.equal(chatLogprobsK({ logprobs: true, top_logprobs: 7 }), 7);
+    assert.equal(chatTopLogprobs({}), null);
+    assert.equal(chatTopLogprobs({ logprobs: false, top_logprobs: 0 }), null);
+    assert.equal(chatTopLogprobs({ logprobs: true }), 0);
+    assert.equal(chatTopLogprobs({ logprobs: true, top_logprobs: null }), 0);
+    assert.equal(chatTopLogprobs({ logprobs: true, top_logprobs: 7 }), 7);
 
     assert.deepEqual(samplingExtensions({}), { presencePenalty: 0, frequencyPenalty: 0, logitBias: [] });
     assert.deepEqual(

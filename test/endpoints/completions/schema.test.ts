@@ -2,14 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
 import { ApiError } from "../../../src/endpoints/shared/errors.js";
-import { samplingExtensions } from "../../../src/endpoints/shared/request-fields.js";
-import {
-  COMPLETIONS_UNSUPPORTED,
-  completionLogprobsK,
-  completionMaxTokens,
-  parseCompletionRequest,
-  promptInputs,
-} from "../../../src/endpoints/completions/schema.js";
+import { samplingExtensions } from "../../../src/endpoints/shared/sampling-mapping.js";
+import { COMPLETIONS_UNSUPPORTED, parseCompletionRequest } from "../../../src/endpoints/completions/schema.js";
+import { completionTopLogprobs, completionMaxTokens, promptInputs } from "../../../src/endpoints/completions/mapping.js";
 
 function rejects(body: unknown, param: string | null, code: string, message?: string | RegExp): void {
   assert.throws(
@@ -134,10 +129,10 @@ describe("completions request schema", () => {
   });
 
   it("logprobs: 0..5, null is off and 0 is the sampled token only", () => {
-    assert.equal(completionLogprobsK(parseCompletionRequest({ model: "m", prompt: "x" })), null);
-    assert.equal(completionLogprobsK(parseCompletionRequest({ model: "m", prompt: "x", logprobs: null })), null);
-    assert.equal(completionLogprobsK(parseCompletionRequest({ model: "m", prompt: "x", logprobs: 0 })), 0);
-    assert.equal(completionLogprobsK(parseCompletionRequest({ model: "m", prompt: "x", logprobs: 5 })), 5);
+    assert.equal(completionTopLogprobs(parseCompletionRequest({ model: "m", prompt: "x" })), null);
+    assert.equal(completionTopLogprobs(parseCompletionRequest({ model: "m", prompt: "x", logprobs: null })), null);
+    assert.equal(completionTopLogprobs(parseCompletionRequest({ model: "m", prompt: "x", logprobs: 0 })), 0);
+    assert.equal(completionTopLogprobs(parseCompletionRequest({ model: "m", prompt: "x", logprobs: 5 })), 5);
     rejects({ model: "m", prompt: "x", logprobs: -1 }, "logprobs", "integer_below_min_value");
     rejects({ model: "m", prompt: "x", logprobs: true }, "logprobs", "invalid_type", /expected an integer, but got a boolean/);
   });

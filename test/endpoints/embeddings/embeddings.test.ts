@@ -138,7 +138,7 @@ describe("models that cannot embed", () => {
     await assert.rejects(new ModelEmbeddings("stub", model, 100, options).embed(input), (error: unknown) => {
       assert.ok(error instanceof EngineError, String(error));
       assert.equal(error.kind, "unsupported");
-      assert.equal(error.param, "model");
+      assert.equal(error.field, "model");
       assert.match(error.message, message);
       return true;
     });

@@ -4,7 +4,7 @@ import OpenAI from "openai";
 import { ChatStreamBuilder, buildChatCompletion, type ChatCompletionChunk } from "../../../src/endpoints/chat-completions/response.js";
 import { CompletionStreamBuilder, buildCompletion } from "../../../src/endpoints/completions/response.js";
 import { buildModel, buildModelList } from "../../../src/endpoints/models/response.js";
-import { SYSTEM_FINGERPRINT, newChatCompletionId, newCompletionId, newRequestId } from "../../../src/endpoints/shared/request-fields.js";
+import { SYSTEM_FINGERPRINT, newChatCompletionId, newCompletionId, newRequestId } from "../../../src/endpoints/shared/response-fields.js";
 import {
   ApiError,
   contextLengthExceeded,

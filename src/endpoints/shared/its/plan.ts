@@ -1,6 +1,8 @@
 // Which requests an `its` run can serve, and its plan. A scaling run returns whole answers chosen
 // by the method: per-token logprobs, echo, stop strings, grammars and best_of have no meaning
-// there yet, so each is a 400 naming it (never ignored).
+// there yet, so each is a 400 naming it (never ignored). The methods' scores describe the model
+// at the sampling temperature with logit_bias only, so the sampling cuts and penalties are
+// refused too.
 import { invalidRequest } from "../errors.js";
 import { itsSpecFromRequest, type ItsParams } from "./schema.js";
 import type { ScaledPlan } from "./run.js";
@@ -14,6 +16,12 @@ export interface ItsRequestFields {
   logprobs?: boolean | number | null;
   top_logprobs?: number | null;
   echo?: boolean | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  min_p?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  repetition_penalty?: number | null;
 }
 
 export interface ItsServerLimits {
@@ -43,6 +51,27 @@ export function itsPlan(its: ItsParams, body: ItsRequestFields, limits: ItsServe
     ...refused.map(([given, name]): [boolean, string, string] => [given, name, `'${name}' cannot be combined with 'its'.`]),
   ];
   for (const [given, param, message] of checks) if (given) throw invalidRequest(message, param);
+  for (const [given, param, message] of samplingRefusals(body)) if (given) throw invalidRequest(message, param, "invalid_value");
   const choices = spec.method === "power_sampling" ? n : spec.method === "best_of_n" ? spec.topK : 1;
   return { spec, n, choices, maxTokensEvaluated: limits.maxTokensEvaluated };
+}
+
+/**
+ * A nucleus, top-k or min-p cut, or a penalty, would change each step's distribution without the
+ * scores saying so (and power sampling would then target something else than p^alpha).
+ */
+function samplingRefusals(body: ItsRequestFields): [boolean, string, string][] {
+  const refused: [boolean, string][] = [
+    [(body.top_p ?? 1) < 1, "top_p"],
+    [(body.top_k ?? 0) > 0, "top_k"],
+    [(body.min_p ?? 0) > 0, "min_p"],
+    [(body.presence_penalty ?? 0) !== 0, "presence_penalty"],
+    [(body.frequency_penalty ?? 0) !== 0, "frequency_penalty"],
+    [(body.repetition_penalty ?? 1) !== 1, "repetition_penalty"],
+  ];
+  return refused.map(([given, param]) => [
+    given,
+    param,
+    `'${param}' cannot be combined with 'its': the scaling methods score tokens under the model at the sampling temperature with logit_bias only.`,
+  ]);
 }

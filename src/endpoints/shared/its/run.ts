@@ -3,15 +3,16 @@
 // before any text goes out: choices are complete answers, sent as one text event each; while it
 // works, progress events become SSE comments.
 import { randomInt } from "node:crypto";
-import { ApiError } from "../errors.js";
-import { wireItsDiagnostics } from "./diagnostics.js";
 import { EventChannel } from "../../../engine/event-channel.js";
 import { EngineError } from "../../../engine/errors.js";
-import type { Engine, GenerateRequest, Generation, GenerationEvent, ScalingSession } from "../../../engine/types.js";
+import type { Engine, GenerateRequest, ScalingSession } from "../../../engine/types.js";
 import { worstCaseTokens } from "../../../its/budget.js";
 import { metricNeedsEntropy } from "../../../its/metrics.js";
 import { runIts } from "../../../its/run.js";
 import type { ItsSpec } from "../../../its/types.js";
+import { ApiError, invalidRequest } from "../errors.js";
+import type { ResponseEvent, ResponseSource } from "../respond.js";
+import { wireItsDiagnostics } from "./diagnostics.js";
 
 export interface ScaledPlan {
   spec: ItsSpec;
@@ -25,8 +26,9 @@ export interface ScaledPlan {
 
 type PlainRequest = Pick<GenerateRequest, "model" | "prompt" | "maxTokens" | "sampling">;
 
-export async function startScaledGeneration(engine: Engine, request: PlainRequest, plan: ScaledPlan, signal: AbortSignal): Promise<Generation> {
-  if (!engine.startScaling) throw new EngineError("unsupported", `Model '${request.model}' is served by an upstream engine: 'its' needs a local model.`, "its");
+export async function startScaledGeneration(engine: Engine, request: PlainRequest, plan: ScaledPlan, signal: AbortSignal): Promise<ResponseSource> {
+  if (!engine.startScaling)
+    throw invalidRequest(`Model '${request.model}' is served by an upstream engine: 'its' needs a local model.`, "its", "unsupported");
   const { spec, n } = plan;
   const temperature = proposalTemperature(spec, request.sampling.temperature);
   // One seed for the chains' samplers and the algorithm's own draws: a seeded request repeats exactly.
@@ -49,21 +51,21 @@ export async function startScaledGeneration(engine: Engine, request: PlainReques
         );
     },
   });
-  const channel = new EventChannel<GenerationEvent>(() => undefined);
+  const channel = new EventChannel<ResponseEvent>(() => undefined);
   void run(session, plan, temperature, seed, signal, channel);
   return Object.assign(channel, { promptTokens: session.promptTokens });
 }
 
-async function run(session: ScalingSession, plan: ScaledPlan, temperature: number, seed: number, signal: AbortSignal, channel: EventChannel<GenerationEvent>): Promise<void> {
+async function run(session: ScalingSession, plan: ScaledPlan, temperature: number, seed: number, signal: AbortSignal, channel: EventChannel<ResponseEvent>): Promise<void> {
   try {
     const result = await runIts(session, plan.spec, {
       temperature,
       seed,
       n: plan.n,
       signal,
-      onProgress: (progress) => channel.push({ type: "progress", detail: { ...progress } }),
+      onProgress: (progress) => channel.push({ type: "its_progress", progress }),
     });
-    channel.push({ type: "diagnostics", detail: { ...wireItsDiagnostics(result.diagnostics) } });
+    channel.push({ type: "its_diagnostics", diagnostics: wireItsDiagnostics(result.diagnostics) });
     result.choices.forEach((choice, index) => {
       channel.push({ type: "text", index, text: session.detokenize(choice.tokens), logprobs: null });
       channel.push({ type: "finish", index, finishReason: choice.finishReason, completionTokens: choice.tokens.length, logprobSum: null });

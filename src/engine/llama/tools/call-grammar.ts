@@ -5,7 +5,7 @@
 import { composeJsonSchemasGbnf, UnsupportedSchemaPartError, type SchemaPart } from "../../grammar/json-schema-to-gbnf.js";
 import { UnsupportedSchemaError } from "../../grammar/errors.js";
 import { alt, EMPTY, lit, rep, seq, type Expr } from "../../grammar/gbnf.js";
-import { EngineError } from "../../errors.js";
+import { EngineError, type EngineField } from "../../errors.js";
 import type { ToolCalling, ToolDefinition } from "../../types.js";
 import { argumentsPrefix, callPrefix, callSuffix, type ToolCallSyntax } from "./syntax.js";
 
@@ -24,7 +24,8 @@ export function callsOpening(syntax: ToolCallSyntax): string {
 export function toolCallGbnf(syntax: ToolCallSyntax, calling: ToolCalling, written = ""): string {
   const opening = callsOpening(syntax);
   if (!opening.startsWith(written)) throw new Error(`internal: '${written}' does not open a call`);
-  const offered = typeof calling.choice === "object" ? calling.tools.filter((t) => t.name === (calling.choice as { name: string }).name) : calling.tools;
+  const choice = calling.toolChoice;
+  const offered = typeof choice === "object" ? calling.tools.filter((t) => t.name === choice.name) : calling.tools;
   const parts: SchemaPart[] = offered.map((t) => ({ schema: t.parameters ?? NO_PARAMETERS, strict: t.strict }));
   const compose = (values: Expr[]): Expr => {
     const call = alt(...offered.map((t, i) => seq(lit(t.name + argumentsPrefix(syntax)), values[i]!)));
@@ -52,7 +53,7 @@ export function toolCallGbnf(syntax: ToolCallSyntax, calling: ToolCalling, writt
 
 const ANY_OBJECT = { type: "object" };
 
-function paramOf(tools: readonly ToolDefinition[], tool: ToolDefinition | undefined): string {
+function paramOf(tools: readonly ToolDefinition[], tool: ToolDefinition | undefined): EngineField {
   const i = tool ? tools.indexOf(tool) : -1;
-  return i >= 0 ? `tools[${i}].function.parameters` : "tools";
+  return i >= 0 ? `tools[${i}].parameters` : "tools";
 }

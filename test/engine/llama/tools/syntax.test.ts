@@ -99,24 +99,24 @@ describe("tool call grammar", () => {
   ];
 
   it("offers every function (or the named one), parallel or one call, starting after text already written", () => {
-    const all = toolCallGbnf(hermes, { tools, choice: "required", parallel: true });
+    const all = toolCallGbnf(hermes, { tools, toolChoice: "required", parallel: true });
     assert.match(all, /"a\\", \\"arguments\\": "/);
     assert.match(all, /"b\\", \\"arguments\\": "/);
     assert.match(all, /^root ::= "<tool_call>\\x0A\{\\"name\\": \\""/m);
-    const named = toolCallGbnf(hermes, { tools, choice: { name: "b" }, parallel: false });
+    const named = toolCallGbnf(hermes, { tools, toolChoice: { name: "b" }, parallel: false });
     assert.doesNotMatch(named, /\\"a\\"/);
-    const after = toolCallGbnf(hermes, { tools, choice: "auto", parallel: false }, "<tool_call>");
+    const after = toolCallGbnf(hermes, { tools, toolChoice: "auto", parallel: false }, "<tool_call>");
     assert.match(after, /^root ::= "\\x0A\{\\"name\\": \\""/m);
-    assert.throws(() => toolCallGbnf(hermes, { tools, choice: "auto", parallel: false }, "<tool_x"), /internal/);
+    assert.throws(() => toolCallGbnf(hermes, { tools, toolChoice: "auto", parallel: false }, "<tool_x"), /internal/);
   });
 
   it("refuses a strict tool's unenforceable schema, naming it; a non-strict one gets any object", () => {
     const bad = { type: "object", properties: { a: { not: {} } } };
     assert.throws(
-      () => toolCallGbnf(hermes, { tools: [tools[0]!, { name: "c", parameters: bad, strict: true }], choice: "required", parallel: false }),
-      (e: unknown) => e instanceof EngineError && e.param === "tools[1].function.parameters" && /"not"/.test(e.message),
+      () => toolCallGbnf(hermes, { tools: [tools[0]!, { name: "c", parameters: bad, strict: true }], toolChoice: "required", parallel: false }),
+      (e: unknown) => e instanceof EngineError && e.field === "tools[1].parameters" && /"not"/.test(e.message),
     );
-    const loose = toolCallGbnf(hermes, { tools: [{ name: "c", parameters: bad, strict: false }], choice: "required", parallel: false });
+    const loose = toolCallGbnf(hermes, { tools: [{ name: "c", parameters: bad, strict: false }], toolChoice: "required", parallel: false });
     assert.match(loose, /\\"c\\"/);
   });
 });

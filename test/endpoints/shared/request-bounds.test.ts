@@ -2,13 +2,15 @@
 // messages, the choice count of a request, and the byte bound on prompts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseChatCompletionRequest } from "../../src/endpoints/chat-completions/schema.js";
-import { MAX_CHOICES_PER_REQUEST, checkChoiceCount } from "../../src/endpoints/shared/request-fields.js";
-import { ApiError } from "../../src/endpoints/shared/errors.js";
-import { parseServeArgs, type ServeConfig } from "../../src/cli/serve.js";
-import { checkPromptBytes } from "../../src/engine/llama/tokenizer-ops.js";
-import { EngineError } from "../../src/engine/errors.js";
-import { DEFAULT_BODY_LIMIT, bodyTooLarge, describeByteSize, parseByteSize } from "../../src/server/body-limit.js";
+import { parseChatCompletionRequest } from "../../../src/endpoints/chat-completions/schema.js";
+import { MAX_CHOICES_PER_REQUEST, checkChoiceCount } from "../../../src/endpoints/shared/request-fields.js";
+import { ApiError } from "../../../src/endpoints/shared/errors.js";
+import { parseServeArgs, type ServeConfig } from "../../../src/cli/serve.js";
+import { checkPromptBytes } from "../../../src/engine/llama/tokenizer-ops.js";
+import { EngineError } from "../../../src/engine/errors.js";
+import { CHAT_ERROR_NAMES } from "../../../src/endpoints/chat-completions/mapping.js";
+import { toApiError } from "../../../src/endpoints/shared/engine-errors.js";
+import { DEFAULT_BODY_LIMIT, bodyTooLarge, describeByteSize, parseByteSize } from "../../../src/server/body-limit.js";
 
 describe("--max-body-size", () => {
   it("reads bytes and binary units, and nothing else", () => {
@@ -101,7 +103,7 @@ describe("choices per request", () => {
 });
 
 describe("the byte bound on prompts", () => {
-  const bound = { contextSize: 1024, longestTokenBytes: 256, what: "messages", param: "messages" };
+  const bound = { contextSize: 1024, longestTokenBytes: 256, field: "prompt.messages" as const };
 
   it("refuses text that cannot be fewer tokens than the context, before tokenizing", () => {
     checkPromptBytes(1023 * 256, bound); // could still be 1,023 tokens
@@ -110,8 +112,8 @@ describe("the byte bound on prompts", () => {
       (e: unknown) =>
         e instanceof EngineError &&
         e.kind === "context_length_exceeded" &&
-        e.param === "messages" &&
-        /maximum context length is 1024 tokens.*\(262144 bytes of text\) cannot be fewer than 1024 tokens/.test(e.message),
+        toApiError(e, "m", CHAT_ERROR_NAMES).param === "messages" &&
+        /maximum context length is 1024 tokens.*\(262144 bytes of text\) cannot be fewer than 1024 tokens/.test(toApiError(e, "m", CHAT_ERROR_NAMES).message),
     );
   });
 
