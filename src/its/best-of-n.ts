@@ -1,5 +1,5 @@
 // Best-of-N: n candidate answers generated concurrently (plain sampling, or power sampling per
-// candidate), each scored by the metric's sequence score; the topK best are returned best first.
+// candidate), each scored by the metric's sequence score; the keepBest best are returned best first.
 import type { ScalingSession } from "../engine/types.js";
 import { rankByScore, sequenceScore } from "./metrics.js";
 import { powerSample, validatePowerSpec } from "./power-sampling.js";
@@ -26,7 +26,7 @@ export interface BestOfNOutcome {
 
 export function validateBestOfNSpec(spec: BestOfNSpec): void {
   if (!Number.isInteger(spec.n) || spec.n < 1) throw new Error("n must be an integer ≥ 1");
-  if (!Number.isInteger(spec.topK) || spec.topK < 1) throw new Error("topK must be an integer ≥ 1");
+  if (!Number.isInteger(spec.keepBest) || spec.keepBest < 1) throw new Error("keepBest must be an integer ≥ 1");
   if (spec.power) validatePowerSpec(spec.power);
 }
 
@@ -60,7 +60,7 @@ export async function runBestOfN(session: ScalingSession, spec: BestOfNSpec, opt
         return score;
       }),
     );
-    const chosen = rankByScore(scores).slice(0, spec.topK);
+    const chosen = rankByScore(scores).slice(0, spec.keepBest);
     return {
       choices: chosen.map((i) => toChoice(tracks[i]!.steps, scores[i]!)),
       bestOfN: { scores, chosen },

@@ -40,8 +40,8 @@ export type ItsSpec =
       method: "best_of_n";
       n: number;
       metric: TokenMetric;
-      /** How many of the best candidates are returned, best first. */
-      topK: number;
+      /** How many of the best candidates are returned, best first (the wire's its.top_k). */
+      keepBest: number;
       power?: PowerSamplingSpec;
     };
 

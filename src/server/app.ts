@@ -1,5 +1,6 @@
 // The HTTP application: Fastify with OpenAI-shaped errors everywhere, request ids, one log line
-// per request, and the routes. Routes are thin: parse (src/api), call the engine, format.
+// per request, auth, CORS, limits and metrics, and the endpoints' routes. Each endpoint lives in
+// src/endpoints/<endpoint>/ (schema, mapping onto the engine, response builders, route).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import { ApiError, describeCause, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../endpoints/shared/errors.js";
 import type { Engine } from "../engine/types.js";

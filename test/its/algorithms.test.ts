@@ -424,7 +424,7 @@ describe("best-of-n", () => {
     const candidates: number[] = [];
     const result = await runIts(
       session,
-      { method: "best_of_n", n: 6, metric: "likelihood_confidence", topK: 3 },
+      { method: "best_of_n", n: 6, metric: "likelihood_confidence", keepBest: 3 },
       { temperature: 0.9, seed: 2, onProgress: (p) => p.event === "candidate" && candidates.push(p.candidate) },
     );
     const { scores, chosen } = result.diagnostics.bestOfN!;
@@ -447,7 +447,7 @@ describe("best-of-n", () => {
 
   it("breaks ties by candidate index", async () => {
     const session = new FakeScalingSession({ vocab: 3, maxTokens: 4, seed: 1, temperature: 0.5, logits: () => [0, 0, 0] });
-    const result = await runIts(session, { method: "best_of_n", n: 5, metric: "logprobs", topK: 3 }, { temperature: 0.5, seed: 1 });
+    const result = await runIts(session, { method: "best_of_n", n: 5, metric: "logprobs", keepBest: 3 }, { temperature: 0.5, seed: 1 });
     assert.deepEqual(result.diagnostics.bestOfN!.chosen, [0, 1, 2]);
     assert.ok(result.diagnostics.bestOfN!.scores.every((s) => s === Math.log(1 / 3) || Math.abs(s - Math.log(1 / 3)) < 1e-15));
     assert.equal(session.live, 0);
@@ -455,7 +455,7 @@ describe("best-of-n", () => {
 
   it("power-samples each candidate with `power`", async () => {
     const session = new FakeScalingSession({ vocab: 3, maxTokens: 5, seed: 8, temperature: 0.5, salt: 4 });
-    const result = await runIts(session, { method: "best_of_n", n: 3, metric: "power_distribution", topK: 1, power: { blockSize: 2, mcmcSteps: 3, alpha: 2 } }, { temperature: 0.5, seed: 3 });
+    const result = await runIts(session, { method: "best_of_n", n: 3, metric: "power_distribution", keepBest: 1, power: { blockSize: 2, mcmcSteps: 3, alpha: 2 } }, { temperature: 0.5, seed: 3 });
     const ps = result.diagnostics.powerSampling!;
     assert.equal(ps.chains.length, 3);
     assert.ok(ps.chains.every((blocks) => blocks.map((b) => b.length).join() === "2,4,5"));
@@ -466,7 +466,7 @@ describe("best-of-n", () => {
 
   it("rejects an entropy metric when the session has no entropy, disposing its chains", async () => {
     const session = new FakeScalingSession({ vocab: 3, maxTokens: 4, seed: 1, temperature: 1, entropy: false });
-    await assert.rejects(runIts(session, { method: "best_of_n", n: 3, metric: "entropy", topK: 1 }, { temperature: 1, seed: 1 }), /entropy/);
+    await assert.rejects(runIts(session, { method: "best_of_n", n: 3, metric: "entropy", keepBest: 1 }, { temperature: 1, seed: 1 }), /entropy/);
     assert.equal(session.live, 0);
   });
 });
@@ -476,7 +476,7 @@ describe("its runs", () => {
     { method: "power_sampling", power: { blockSize: 3, mcmcSteps: 4, alpha: 2 } },
     { method: "smc", particles: 5, tokensPerStep: 2, metric: "entropy", resampling: "multinomial", essThreshold: 0.8, stopOnEos: true },
     { method: "smc", particles: 3, tokensPerStep: 3, metric: "logprobs", resampling: "systematic", essThreshold: 1, stopOnEos: false, power: { blockSize: 2, mcmcSteps: 2, alpha: 2 } },
-    { method: "best_of_n", n: 4, metric: "power_distribution", topK: 2, power: { blockSize: 4, mcmcSteps: 3, alpha: 2 } },
+    { method: "best_of_n", n: 4, metric: "power_distribution", keepBest: 2, power: { blockSize: 4, mcmcSteps: 3, alpha: 2 } },
   ];
   const sessionOptions = { vocab: 4, eog: true, maxTokens: 10, seed: 12, temperature: 0.5, logits: eogLogits(9) };
 

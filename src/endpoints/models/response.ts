@@ -1,6 +1,6 @@
 // GET /v1/models and GET /v1/models/{id} bodies.
 
-/** Structurally the engine's ModelInfo, restated so the API layer does not depend on the engine. */
+/** Structurally the engine's ModelInfo, restated so the wire types do not depend on the engine. */
 export interface ModelDescription {
   id: string;
   /** Unix seconds. */

@@ -51,19 +51,20 @@ export interface ResponseSource extends AsyncIterable<ResponseEvent> {
 
 /** How one endpoint shapes its bodies and chunks. */
 export interface ResponseShape {
+  // choiceIndex: the choice's `index` on the wire (prompt_index × n + j), not the engine's per-prompt index.
   complete(choices: FinalChoice[], usage: Usage, its?: WireItsDiagnostics): unknown;
   /** Chunks that open a choice (chat's role chunk); none for legacy completions. */
-  open(index: number): unknown[];
+  open(choiceIndex: number): unknown[];
   /** The echoed prompt of a choice, as chunks. */
-  prompt(index: number, prompt: PromptPart): unknown[];
+  prompt(choiceIndex: number, prompt: PromptPart): unknown[];
   /** `offsetBase`: characters before this choice's generated text in its returned text (echo). */
-  text(index: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown[];
+  text(choiceIndex: number, text: string, logprobs: PositionedTokenLogprob[] | null, offsetBase: number): unknown[];
   /** `its`: given with the last choice's finish, for the stream's final chunk. */
-  finish(index: number, reason: FinishReason, its?: WireItsDiagnostics): unknown[];
+  finish(choiceIndex: number, reason: FinishReason, its?: WireItsDiagnostics): unknown[];
   /** Chat only: reasoning text, a call's opening, a fragment of its arguments. */
-  reasoning?(index: number, text: string): unknown[];
-  toolCall?(index: number, call: number, id: string, name: string): unknown[];
-  toolArguments?(index: number, call: number, text: string): unknown[];
+  reasoning?(choiceIndex: number, text: string): unknown[];
+  toolCall?(choiceIndex: number, call: number, id: string, name: string): unknown[];
+  toolArguments?(choiceIndex: number, call: number, text: string): unknown[];
   /** The closing `choices: []` usage chunk, or null when not asked for. */
   usage(usage: Usage, its?: WireItsDiagnostics): unknown;
 }
@@ -82,7 +83,7 @@ export interface RunPlan {
   errorNames: EngineErrorNames;
 }
 
-export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, format: ResponseShape): Promise<unknown> {
+export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, shape: ResponseShape): Promise<unknown> {
   request.facts.model = plan.model;
   request.facts.stream = plan.stream;
   // A client that goes away (streaming or not) cancels its generations and frees the sequences.
@@ -119,7 +120,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
     throwIfStopped(request);
     if (abort.signal.aborted) return reply.status(499).send(); // nobody is listening any more
     record(request, result.choices, result.usage);
-    return format.complete(result.choices, result.usage, result.its);
+    return shape.complete(result.choices, result.usage, result.its);
   }
 
   reply.hijack();
@@ -130,7 +131,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   let its: WireItsDiagnostics | undefined;
   let finished = 0;
   try {
-    for (let i = 0; i < generations.length * plan.n; i++) await sse.sendAll(format.open(i));
+    for (let i = 0; i < generations.length * plan.n; i++) await sse.sendAll(shape.open(i));
     for await (const { source, event } of merge(generations)) {
       if (sse.closed) break;
       const base = source * plan.n;
@@ -138,25 +139,25 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
         case "prompt":
           for (let j = 0; j < plan.n; j++) {
             promptLength.set(base + j, event.text.length);
-            await sse.sendAll(format.prompt(base + j, event));
+            await sse.sendAll(shape.prompt(base + j, event));
           }
           break;
         case "text":
           request.tokenTimer?.text(base + event.index);
-          await sse.sendAll(format.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0));
+          await sse.sendAll(shape.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0));
           break;
         case "reasoning":
-          await sse.sendAll(format.reasoning?.(base + event.index, event.text) ?? []);
+          await sse.sendAll(shape.reasoning?.(base + event.index, event.text) ?? []);
           break;
         case "tool_call":
-          await sse.sendAll(format.toolCall?.(base + event.index, event.call, event.id, event.name) ?? []);
+          await sse.sendAll(shape.toolCall?.(base + event.index, event.call, event.id, event.name) ?? []);
           break;
         case "tool_arguments":
-          await sse.sendAll(format.toolArguments?.(base + event.index, event.call, event.text) ?? []);
+          await sse.sendAll(shape.toolArguments?.(base + event.index, event.call, event.text) ?? []);
           break;
         case "finish":
           finished++;
-          await sse.sendAll(format.finish(base + event.index, event.finishReason, finished === generations.length * plan.n ? its : undefined));
+          await sse.sendAll(shape.finish(base + event.index, event.finishReason, finished === generations.length * plan.n ? its : undefined));
           break;
         case "usage":
           addUsage(usage, event.usage);
@@ -173,7 +174,7 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
     if (!sse.closed) {
       request.facts.completionTokens = usage.completionTokens;
       request.facts.cachedPromptTokens = usage.cachedPromptTokens;
-      const chunk = format.usage(usage, its);
+      const chunk = shape.usage(usage, its);
       if (chunk !== null) await sse.send(chunk);
       sse.done();
     }

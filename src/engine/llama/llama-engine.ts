@@ -26,7 +26,7 @@ import { checkModelSource, resolveModelPath, type ModelSpec, type ResolveProgres
 import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./native.js";
 import { LlamaScalingSession } from "./scaling-session.js";
 import { checkFits, estimateMemory } from "./memory-estimate.js";
-import { ResponseGrammars } from "./response-grammar.js";
+import { OutputGrammars } from "./output-grammar.js";
 import { samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
 import { newJob, type LazyGrammar } from "./sequence.js";
@@ -67,7 +67,7 @@ export interface LlamaEngineOptions {
 
 interface LoadedModel {
   info: ModelInfo;
-  grammars: ResponseGrammars;
+  grammars: OutputGrammars;
   model: LlamaModel;
   vocabularySize: number;
   /** See longestTokenBytes: prompts are measured against it before they are tokenized. */
@@ -490,7 +490,7 @@ export class LlamaEngine implements Engine {
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
     const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-    const entry: LoadedModel = { info, grammars: new ResponseGrammars(llama), model, vocabularySize, longestTokenBytes: longestTokenBytes(model), context, prompt, scheduler };
+    const entry: LoadedModel = { info, grammars: new OutputGrammars(llama), model, vocabularySize, longestTokenBytes: longestTokenBytes(model), context, prompt, scheduler };
     this.loaded.set(spec.id, entry);
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +

@@ -1,5 +1,5 @@
 // Response bodies, as zod schemas for the OpenAPI document. The server builds its responses from
-// plain TypeScript types (src/api/*/response.ts), so each schema here is checked at compile time
+// plain TypeScript types (src/endpoints/*/response.ts), so each schema here is checked at compile time
 // to describe every value of the type the server sends (`Describes`), and the openapi test
 // validates real responses against the generated JSON Schemas.
 import { z } from "zod";

@@ -1,4 +1,4 @@
-// components/schemas of the OpenAPI document: the request schemas the routes parse with (src/api),
+// components/schemas of the OpenAPI document: the request schemas the routes parse with (src/endpoints/*/schema.ts),
 // and the response schemas of ./responses.ts, converted by z.toJSONSchema to JSON Schema 2020-12
 // (OpenAPI 3.1's dialect). Requests are converted as inputs (what a client may send), responses
 // as outputs (what the server sends). Refinements (cross-field rules such as "stream_options

@@ -52,7 +52,7 @@ export function itsPlan(its: ItsParams, body: ItsRequestFields, limits: ItsServe
   ];
   for (const [given, param, message] of checks) if (given) throw invalidRequest(message, param);
   for (const [given, param, message] of samplingRefusals(body)) if (given) throw invalidRequest(message, param, "invalid_value");
-  const choices = spec.method === "power_sampling" ? n : spec.method === "best_of_n" ? spec.topK : 1;
+  const choices = spec.method === "power_sampling" ? n : spec.method === "best_of_n" ? spec.keepBest : 1;
   return { spec, n, choices, maxTokensEvaluated: limits.maxTokensEvaluated };
 }
 

@@ -140,7 +140,7 @@ export function itsSpecFromRequest(its: ItsParams, temperature: number | null | 
       return spec;
     }
     case "best_of_n": {
-      const spec: ItsSpec = { method: "best_of_n", n: its.n, metric: its.metric, topK: its.top_k };
+      const spec: ItsSpec = { method: "best_of_n", n: its.n, metric: its.metric, keepBest: its.top_k };
       if (its.power_sampling != null) spec.power = powerSpec(its.power_sampling, t);
       return spec;
     }

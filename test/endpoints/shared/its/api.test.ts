@@ -235,7 +235,7 @@ describe("itsSpecFromRequest", () => {
       method: "best_of_n",
       n: 4,
       metric: "entropy",
-      topK: 2,
+      keepBest: 2,
     });
   });
 
@@ -254,7 +254,7 @@ describe("itsSpecFromRequest", () => {
       method: "best_of_n",
       n: 8,
       metric: "logprobs",
-      topK: 1,
+      keepBest: 1,
       power: { blockSize: 64, mcmcSteps: 8, alpha: 4 },
     });
   });

@@ -1,19 +1,20 @@
-// response_format (and tool-call GBNF) → a llama.cpp grammar, compiled once per distinct text. The
-// conversion is lavash's own (src/engine/grammar): node-llama-cpp's silently drops `required`,
-// `anyOf`, `pattern` and more, and a structured output that is not what was asked must be a 400.
+// An output constraint (the wire's response_format) and tool-call GBNF → a llama.cpp grammar,
+// compiled once per distinct text. The conversion is lavash's own (src/engine/grammar):
+// node-llama-cpp's silently drops `required`, `anyOf`, `pattern` and more, and a structured output
+// that is not what was asked must be refused.
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import { JSON_OBJECT_GBNF, UnsupportedSchemaError, jsonSchemaToGbnf } from "../grammar/json-schema-to-gbnf.js";
 import type { OutputConstraint } from "../types.js";
 
-export class ResponseGrammars {
+export class OutputGrammars {
   private readonly cache = new Map<string, Promise<LlamaGrammar>>();
 
   constructor(private readonly llama: Llama) {}
 
   /** Throws EngineError("invalid_request") naming what the schema asks that lavash cannot enforce. */
-  async grammarFor(format: OutputConstraint): Promise<LlamaGrammar> {
-    return this.compile(format.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(format.schema, format.strict));
+  async grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar> {
+    return this.compile(constraint.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(constraint.schema, constraint.strict));
   }
 
   /** A grammar from GBNF text, compiled once. */
