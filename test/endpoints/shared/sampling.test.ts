@@ -211,6 +211,38 @@ describe("penalties and biases", () => {
     assert.ok(penalised < plain / 2, `${penalised} repeats with the penalty vs ${plain} without`);
   });
 
+  it("top_k 1 at temperature 1 draws the greedy tokens, whatever the seed; without it the seeds differ", async () => {
+    const request = { prompt: "Once upon a time", max_tokens: 24, logprobs: 0, return_tokens_as_token_ids: true };
+    const ids = async (extra: Record<string, unknown>) => tokenIds((await legacy({ ...request, ...extra })).choices[0]!.logprobs);
+    const greedy = await ids({ temperature: 0 });
+    let sampledDiffers = false;
+    for (const seed of [1, 2, 3, 4]) {
+      assert.deepEqual(await ids({ temperature: 1, seed, top_k: 1 }), greedy, `seed ${seed}`);
+      if (JSON.stringify(await ids({ temperature: 1, seed })) !== JSON.stringify(greedy)) sampledDiffers = true;
+    }
+    assert.ok(sampledDiffers, "plain sampling at temperature 1 drew the greedy tokens for every seed: the check shows nothing");
+  });
+
+  it("min_p 1 at temperature 1 keeps only the most likely token, so it draws the greedy tokens", async () => {
+    const request = { prompt: "Once upon a time", max_tokens: 24, logprobs: 0, return_tokens_as_token_ids: true };
+    const ids = async (extra: Record<string, unknown>) => tokenIds((await legacy({ ...request, ...extra })).choices[0]!.logprobs);
+    const greedy = await ids({ temperature: 0 });
+    for (const seed of [1, 2, 3, 4]) assert.deepEqual(await ids({ temperature: 1, seed, min_p: 1 }), greedy, `seed ${seed}`);
+    // A small min_p leaves the tail of a random model's flat distribution in: sampling still varies.
+    const loose = new Set<string>();
+    for (const seed of [1, 2, 3, 4]) loose.add(JSON.stringify(await ids({ temperature: 1, seed, min_p: 0.01 })));
+    assert.ok(loose.size > 1, "min_p 0.01 drew the same tokens for every seed");
+  });
+
+  it("lowers repetition with repetition_penalty, greedy", async () => {
+    const request = { prompt: "The the the", max_tokens: 64, temperature: 0, logprobs: 0, return_tokens_as_token_ids: true };
+    const repeats = (ids: number[]) => ids.length - new Set(ids).size;
+    const plain = repeats(tokenIds((await legacy({ ...request, repetition_penalty: 1 })).choices[0]!.logprobs));
+    const penalised = repeats(tokenIds((await legacy({ ...request, repetition_penalty: 2 })).choices[0]!.logprobs));
+    assert.ok(plain > 10, `greedy random model repeated only ${plain} times`);
+    assert.ok(penalised < plain / 2, `${penalised} repeats with the penalty vs ${plain} without`);
+  });
+
   it("accepts vLLM's top_k, min_p and repetition_penalty, and refuses mixing penalty kinds", async () => {
     const res = await legacy({ prompt: "Hi", max_tokens: 4, seed: 1, top_k: 5, min_p: 0.01, repetition_penalty: 1.3 });
     assert.equal(res.usage.completion_tokens, 4);
