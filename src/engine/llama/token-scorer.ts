@@ -20,11 +20,12 @@ export class TokenScorer {
     model: LlamaModel,
     private readonly native: NativeContext,
     private readonly pieces: TokenPieces,
-    /** How many alternatives to report per position (0..20). */
-    private readonly topK: number,
+    /** How many alternatives to report per position (0..20): the wire's top_logprobs, not sampling's top-k. */
+    private readonly alternatives: number,
   ) {
     this.exact = createNativeSampler(llama, model, {});
-    this.best = topK > 0 ? createNativeSampler(llama, model, { topK, temperature: 1, seed: 0 }) : null;
+    // A top-k sampler whose candidates are the `alternatives` best tokens, already ordered.
+    this.best = alternatives > 0 ? createNativeSampler(llama, model, { topK: alternatives, temperature: 1, seed: 0 }) : null;
   }
 
   /** Scores `token` at the batch position `index` (whose logits predict it). */
@@ -37,7 +38,7 @@ export class TokenScorer {
     const normalizer = max + Math.log(weight);
     const top: TokenAlternative[] = [];
     if (this.best) {
-      const [, , , bestLogits] = await this.native.sampleToken(index, this.best, false, false, [[], false, false, false, this.topK], false);
+      const [, , , bestLogits] = await this.native.sampleToken(index, this.best, false, false, [[], false, false, false, this.alternatives], false);
       for (const [t, logit] of logitPairs(bestLogits ?? [])) top.push(this.alternative(t, logit - normalizer));
       top.sort((a, b) => b.logprob - a.logprob);
     }
