@@ -216,7 +216,7 @@ export class LlamaEngine implements Engine {
 
   /** The model, loaded again first if it was unloaded (idle or by an admin); marks it used. */
   private async loadedModel(id: string): Promise<LoadedModel> {
-    if (!this.specs.has(id)) throw new EngineError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, "model");
+    if (!this.specs.has(id)) throw new EngineError("model_not_found", `model '${id}' is not served`, "model");
     this.lastUsed.set(id, Date.now());
     const entry = this.loaded.get(id);
     if (entry) return entry;
@@ -232,7 +232,7 @@ export class LlamaEngine implements Engine {
     await this.ready;
     const known = this.specs.get(request.id);
     if (!known && request.source === undefined)
-      throw new EngineError("model_not_found", `The model \`${request.id}\` is not configured: give its 'source' to add it.`, "model");
+      throw new EngineError("model_not_found", `model '${request.id}' is not configured and no source was given`, "model");
     if (known && request.source !== undefined && known.source !== request.source)
       throw new EngineError("invalid_request", `A model named '${request.id}' is already served from ${known.source}: unload it with forget first, or choose another name.`, "model");
     const spec = known ?? (request as ModelSpec);
@@ -252,7 +252,7 @@ export class LlamaEngine implements Engine {
    * longer served, otherwise its next request loads it again.
    */
   async unloadModel(id: string, forget = false): Promise<void> {
-    if (!this.specs.has(id)) throw new EngineError("model_not_found", `The model \`${id}\` does not exist or you do not have access to it.`, "model");
+    if (!this.specs.has(id)) throw new EngineError("model_not_found", `model '${id}' is not served`, "model");
     await this.loading.get(id)?.catch(() => undefined);
     const entry = this.loaded.get(id);
     if (forget) this.specs.delete(id);
