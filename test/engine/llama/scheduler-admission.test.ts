@@ -5,12 +5,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
-import { EventChannel } from "../../src/engine/event-channel.js";
-import { ContextScheduler, type SchedulerOptions, type TickReport } from "../../src/engine/llama/scheduler.js";
-import { newJob, type Job } from "../../src/engine/llama/sequence.js";
-import { TokenPieces } from "../../src/engine/llama/token-pieces.js";
-import type { GenerationEvent } from "../../src/engine/types.js";
-import { ensureBuiltinModel } from "../../src/models/builtin.js";
+import { EventChannel } from "../../../src/engine/event-channel.js";
+import { ContextScheduler, type SchedulerOptions, type TickReport } from "../../../src/engine/llama/scheduler.js";
+import { newJob, type Job } from "../../../src/engine/llama/sequence.js";
+import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
+import type { GenerationEvent } from "../../../src/engine/types.js";
+import { ensureBuiltinModel } from "../../../src/models/builtin.js";
 
 let llama: Llama;
 let model: LlamaModel;
