@@ -14,7 +14,7 @@ export type { ChatCompletion, ChatCompletionChoice, ChatCompletionMessage, ChatF
 export type { Completion, CompletionChoice, CompletionFinishReason } from "../endpoints/completions/response.js";
 export type { EmbeddingList, EmbeddingObject, EncodingFormat } from "../endpoints/embeddings/response.js";
 export type { ModelList, ModelObject } from "../endpoints/models/response.js";
-export type { DetokenizeResponse, TokenizeResponse } from "../endpoints/tokenize/schema.js";
+export type { DetokenizeResponse, TokenizeResponse } from "../endpoints/tokenize/response.js";
 export type { ChatChoiceLogprobs, ChatTokenLogprob, ChatTopLogprob, LegacyLogprobs } from "../endpoints/shared/logprobs.js";
 export type { WireUsage as CompletionUsage } from "../endpoints/shared/response-fields.js";
 

@@ -3,7 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { Engine } from "../../engine/types.js";
 import { toApiError } from "../shared/engine-errors.js";
 import { TOKENIZE_ERROR_NAMES, defaultModel, tokenizeInput } from "./mapping.js";
-import { buildDetokenizeResponse, buildTokenizeResponse, parseDetokenizeRequest, parseTokenizeRequest } from "./schema.js";
+import { buildDetokenizeResponse, buildTokenizeResponse } from "./response.js";
+import { parseDetokenizeRequest, parseTokenizeRequest } from "./schema.js";
 
 export function registerTokenize(app: FastifyInstance, engine: Engine): void {
   app.post("/tokenize", async (request) => {

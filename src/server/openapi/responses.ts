@@ -11,7 +11,7 @@ import type { ErrorBody } from "../../endpoints/shared/errors.js";
 import type { WireItsDiagnostics } from "../../endpoints/shared/its/diagnostics.js";
 import type { ModelStateBody } from "../../endpoints/admin/response.js";
 import type { ModelList, ModelObject } from "../../endpoints/models/response.js";
-import type { DetokenizeResponse, TokenizeResponse } from "../../endpoints/tokenize/schema.js";
+import type { DetokenizeResponse, TokenizeResponse } from "../../endpoints/tokenize/response.js";
 import type { EngineStatus } from "../../engine/types.js";
 
 /**
