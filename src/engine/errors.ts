@@ -54,7 +54,14 @@ export type EngineErrorDetail =
   /** `maxTokens`: the tokens asked for on top of the prompt (absent: the prompt alone does not fit). */
   | { reason: "context_exceeded"; contextSize: number; promptTokens: number; maxTokens?: number; input?: number }
   /** The prompt's text is too long to become fewer tokens than the context holds (checked before tokenizing). */
-  | { reason: "prompt_bytes_exceed_context"; contextSize: number; bytes: number; fewestTokens: number; longestTokenBytes: number; input?: number }
+  | {
+      reason: "prompt_bytes_exceed_context";
+      contextSize: number;
+      bytes: number;
+      fewestTokens: number;
+      longestTokenBytes: number;
+      input?: number;
+    }
   | { reason: "no_infill_tokens"; model: string }
   | { reason: "fixed_dimensions"; model: string; dimensions: number; requested: number }
   /** `complete`: false when counting stopped before the last input. */

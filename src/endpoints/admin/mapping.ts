@@ -2,7 +2,7 @@
 // in the engine's terms, and load failures as the caller's to fix.
 import { EngineError, type EngineField } from "../../engine/errors.js";
 import type { ModelSource } from "../../engine/types.js";
-import { toApiError, type EngineErrorNames } from "../shared/engine-errors.js";
+import { type EngineErrorNames, toApiError } from "../shared/engine-errors.js";
 import { ApiError, invalidRequest } from "../shared/errors.js";
 import type { LoadModelRequest } from "./schema.js";
 
@@ -28,10 +28,18 @@ export const ADMIN_ERROR_NAMES: EngineErrorNames = {
  */
 export function loadError(error: unknown, model: string): ApiError {
   if (error instanceof EngineError && error.kind === "load_failed")
-    return invalidRequest(capitalized(error.message), (error.field && ADMIN_ERROR_NAMES.param(error.field)) ?? "source", "model_load_failed");
+    return invalidRequest(
+      capitalized(error.message),
+      (error.field && ADMIN_ERROR_NAMES.param(error.field)) ?? "source",
+      "model_load_failed",
+    );
   const internal = !(error instanceof ApiError) && (!(error instanceof EngineError) || error.kind === "internal");
   if (!internal) return toApiError(error, model, ADMIN_ERROR_NAMES);
-  return invalidRequest(`The model '${model}' could not be loaded: ${(error as Error).message}`, "source", "model_load_failed");
+  return invalidRequest(
+    `The model '${model}' could not be loaded: ${(error as Error).message}`,
+    "source",
+    "model_load_failed",
+  );
 }
 
 const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);

@@ -12,7 +12,7 @@ import type { ChatMessage, OutputConstraint, ToolCall, ToolCalling, ToolDefiniti
 import type { EngineErrorNames } from "../shared/engine-errors.js";
 import { invalidRequest } from "../shared/errors.js";
 import { resolveChatIts } from "../shared/its/code.js";
-import { itsPlan, type ItsServerLimits } from "../shared/its/plan.js";
+import { type ItsServerLimits, itsPlan } from "../shared/its/plan.js";
 import { bestOfCount, checkChoiceCount, normalizeStop } from "../shared/request-fields.js";
 import type { RunPlan } from "../shared/respond.js";
 import { samplingParams } from "../shared/sampling-mapping.js";
@@ -49,11 +49,17 @@ export function chatGeneration(parsed: ChatCompletionRequest, limits: ItsServerL
     : undefined;
   const sampling = samplingParams(body);
   // The output grammar and a call grammar that switches on mid-answer would compete.
-  if (constraint !== undefined && tools?.toolChoice === "auto") throw invalidRequest(RESPONSE_FORMAT_WITH_AUTO_TOOLS, "response_format", "invalid_value");
+  if (constraint !== undefined && tools?.toolChoice === "auto")
+    throw invalidRequest(RESPONSE_FORMAT_WITH_AUTO_TOOLS, "response_format", "invalid_value");
   const topLogprobs = chatTopLogprobs(body);
   const request: RunPlan["requests"][number] = {
     model: body.model,
-    prompt: { kind: "chat", messages: body.messages.map(engineMessage), ...(tools ? { tools } : {}), separateReasoning },
+    prompt: {
+      kind: "chat",
+      messages: body.messages.map(engineMessage),
+      ...(tools ? { tools } : {}),
+      separateReasoning,
+    },
     maxTokens: chatMaxTokens(body),
     stop: normalizeStop(body.stop),
     sampling,
@@ -100,14 +106,17 @@ export const CHAT_ERROR_NAMES: EngineErrorNames = {
 };
 
 /** tools + tool_choice (default auto with tools, as OpenAI's) → the engine's; none: no tools at all. */
-export function toolCalling(body: Pick<ChatCompletionRequest, "tools" | "tool_choice" | "parallel_tool_calls">): ToolCalling | undefined {
+export function toolCalling(
+  body: Pick<ChatCompletionRequest, "tools" | "tool_choice" | "parallel_tool_calls">,
+): ToolCalling | undefined {
   const tools = toolDefinitions(body.tools);
   const choice = body.tool_choice ?? "auto";
   if (tools.length === 0 || choice === "none") return undefined;
   return {
     tools,
     // allowed_tools and custom choices are refused by CHAT_UNSUPPORTED before this point.
-    toolChoice: typeof choice === "string" ? choice : { name: (choice as { function: { name: string } }).function.name },
+    toolChoice:
+      typeof choice === "string" ? choice : { name: (choice as { function: { name: string } }).function.name },
     parallel: body.parallel_tool_calls !== false,
   };
 }
@@ -126,7 +135,8 @@ export function engineMessage(m: ChatMessageParam): ChatMessage {
   switch (m.role) {
     case "assistant": {
       const toolCalls: ToolCall[] = [];
-      for (const c of m.tool_calls ?? []) if (c.type === "function") toolCalls.push({ id: c.id, name: c.function.name, arguments: c.function.arguments });
+      for (const c of m.tool_calls ?? [])
+        if (c.type === "function") toolCalls.push({ id: c.id, name: c.function.name, arguments: c.function.arguments });
       return { role: "assistant", content: flattenContent(m.content), ...(toolCalls.length > 0 ? { toolCalls } : {}) };
     }
     case "tool":

@@ -5,18 +5,21 @@ import type { Engine, PositionedTokenLogprob } from "../../engine/types.js";
 import type { ItsServerLimits } from "../shared/its/plan.js";
 import { chatLogprobEntries, tokenNames } from "../shared/logprobs.js";
 import { wantsStreamUsage } from "../shared/request-fields.js";
-import { respond, type ResponseShape } from "../shared/respond.js";
+import { type ResponseShape, respond } from "../shared/respond.js";
 import { tokenUsage } from "../shared/response-fields.js";
 import { chatGeneration } from "./mapping.js";
-import { ChatStreamBuilder, buildChatCompletion } from "./response.js";
-import { parseChatCompletionRequest, type ChatCompletionRequest } from "./schema.js";
+import { buildChatCompletion, ChatStreamBuilder } from "./response.js";
+import { type ChatCompletionRequest, parseChatCompletionRequest } from "./schema.js";
 
 export function registerChatCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const body = parseChatCompletionRequest(request.body);
     const generation = chatGeneration(body, limits);
     const { separateReasoning } = generation;
-    const shape = chatShape(body, generation.topLogprobs, { deferOpen: generation.toolsOffered || separateReasoning, separateReasoning });
+    const shape = chatShape(body, generation.topLogprobs, {
+      deferOpen: generation.toolsOffered || separateReasoning,
+      separateReasoning,
+    });
     return respond(request, reply, engine, generation.plan, shape);
   });
 }
@@ -59,7 +62,10 @@ function chatShape(body: ChatCompletionRequest, topLogprobs: number | null, opti
       }),
     open: (choiceIndex) => (options.deferOpen ? [] : [opened(choiceIndex)]),
     prompt: () => [],
-    text: (choiceIndex, text, logprobs) => [...opening(choiceIndex), chunks.contentChunk(choiceIndex, text, entries(logprobs))],
+    text: (choiceIndex, text, logprobs) => [
+      ...opening(choiceIndex),
+      chunks.contentChunk(choiceIndex, text, entries(logprobs)),
+    ],
     reasoning: (choiceIndex, text) => [...opening(choiceIndex), chunks.reasoningChunk(choiceIndex, text)],
     toolCall: (choiceIndex, call, id, name) => {
       const first = !isOpen.has(choiceIndex);
@@ -68,7 +74,10 @@ function chatShape(body: ChatCompletionRequest, topLogprobs: number | null, opti
     },
     toolArguments: (choiceIndex, call, text) => [chunks.toolArgumentsChunk(choiceIndex, call, text)],
     // An `its` run's diagnostics ride on the last chunk: the usage chunk when one is sent.
-    finish: (choiceIndex, reason, its) => [...opening(choiceIndex), chunks.finishChunk(choiceIndex, reason, usageChunks ? undefined : its)],
+    finish: (choiceIndex, reason, its) => [
+      ...opening(choiceIndex),
+      chunks.finishChunk(choiceIndex, reason, usageChunks ? undefined : its),
+    ],
     usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its),
   };
 }

@@ -9,11 +9,11 @@
 import type { EngineField } from "../../engine/errors.js";
 import type { EngineErrorNames } from "../shared/engine-errors.js";
 import { invalidRequest } from "../shared/errors.js";
-import { itsPlan, type ItsServerLimits } from "../shared/its/plan.js";
+import { type ItsServerLimits, itsPlan } from "../shared/its/plan.js";
 import { bestOfCount, checkChoiceCount, normalizeStop } from "../shared/request-fields.js";
 import type { RunPlan } from "../shared/respond.js";
 import { samplingParams } from "../shared/sampling-mapping.js";
-import { DEFAULT_COMPLETION_MAX_TOKENS, type CompletionRequest } from "./schema.js";
+import { type CompletionRequest, DEFAULT_COMPLETION_MAX_TOKENS } from "./schema.js";
 
 export interface CompletionGeneration {
   plan: RunPlan;
@@ -36,7 +36,10 @@ export function completionGeneration(body: CompletionRequest, limits: ItsServerL
       model: body.model,
       requests: prompts.map((p) => ({
         model: body.model,
-        prompt: p.kind === "text" ? { kind: "text" as const, text: p.text, ...(body.suffix != null ? { suffix: body.suffix } : {}) } : p,
+        prompt:
+          p.kind === "text"
+            ? { kind: "text" as const, text: p.text, ...(body.suffix != null ? { suffix: body.suffix } : {}) }
+            : p,
         maxTokens: completionMaxTokens(body),
         stop: normalizeStop(body.stop),
         sampling,

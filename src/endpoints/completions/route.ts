@@ -3,13 +3,13 @@
 import type { FastifyInstance } from "fastify";
 import type { Engine, FinishReason, PositionedTokenLogprob } from "../../engine/types.js";
 import type { ItsServerLimits } from "../shared/its/plan.js";
-import { concatLegacyLogprobs, legacyLogprobs, tokenNames, type LegacyLogprobs } from "../shared/logprobs.js";
+import { concatLegacyLogprobs, type LegacyLogprobs, legacyLogprobs, tokenNames } from "../shared/logprobs.js";
 import { wantsStreamUsage } from "../shared/request-fields.js";
-import { respond, type FinalChoice, type PromptPart, type ResponseShape } from "../shared/respond.js";
+import { type FinalChoice, type PromptPart, type ResponseShape, respond } from "../shared/respond.js";
 import { tokenUsage } from "../shared/response-fields.js";
 import { completionGeneration } from "./mapping.js";
-import { CompletionStreamBuilder, buildCompletion } from "./response.js";
-import { parseCompletionRequest, type CompletionRequest } from "./schema.js";
+import { buildCompletion, CompletionStreamBuilder } from "./response.js";
+import { type CompletionRequest, parseCompletionRequest } from "./schema.js";
 
 export function registerCompletions(app: FastifyInstance, engine: Engine, limits: ItsServerLimits): void {
   app.post("/v1/completions", async (request, reply) => {
@@ -31,7 +31,9 @@ function completionShape(body: CompletionRequest, topLogprobs: number | null): R
           topLogprobs,
         );
   const echoed = (prompt: PromptPart): LegacyLogprobs | undefined =>
-    topLogprobs === null ? undefined : legacyLogprobs(tokenNames(prompt.logprobs ?? [], asIds), topLogprobs, { firstIsNull: true });
+    topLogprobs === null
+      ? undefined
+      : legacyLogprobs(tokenNames(prompt.logprobs ?? [], asIds), topLogprobs, { firstIsNull: true });
   const choiceLogprobs = (c: FinalChoice): LegacyLogprobs | null => {
     if (topLogprobs === null) return null;
     const own = generated(c.logprobs, c.prompt?.text.length ?? 0)!;
@@ -54,8 +56,12 @@ function completionShape(body: CompletionRequest, topLogprobs: number | null): R
       }),
     open: () => [],
     prompt: (choiceIndex, prompt) => [chunks.textChunk(choiceIndex, prompt.text, echoed(prompt))],
-    text: (choiceIndex, text, logprobs, offsetBase) => [chunks.textChunk(choiceIndex, text, generated(logprobs, offsetBase))],
-    finish: (choiceIndex, reason, its) => [chunks.finishChunk(choiceIndex, textFinish(reason), usageChunks ? undefined : its)],
+    text: (choiceIndex, text, logprobs, offsetBase) => [
+      chunks.textChunk(choiceIndex, text, generated(logprobs, offsetBase)),
+    ],
+    finish: (choiceIndex, reason, its) => [
+      chunks.finishChunk(choiceIndex, textFinish(reason), usageChunks ? undefined : its),
+    ],
     usage: (usage, its) => chunks.usageChunk(tokenUsage(usage), its),
   };
 }

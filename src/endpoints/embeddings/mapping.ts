@@ -39,11 +39,15 @@ export const EMBEDDING_ERROR_NAMES: EngineErrorNames = {
     const detail = error.detail;
     // OpenAI's answer, type and code as it sends them (the SDKs raise BadRequestError).
     if (detail?.reason === "tokens_per_request")
-      return new ApiError(400, `Requested ${detail.complete ? "" : "at least "}${detail.total} tokens, max ${detail.max} tokens per request`, {
-        type: "max_tokens_per_request",
-        param: null,
-        code: "max_tokens_per_request",
-      });
+      return new ApiError(
+        400,
+        `Requested ${detail.complete ? "" : "at least "}${detail.total} tokens, max ${detail.max} tokens per request`,
+        {
+          type: "max_tokens_per_request",
+          param: null,
+          code: "max_tokens_per_request",
+        },
+      );
     if (detail?.reason === "context_exceeded")
       return new ApiError(
         400,

@@ -17,6 +17,11 @@ export function registerEmbeddings(app: FastifyInstance, engine: Engine): void {
       throw toApiError(error, body.model, EMBEDDING_ERROR_NAMES);
     }
     request.facts.promptTokens = result.promptTokens;
-    return buildEmbeddingList({ model: body.model, vectors: result.vectors, promptTokens: result.promptTokens, format: body.encoding_format ?? "float" });
+    return buildEmbeddingList({
+      model: body.model,
+      vectors: result.vectors,
+      promptTokens: result.promptTokens,
+      format: body.encoding_format ?? "float",
+    });
   });
 }

@@ -60,7 +60,8 @@ export function toApiError(error: unknown, model: string, names: EngineErrorName
 /** OpenAI's wording for a prompt beyond the context, naming the parameter (or `input 3`). */
 function contextMessage(error: EngineError, param: string | null): string {
   const detail = error.detail;
-  const what = detail !== null && "input" in detail && detail.input !== undefined ? `input ${detail.input}` : (param ?? "prompt");
+  const what =
+    detail !== null && "input" in detail && detail.input !== undefined ? `input ${detail.input}` : (param ?? "prompt");
   if (detail?.reason === "prompt_bytes_exceed_context")
     return (
       `This model's maximum context length is ${detail.contextSize} tokens. However, your ${what} (${detail.bytes} bytes of text) cannot be ` +
@@ -86,16 +87,19 @@ function vocabularyMessage(error: EngineError, param: string | null): string {
   if (detail?.reason !== "token_out_of_vocabulary") return error.message;
   const last = detail.vocabularySize - 1;
   // logit_bias keys are token ids: OpenAI words a bad key as an invalid key of the object.
-  if (error.field === "sampling.logitBias") return `Invalid key in '${param}': token id ${detail.token} is outside the vocabulary (0..${last}).`;
+  if (error.field === "sampling.logitBias")
+    return `Invalid key in '${param}': token id ${detail.token} is outside the vocabulary (0..${last}).`;
   if (detail.input !== undefined)
     return `Invalid token id ${detail.token} (position ${detail.position ?? 0} of input ${detail.input}): the vocabulary has ids 0..${last}.`;
-  if (detail.position !== undefined) return `Invalid token id ${detail.token} at ${param}[${detail.position}]: the vocabulary has ids 0..${last}.`;
+  if (detail.position !== undefined)
+    return `Invalid token id ${detail.token} at ${param}[${detail.position}]: the vocabulary has ids 0..${last}.`;
   return `Invalid token id ${detail.token} in '${param}': the vocabulary has ids 0..${last}.`;
 }
 
 function unsupportedMessage(error: EngineError, param: string | null): string {
   const detail: EngineErrorDetail | null = error.detail;
-  if (detail?.reason === "no_infill_tokens") return `The model \`${detail.model}\` has no fill-in-the-middle tokens, so '${param}' is not supported.`;
+  if (detail?.reason === "no_infill_tokens")
+    return `The model \`${detail.model}\` has no fill-in-the-middle tokens, so '${param}' is not supported.`;
   if (detail?.reason === "fixed_dimensions")
     return (
       `The model \`${detail.model}\` produces ${detail.dimensions}-dimensional embeddings and cannot shorten them: ` +

@@ -2,7 +2,6 @@
 import { randomBytes } from "node:crypto";
 import type { Usage } from "../../engine/types.js";
 
-
 /**
  * Sent on every response and chunk. The field is optional and deprecated upstream, but some
  * clients log or compare it; a constant is honest about what it identifies (this server).
@@ -67,5 +66,9 @@ export function newRequestId(): string {
 
 /** The engine's usage in the builders' terms. */
 export function tokenUsage(usage: Usage): TokenUsage {
-  return { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cachedTokens: usage.cachedPromptTokens };
+  return {
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    cachedTokens: usage.cachedPromptTokens,
+  };
 }

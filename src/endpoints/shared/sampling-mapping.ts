@@ -45,7 +45,12 @@ export const PENALTIES_COMBINED =
 
 /** OpenAI's defaults: temperature 1, top_p 1; no seed means a fresh random one. */
 export function samplingParams(body: SamplingFields): SamplingParams {
-  const params: SamplingParams = { temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? undefined, ...samplingExtensions(body) };
+  const params: SamplingParams = {
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? 1,
+    seed: body.seed ?? undefined,
+    ...samplingExtensions(body),
+  };
   // llama.cpp keeps one token history for all three penalties: presence and frequency count only
   // generated tokens, repetition_penalty counts the prompt too. Both at once cannot be honoured.
   if (params.repetitionPenalty !== undefined && (params.presencePenalty !== 0 || params.frequencyPenalty !== 0))

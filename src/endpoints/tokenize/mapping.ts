@@ -10,12 +10,14 @@ import type { TokenizeRequest } from "./schema.js";
 export const CONTINUE_NEEDS_ASSISTANT = "'continue_final_message' needs the last message to be an assistant message.";
 
 export function tokenizeInput(req: TokenizeRequest): TokenizeInput {
-  if (req.kind === "text") return { kind: "text", text: req.body.prompt, addSpecialTokens: req.body.add_special_tokens ?? true };
+  if (req.kind === "text")
+    return { kind: "text", text: req.body.prompt, addSpecialTokens: req.body.add_special_tokens ?? true };
   const body = req.body;
   const messages = body.messages.map(engineMessage);
   const continueFinalMessage = body.continue_final_message ?? false;
   // (Both continue_final_message and add_generation_prompt true is the schema's refusal.)
-  if (continueFinalMessage && messages.at(-1)?.role !== "assistant") throw invalidRequest(CONTINUE_NEEDS_ASSISTANT, "messages", "invalid_value");
+  if (continueFinalMessage && messages.at(-1)?.role !== "assistant")
+    throw invalidRequest(CONTINUE_NEEDS_ASSISTANT, "messages", "invalid_value");
   return {
     kind: "chat",
     messages,

@@ -12,7 +12,11 @@ export interface DetokenizeResponse {
   prompt: string;
 }
 
-export function buildTokenizeResponse(tokens: number[], maxModelLen: number, tokenStrs: string[] | null = null): TokenizeResponse {
+export function buildTokenizeResponse(
+  tokens: number[],
+  maxModelLen: number,
+  tokenStrs: string[] | null = null,
+): TokenizeResponse {
   return { count: tokens.length, max_model_len: maxModelLen, tokens, token_strs: tokenStrs };
 }
 

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Engine } from "../../engine/types.js";
 import { toApiError } from "../shared/engine-errors.js";
-import { TOKENIZE_ERROR_NAMES, defaultModel, tokenizeInput } from "./mapping.js";
+import { defaultModel, TOKENIZE_ERROR_NAMES, tokenizeInput } from "./mapping.js";
 import { buildDetokenizeResponse, buildTokenizeResponse } from "./response.js";
 import { parseDetokenizeRequest, parseTokenizeRequest } from "./schema.js";
 
@@ -17,7 +17,9 @@ export function registerTokenize(app: FastifyInstance, engine: Engine): void {
       // Each token's own text, as node-llama-cpp detokenizes it alone (vLLM lists the tokenizer's
       // raw pieces, "Ġworld" for " world"); a token holding part of a UTF-8 character shows U+FFFD.
       const tokenStrs =
-        req.body.return_token_strs === true ? await Promise.all(result.tokens.map((t) => engine.detokenize(model, [t]))) : null;
+        req.body.return_token_strs === true
+          ? await Promise.all(result.tokens.map((t) => engine.detokenize(model, [t])))
+          : null;
       return buildTokenizeResponse(result.tokens, result.contextSize, tokenStrs);
     } catch (error) {
       throw toApiError(error, model, TOKENIZE_ERROR_NAMES);

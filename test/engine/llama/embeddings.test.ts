@@ -43,7 +43,10 @@ describe("models that cannot embed", () => {
   });
 
   it("refuses rerankers (pooling type rank)", async () => {
-    await expectUnsupported(stubModel({ fileInfo: { metadata: { general: { architecture: "bert" }, bert: { pooling_type: 4 } } } }), /reranking/);
+    await expectUnsupported(
+      stubModel({ fileInfo: { metadata: { general: { architecture: "bert" }, bert: { pooling_type: 4 } } } }),
+      /reranking/,
+    );
   });
 
   it("refuses a model whose embedding context cannot be created, saying why", async () => {
