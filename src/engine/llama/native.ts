@@ -4,7 +4,7 @@
 // drift out of step so concurrent requests stop sharing decodes (measured 1.01 sequences per
 // decode with 2 streams). lavash's scheduler drives the native batch directly: one decode per
 // tick carrying every active sequence, its own chunked prefill, and samplers configured without
-// the whole-vocabulary top-k sort the JS layer adds by default. test/engine/native.test.ts pins
+// the whole-vocabulary top-k sort the JS layer adds by default. test/engine/llama/native.test.ts pins
 // the behaviour this file relies on.
 import { LlamaGrammarEvaluationState, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 

@@ -1,6 +1,6 @@
 // response_format through the real server and the official client: grammar-constrained decoding
 // makes even the random-weight model produce schema-valid JSON. (The converter's own property
-// test over many schemas is test/engine/grammar-json-schema.test.ts.)
+// test over many schemas is test/engine/grammar/json-schema.test.ts.)
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
