@@ -2,7 +2,7 @@
 // context of `parallel` sequences driven by one ContextScheduler.
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import { EventChannel, MappedEventChannel } from "../event-channel.js";
-import { EngineError } from "../errors.js";
+import { EngineError, type EngineField } from "../errors.js";
 import type {
   Engine,
   EngineState,
@@ -538,15 +538,22 @@ function checkContextFits(request: Pick<GenerateRequest, "prompt" | "maxTokens">
  * saying so (and power sampling would then target something else than p^α).
  */
 function checkScalingSampling(sampling: SamplingParams): SamplingParams {
-  const transformed =
-    !(sampling.temperature > 0) ||
-    sampling.topP < 1 ||
-    (sampling.topK ?? 0) > 0 ||
-    (sampling.minP ?? 0) > 0 ||
-    (sampling.presencePenalty ?? 0) !== 0 ||
-    (sampling.frequencyPenalty ?? 0) !== 0 ||
-    (sampling.repetitionPenalty ?? 1) !== 1;
-  // The endpoints refuse these combinations (shared/its/plan.ts) before a session starts.
-  if (transformed) throw new Error("internal: a scaling proposal needs temperature > 0 and no top-p, top-k, min-p or penalties");
+  // The endpoints refuse these combinations first (shared/its/plan.ts), in the wire's words.
+  const refused: [boolean, EngineField][] = [
+    [!(sampling.temperature > 0), "sampling.temperature"],
+    [sampling.topP < 1, "sampling.topP"],
+    [(sampling.topK ?? 0) > 0, "sampling.topK"],
+    [(sampling.minP ?? 0) > 0, "sampling.minP"],
+    [(sampling.presencePenalty ?? 0) !== 0, "sampling.presencePenalty"],
+    [(sampling.frequencyPenalty ?? 0) !== 0, "sampling.frequencyPenalty"],
+    [(sampling.repetitionPenalty ?? 1) !== 1, "sampling.repetitionPenalty"],
+  ];
+  for (const [set, field] of refused)
+    if (set)
+      throw new EngineError(
+        "unsupported",
+        `a scaling proposal cannot use ${field}: the metrics describe the model at a temperature above 0 with the logit bias only`,
+        field,
+      );
   return sampling;
 }

@@ -133,9 +133,9 @@ describe("scaling session primitives", () => {
   });
 
   it("refuses samplers the metrics cannot describe", async () => {
-    await assert.rejects(scaling({ sampling: { temperature: 1, topP: 0.9 } }), /top_p/);
+    await assert.rejects(scaling({ sampling: { temperature: 1, topP: 0.9 } }), /topP/);
     await assert.rejects(scaling({ sampling: { temperature: 0, topP: 1 } }), /temperature/);
-    await assert.rejects(scaling({ sampling: { temperature: 1, topP: 1, presencePenalty: 0.5 } }), /presence_penalty/);
+    await assert.rejects(scaling({ sampling: { temperature: 1, topP: 1, presencePenalty: 0.5 } }), /presencePenalty/);
   });
 
   it("stops a chain at the session's max tokens, and rejects extensions after an abort", async () => {
