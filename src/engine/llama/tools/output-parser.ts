@@ -233,12 +233,25 @@ export class ChatOutputParser {
       this.state = "header";
       return;
     }
+    // Cut by max_tokens inside the call's closing syntax: that text belongs to the unfinished
+    // call, never to the content.
+    if (final && isPartialCallEnd(this.buffer, this.options.syntax?.callClose ?? "")) {
+      this.buffer = "";
+      this.state = "content";
+      return;
+    }
     if (final || this.buffer.trim().length > 2 + (this.options.syntax?.callClose.length ?? 0)) {
       this.emit("content", this.buffer);
       this.buffer = "";
       this.state = "content";
     }
   }
+}
+
+/** Whether `text` (whitespace aside) is a proper beginning of `}` followed by the call's closing tag. */
+function isPartialCallEnd(text: string, callClose: string): boolean {
+  const compact = text.replace(/\s+/g, "");
+  return compact !== "" && `}${callClose.replace(/\s+/g, "")}`.startsWith(compact);
 }
 
 /**

@@ -55,6 +55,19 @@ describe("tool call syntax detection", () => {
 });
 
 describe("ChatOutputParser", () => {
+  it("keeps a call cut by max_tokens inside its closing syntax out of the content", () => {
+    for (const tail of ["}", "}\n", "}\n</tool", "} </tool_call"]) {
+      const parser = new ChatOutputParser({ syntax: hermes, separateReasoning: false });
+      const pieces = [...parser.push(`<tool_call>\n{"name": "f", "arguments": {"a": 1}${tail}`), ...parser.end()];
+      assert.deepEqual(
+        pieces.filter((p) => p.kind === "content"),
+        [],
+        JSON.stringify(tail),
+      );
+      assert.equal(pieces.filter((p) => p.kind === "arguments").map((p) => (p as { text: string }).text).join(""), '{"a": 1}');
+    }
+  });
+
   const cases: [string, ReturnType<typeof detectToolCallSyntax>, string, Summary][] = [
     [
       "hermes, reasoning, content and two calls",
