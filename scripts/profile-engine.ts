@@ -42,18 +42,26 @@ async function bare(): Promise<Round[]> {
   const prompt = model.tokenize(values.prompt, false);
   const out: Round[] = [];
   for (let round = 0; round < rounds; round++) {
-    const samplers = Array.from({ length: streams }, (_, i) => createNativeSampler(llama, model, { temperature: 1, seed: 100 * round + i }));
+    const samplers = Array.from({ length: streams }, (_, i) =>
+      createNativeSampler(llama, model, { temperature: 1, seed: 100 * round + i }),
+    );
     for (let s = 0; s < streams; s++) native.removeTokenCellsFromSequence(s, 0, -1);
     native.initBatch(prompt.length * streams);
-    let idx = samplers.map((_, s) => native.addToBatch(s, 0, Uint32Array.from(prompt), Uint32Array.of(prompt.length - 1))[0]!);
+    let idx = samplers.map(
+      (_, s) => native.addToBatch(s, 0, Uint32Array.from(prompt), Uint32Array.of(prompt.length - 1))[0]!,
+    );
     await native.decodeBatch();
-    let next = await Promise.all(samplers.map((sampler, s) => native.sampleToken(idx[s] as BatchLogitIndex, sampler) as Promise<Token>));
+    let next = await Promise.all(
+      samplers.map((sampler, s) => native.sampleToken(idx[s] as BatchLogitIndex, sampler) as Promise<Token>),
+    );
     const t0 = performance.now();
     for (let i = 1; i < tokens; i++) {
       native.initBatch(streams);
       idx = next.map((t, s) => native.addToBatch(s, prompt.length + i - 1, Uint32Array.of(t), Uint32Array.of(0))[0]!);
       await native.decodeBatch();
-      next = await Promise.all(samplers.map((sampler, s) => native.sampleToken(idx[s] as BatchLogitIndex, sampler) as Promise<Token>));
+      next = await Promise.all(
+        samplers.map((sampler, s) => native.sampleToken(idx[s] as BatchLogitIndex, sampler) as Promise<Token>),
+      );
     }
     const ms = performance.now() - t0;
     samplers.forEach((s) => s.dispose());
@@ -87,7 +95,15 @@ async function engine(): Promise<Round[]> {
           prompt: { kind: "text", text: values.prompt },
           maxTokens: tokens,
           stop: [],
-          sampling: { temperature: 1, topP: 1, seed: 100 * round + i, logitBias: [[151643, -100], [151645, -100]] },
+          sampling: {
+            temperature: 1,
+            topP: 1,
+            seed: 100 * round + i,
+            logitBias: [
+              [151643, -100],
+              [151645, -100],
+            ],
+          },
         });
         const stamps: number[] = [];
         for await (const event of generation) if (event.type === "text") stamps.push(performance.now());
@@ -110,7 +126,12 @@ async function http(): Promise<Round[]> {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({
-            model: "tiny", prompt: values.prompt, max_tokens: tokens, stream: true, temperature: 1, seed: 100 * round + i,
+            model: "tiny",
+            prompt: values.prompt,
+            max_tokens: tokens,
+            stream: true,
+            temperature: 1,
+            seed: 100 * round + i,
             logit_bias: { "151643": -100, "151645": -100 },
           }),
         });
@@ -122,7 +143,8 @@ async function http(): Promise<Round[]> {
           // One SSE event per token (a read may carry several: each counts).
           const text = new TextDecoder().decode(value);
           const now = performance.now();
-          for (const line of text.split("\n")) if (line.startsWith("data: {") && line.includes('"text"')) stamps.push(now);
+          for (const line of text.split("\n"))
+            if (line.startsWith("data: {") && line.includes('"text"')) stamps.push(now);
         }
         return stamps;
       }),

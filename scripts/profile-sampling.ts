@@ -4,7 +4,12 @@
 // one-token sequences. Minimums are the figures to compare on a busy machine.
 //   UV_THREADPOOL_SIZE=1 node --import tsx scripts/profile-sampling.ts
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
-import { createNativeSampler, nativeContext, type BatchLogitIndex, type NativeSamplerConfig } from "../src/engine/llama/native.js";
+import {
+  createNativeSampler,
+  nativeContext,
+  type BatchLogitIndex,
+  type NativeSamplerConfig,
+} from "../src/engine/llama/native.js";
 import { ensureBuiltinModel } from "../src/models/builtin.js";
 
 const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });

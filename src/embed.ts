@@ -74,7 +74,14 @@ export async function startLavash(options: StartLavashOptions = {}): Promise<Lav
 }
 
 function toFlags(options: StartLavashOptions): string[] {
-  const flags: string[] = ["--host", options.host ?? "127.0.0.1", "--port", String(options.port ?? 0), "--log-level", options.logLevel ?? "warn"];
+  const flags: string[] = [
+    "--host",
+    options.host ?? "127.0.0.1",
+    "--port",
+    String(options.port ?? 0),
+    "--log-level",
+    options.logLevel ?? "warn",
+  ];
   for (const model of options.models ?? []) flags.push("--model", model);
   if (options.contextSize !== undefined) flags.push("--ctx-size", String(options.contextSize));
   if (options.parallel !== undefined) flags.push("--parallel", String(options.parallel));

@@ -109,7 +109,14 @@ export const BURST = { systemTokens: 256, maxTokens: 64 } as const;
 export const FAIRNESS_STREAMS = 4;
 
 /** --quick: what changes unless given explicitly. A smoke test, not a measurement. */
-export const QUICK = { model: "builtin:tiny", tokens: 16, repeat: 1, concurrency: [1, 4], shortRequests: 16, burstRounds: 1 } as const;
+export const QUICK = {
+  model: "builtin:tiny",
+  tokens: 16,
+  repeat: 1,
+  concurrency: [1, 4],
+  shortRequests: 16,
+  burstRounds: 1,
+} as const;
 
 export function benchHelp(): string {
   return `Usage: lavash bench [options]
@@ -164,7 +171,9 @@ Options:
   --threads N          llama.cpp threads for the started server (default: physical cores)
   --parallel N         sequences of the started server (default: ${DEFAULTS.parallel}, or the largest level)
   --ctx-size N         context per sequence of the started server
-                       (default: ${Object.entries(DEFAULTS.ctxSize).map(([k, v]) => `${v} ${k}`).join(", ")})
+                       (default: ${Object.entries(DEFAULTS.ctxSize)
+                         .map(([k, v]) => `${v} ${k}`)
+                         .join(", ")})
   --prefill-chunk N    the started server's --prefill-chunk (default: the server's)
   --no-overhead        skip the bare-engine vs lavash per-token comparison on the tiny model
   --prompt TEXT        prompt of every request (default: a fixed short sentence)
@@ -177,12 +186,16 @@ Options:
 
 function positiveInt(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got '${raw}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer from ${min} to ${max}, got '${raw}'`);
   return n;
 }
 
 export function parseConcurrencyList(raw: string): number[] {
-  const parts = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const parts = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (parts.length === 0) throw new Error(`--concurrency needs a comma-separated list of stream counts, got '${raw}'`);
   const levels = parts.map((p) => positiveInt("concurrency", p, 1, 256));
   return [...new Set(levels)];
@@ -196,19 +209,27 @@ export function normalizeTarget(raw: string, flag = "target"): string {
   } catch {
     throw new Error(`--${flag} must be a URL such as http://127.0.0.1:8080, got '${raw}'`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`--${flag} must be an http(s) URL, got '${raw}'`);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`--${flag} must be an http(s) URL, got '${raw}'`);
   const path = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");
   return `${url.protocol}//${url.host}${path}`;
 }
 
 /** Baseline first: `--compare` is the baseline of the lavash bench starts (or of a single --target). */
-function serverSpecs(targets: string[], targetPids: number[], compare: string | null, comparePid: number | null): ServerSpec[] {
-  if (targetPids.length > targets.length) throw new Error("--target-pid needs a --target for each (the n-th pid goes with the n-th --target)");
+function serverSpecs(
+  targets: string[],
+  targetPids: number[],
+  compare: string | null,
+  comparePid: number | null,
+): ServerSpec[] {
+  if (targetPids.length > targets.length)
+    throw new Error("--target-pid needs a --target for each (the n-th pid goes with the n-th --target)");
   if (comparePid !== null && compare === null) throw new Error("--compare-pid goes with --compare");
   const given = targets.map((url, i) => ({ url, pid: targetPids[i] ?? null }));
   const candidates: ServerSpec[] = given.length > 0 ? given : [{ url: null, pid: null }];
   const servers = compare === null ? candidates : [{ url: compare, pid: comparePid }, ...candidates];
-  if (servers.length > 2) throw new Error("at most two servers: --target A --target B, or --compare PEER (with lavash or one --target)");
+  if (servers.length > 2)
+    throw new Error("at most two servers: --target A --target B, or --compare PEER (with lavash or one --target)");
   return servers;
 }
 
@@ -260,7 +281,8 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     return typeof raw === "string" ? positiveInt(name, raw, min, max) : null;
   };
   const scenario = (values.scenario ?? "throughput") as Scenario;
-  if (!SCENARIOS.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(", ")}, got '${values.scenario}'`);
+  if (!SCENARIOS.includes(scenario))
+    throw new Error(`--scenario must be one of ${SCENARIOS.join(", ")}, got '${values.scenario}'`);
   const peer = parsePeer(values.peer);
   if (peer === null && (values["peer-bin"] !== undefined || values["peer-arg"] !== undefined))
     throw new Error("--peer-bin and --peer-arg go with --peer llama-server");
@@ -268,7 +290,10 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     throw new Error("--peer starts the peer and lavash itself: leave out --compare and --target");
   const servers: ServerSpec[] =
     peer !== null
-      ? [{ url: null, pid: null, start: peer }, { url: null, pid: null }]
+      ? [
+          { url: null, pid: null, start: peer },
+          { url: null, pid: null },
+        ]
       : serverSpecs(
           (values.target ?? []).map((t) => normalizeTarget(t)),
           (values["target-pid"] ?? []).map((p) => positiveInt("target-pid", p, 1, 2 ** 31 - 1)),
@@ -279,13 +304,19 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   const comparing = servers.length === 2;
   if (!startsLavash && values.model !== undefined)
     throw new Error("--model chooses the model of the server bench starts; with --target use --model-id");
-  if (values["model-name"] !== undefined && values["model-id"] !== undefined && values["model-name"] !== values["model-id"])
+  if (
+    values["model-name"] !== undefined &&
+    values["model-id"] !== undefined &&
+    values["model-name"] !== values["model-id"]
+  )
     throw new Error("--model-id and --model-name are the same option; give one");
   const concurrency =
     values.concurrency !== undefined
       ? parseConcurrencyList(values.concurrency)
       : [...(quick ? QUICK.concurrency : comparing ? DEFAULTS.compareConcurrency : DEFAULTS.concurrency)];
-  const parallel = int("parallel", 1, 256) ?? Math.max(DEFAULTS.parallel, ...(scenario === "throughput" ? concurrency : [FAIRNESS_STREAMS + 1]));
+  const parallel =
+    int("parallel", 1, 256) ??
+    Math.max(DEFAULTS.parallel, ...(scenario === "throughput" ? concurrency : [FAIRNESS_STREAMS + 1]));
   const ctxSize = int("ctx-size", 16, 1 << 20) ?? DEFAULTS.ctxSize[scenario];
   const tokens = int("tokens", 2, 100_000) ?? (quick ? QUICK.tokens : DEFAULTS.tokens);
   const systemTokens = int("system-tokens", 1, 100_000) ?? DEFAULTS.systemTokens;
@@ -295,12 +326,16 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   if (startsLavash) {
     // What the scenario's longest prompt plus its output needs (the chat template and nonce add a few tokens).
     const throughputNeeds = Math.max(tokens + 1, burst > 0 ? BURST.systemTokens + BURST.maxTokens + 64 : 0);
-    const needs = { throughput: throughputNeeds, prefix: systemTokens + 100, fairness: longPromptTokens + 64 }[scenario];
-    if (needs > ctxSize) throw new Error(`the ${scenario} scenario needs a --ctx-size of at least ${needs}, got ${ctxSize}`);
+    const needs = { throughput: throughputNeeds, prefix: systemTokens + 100, fairness: longPromptTokens + 64 }[
+      scenario
+    ];
+    if (needs > ctxSize)
+      throw new Error(`the ${scenario} scenario needs a --ctx-size of at least ${needs}, got ${ctxSize}`);
   }
   const prompt = values.prompt ?? DEFAULT_PROMPT;
   if (prompt.length === 0) throw new Error("--prompt must not be empty");
-  const shortRequests = int("short-requests", 0, 10_000) ?? (comparing ? (quick ? QUICK.shortRequests : DEFAULTS.shortRequests) : 0);
+  const shortRequests =
+    int("short-requests", 0, 10_000) ?? (comparing ? (quick ? QUICK.shortRequests : DEFAULTS.shortRequests) : 0);
   return {
     scenario,
     servers,
@@ -336,12 +371,17 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
 function parsePeer(raw: string | undefined): Peer | null {
   if (raw === undefined) return null;
   if (!(PEERS as readonly string[]).includes(raw))
-    throw new Error(`--peer must be one of ${PEERS.join(", ")}, got '${raw}' (any other server: start it yourself and pass --compare URL)`);
+    throw new Error(
+      `--peer must be one of ${PEERS.join(", ")}, got '${raw}' (any other server: start it yourself and pass --compare URL)`,
+    );
   return raw as Peer;
 }
 
 /** `bench-<timestamp>.json` with a timestamp that sorts and is valid in file names everywhere. */
 export function defaultOutPath(now: Date): string {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-");
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, "Z")
+    .replace(/:/g, "-");
   return `bench-results/bench-${stamp}.json`;
 }

@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const seed = Number(values.seed);
   const contextSize = Number(values["ctx-size"]);
-  if (![tokens, threads, rounds, seed, contextSize].every(Number.isInteger) || tokens < 2) throw new Error("bad arguments");
+  if (![tokens, threads, rounds, seed, contextSize].every(Number.isInteger) || tokens < 2)
+    throw new Error("bad arguments");
 
   const loadStart = performance.now();
   const modelPath = await resolveModelPath(values.model, {});

@@ -18,8 +18,15 @@ export interface MetricRow {
   ratio: number | null;
 }
 
-export function metricRow(metric: string, unit: MetricUnit, better: MetricRow["better"], baseline: number | null, candidate: number | null): MetricRow {
-  const ratio = baseline === null || candidate === null || baseline === 0 ? null : Math.round((candidate / baseline) * 1000) / 1000;
+export function metricRow(
+  metric: string,
+  unit: MetricUnit,
+  better: MetricRow["better"],
+  baseline: number | null,
+  candidate: number | null,
+): MetricRow {
+  const ratio =
+    baseline === null || candidate === null || baseline === 0 ? null : Math.round((candidate / baseline) * 1000) / 1000;
   return { metric, unit, better, baseline, candidate, ratio };
 }
 
@@ -35,7 +42,11 @@ export interface ThroughputFigures {
   peakRssBytes: number | null;
 }
 
-export function throughputFigures(summary: BenchSummary, short: ShortRequestsSummary | null, peakRssBytes: number | null): ThroughputFigures {
+export function throughputFigures(
+  summary: BenchSummary,
+  short: ShortRequestsSummary | null,
+  peakRssBytes: number | null,
+): ThroughputFigures {
   return {
     singleStreamDecodeTokPerS: summary.singleStreamDecodeTokPerS,
     ttftP50Ms: summary.singleStreamTtftP50Ms,
@@ -49,21 +60,47 @@ export function throughputFigures(summary: BenchSummary, short: ShortRequestsSum
 /** Besides 1 stream, TTFT p50 is compared at this level ("8 simultaneous streams"), when measured. */
 export const TTFT_COMPARED_AT = 8;
 
-export function compareThroughput(a: ThroughputFigures, b: ThroughputFigures, short: ShortRequestsSummary | null): MetricRow[] {
-  const levels = [...new Set([...a.aggregateTokPerS, ...b.aggregateTokPerS].map((l) => l.concurrency))].sort((x, y) => x - y);
-  const at = (f: ThroughputFigures, c: number): number | null => f.aggregateTokPerS.find((l) => l.concurrency === c)?.value ?? null;
-  const ttftAt = (f: ThroughputFigures, c: number): number | null => f.ttftP50MsByLevel?.find((l) => l.concurrency === c)?.value ?? null;
+export function compareThroughput(
+  a: ThroughputFigures,
+  b: ThroughputFigures,
+  short: ShortRequestsSummary | null,
+): MetricRow[] {
+  const levels = [...new Set([...a.aggregateTokPerS, ...b.aggregateTokPerS].map((l) => l.concurrency))].sort(
+    (x, y) => x - y,
+  );
+  const at = (f: ThroughputFigures, c: number): number | null =>
+    f.aggregateTokPerS.find((l) => l.concurrency === c)?.value ?? null;
+  const ttftAt = (f: ThroughputFigures, c: number): number | null =>
+    f.ttftP50MsByLevel?.find((l) => l.concurrency === c)?.value ?? null;
   const ttftMany = levels.includes(TTFT_COMPARED_AT)
-    ? [metricRow(`TTFT p50 (${TTFT_COMPARED_AT} streams at once)`, "ms", "lower", ttftAt(a, TTFT_COMPARED_AT), ttftAt(b, TTFT_COMPARED_AT))]
+    ? [
+        metricRow(
+          `TTFT p50 (${TTFT_COMPARED_AT} streams at once)`,
+          "ms",
+          "lower",
+          ttftAt(a, TTFT_COMPARED_AT),
+          ttftAt(b, TTFT_COMPARED_AT),
+        ),
+      ]
     : [];
   return [
     metricRow("single-stream decode", "tok/s", "higher", a.singleStreamDecodeTokPerS, b.singleStreamDecodeTokPerS),
     metricRow("TTFT p50 (1 stream)", "ms", "lower", a.ttftP50Ms, b.ttftP50Ms),
     ...ttftMany,
-    ...levels.map((c) => metricRow(`aggregate, ${c} stream${c === 1 ? "" : "s"}`, "tok/s", "higher", at(a, c), at(b, c))),
+    ...levels.map((c) =>
+      metricRow(`aggregate, ${c} stream${c === 1 ? "" : "s"}`, "tok/s", "higher", at(a, c), at(b, c)),
+    ),
     ...(short === null
       ? []
-      : [metricRow(`max_tokens=1: ${short.requests} requests, ${short.concurrency} at a time`, "req/s", "higher", a.shortRequestsPerS, b.shortRequestsPerS)]),
+      : [
+          metricRow(
+            `max_tokens=1: ${short.requests} requests, ${short.concurrency} at a time`,
+            "req/s",
+            "higher",
+            a.shortRequestsPerS,
+            b.shortRequestsPerS,
+          ),
+        ]),
     metricRow("server peak RSS", "bytes", "lower", a.peakRssBytes, b.peakRssBytes),
   ];
 }
@@ -97,15 +134,32 @@ export function compareBurst(a: BurstSummary, b: BurstSummary): MetricRow[] {
 }
 
 /** The chart beside the JSON: aggregate tok/s and TTFT p50 against concurrent streams, one line per server. */
-export function throughputChartSvg(title: string, subtitle: string, servers: readonly { name: string; figures: ThroughputFigures }[]): string {
+export function throughputChartSvg(
+  title: string,
+  subtitle: string,
+  servers: readonly { name: string; figures: ThroughputFigures }[],
+): string {
   const series = (pick: (f: ThroughputFigures) => { concurrency: number; value: number | null }[] | undefined) =>
-    servers.map((s) => ({ name: s.name, points: (pick(s.figures) ?? []).map((l) => [l.concurrency, l.value] as const) }));
+    servers.map((s) => ({
+      name: s.name,
+      points: (pick(s.figures) ?? []).map((l) => [l.concurrency, l.value] as const),
+    }));
   return lineChartsSvg({
     title,
     subtitle,
     panels: [
-      { title: "Aggregate throughput", xLabel: "concurrent streams", yLabel: "tokens/s (all streams)", series: series((f) => f.aggregateTokPerS) },
-      { title: "Time to first token (p50)", xLabel: "concurrent streams", yLabel: "TTFT p50 (ms)", series: series((f) => f.ttftP50MsByLevel) },
+      {
+        title: "Aggregate throughput",
+        xLabel: "concurrent streams",
+        yLabel: "tokens/s (all streams)",
+        series: series((f) => f.aggregateTokPerS),
+      },
+      {
+        title: "Time to first token (p50)",
+        xLabel: "concurrent streams",
+        yLabel: "TTFT p50 (ms)",
+        series: series((f) => f.ttftP50MsByLevel),
+      },
     ],
   });
 }

@@ -32,7 +32,13 @@ export interface StreamHooks {
 }
 
 /** POSTs `body` and reads the SSE response, timing every event on arrival. */
-export function streamPost(url: string, body: unknown, agent: http.Agent, timeoutMs: number, hooks: StreamHooks = {}): Promise<StreamTiming> {
+export function streamPost(
+  url: string,
+  body: unknown,
+  agent: http.Agent,
+  timeoutMs: number,
+  hooks: StreamHooks = {},
+): Promise<StreamTiming> {
   const payload = Buffer.from(JSON.stringify(body));
   const target = new URL(url);
   const lib = target.protocol === "https:" ? https : http;
@@ -56,7 +62,8 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
         else errorBody += read.text;
       }
       events.push(...parser.end(endedAt));
-      const httpError = status !== 0 && (status < 200 || status >= 300) ? `HTTP ${status}: ${errorBody.slice(0, 300)}` : null;
+      const httpError =
+        status !== 0 && (status < 200 || status >= 300) ? `HTTP ${status}: ${errorBody.slice(0, 300)}` : null;
       resolve(analyzeStream(events, startedAt, endedAt, cancelled ? httpError : (error ?? httpError), cancelled));
     };
     let req: http.ClientRequest;
@@ -66,7 +73,12 @@ export function streamPost(url: string, body: unknown, agent: http.Agent, timeou
         {
           method: "POST",
           agent,
-          headers: { ...hooks.headers, "Content-Type": "application/json", Accept: "text/event-stream", "Content-Length": payload.length },
+          headers: {
+            ...hooks.headers,
+            "Content-Type": "application/json",
+            Accept: "text/event-stream",
+            "Content-Length": payload.length,
+          },
         },
         (res) => {
           status = res.statusCode ?? 0;
@@ -116,7 +128,11 @@ function isConnectionReset(e: Error): boolean {
   return code === "ECONNRESET" || code === "EPIPE" || e.message === "socket hang up";
 }
 
-export async function getJson(url: string, timeoutMs = 10_000, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+export async function getJson(
+  url: string,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body: unknown = text;

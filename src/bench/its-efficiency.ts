@@ -47,7 +47,10 @@ export async function itsEfficiencyBench(args: string[]): Promise<number> {
   });
   const promptTokens = Number(values["prompt-tokens"]);
   const maxTokens = Number(values["max-tokens"]);
-  const spec: ItsSpec = { method: "power_sampling", power: { blockSize: Number(values.block), mcmcSteps: Number(values.steps), alpha: Number(values.alpha) } };
+  const spec: ItsSpec = {
+    method: "power_sampling",
+    power: { blockSize: Number(values.block), mcmcSteps: Number(values.steps), alpha: Number(values.alpha) },
+  };
   const rounds = Number(values.rounds);
   const log = (m: string) => process.stderr.write(`[its bench] ${m}\n`);
 
@@ -84,8 +87,17 @@ export async function itsEfficiencyBench(args: string[]): Promise<number> {
       try {
         const result = await runIts(session, spec, { temperature: 1 / spec.power.alpha, seed });
         const d = result.diagnostics;
-        runs[name].push({ seed, tokensEvaluated: session.tokensEvaluated, promptTokensEvaluated: session.promptTokensEvaluated, tokensSampled: d.tokensSampled, wallMs: performance.now() - started, acceptanceRate: d.powerSampling?.acceptanceRate ?? null });
-        log(`round ${round + 1}/${rounds} ${name}: ${session.tokensEvaluated} tokens evaluated (${session.promptTokensEvaluated} as prompt), ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        runs[name].push({
+          seed,
+          tokensEvaluated: session.tokensEvaluated,
+          promptTokensEvaluated: session.promptTokensEvaluated,
+          tokensSampled: d.tokensSampled,
+          wallMs: performance.now() - started,
+          acceptanceRate: d.powerSampling?.acceptanceRate ?? null,
+        });
+        log(
+          `round ${round + 1}/${rounds} ${name}: ${session.tokensEvaluated} tokens evaluated (${session.promptTokensEvaluated} as prompt), ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        );
       } finally {
         session.close();
       }
@@ -95,9 +107,22 @@ export async function itsEfficiencyBench(args: string[]): Promise<number> {
   const summary = Object.fromEntries(
     Object.entries(runs).map(([name, list]) => [
       name,
-      { tokensEvaluated: median(list.map((r) => r.tokensEvaluated)), promptTokensEvaluated: median(list.map((r) => r.promptTokensEvaluated)), wallMs: median(list.map((r) => r.wallMs)), acceptanceRate: median(list.flatMap((r) => (r.acceptanceRate === null ? [] : [r.acceptanceRate]))) },
+      {
+        tokensEvaluated: median(list.map((r) => r.tokensEvaluated)),
+        promptTokensEvaluated: median(list.map((r) => r.promptTokensEvaluated)),
+        wallMs: median(list.map((r) => r.wallMs)),
+        acceptanceRate: median(list.flatMap((r) => (r.acceptanceRate === null ? [] : [r.acceptanceRate]))),
+      },
     ]),
-  ) as Record<keyof typeof modes, { tokensEvaluated: number | null; promptTokensEvaluated: number | null; wallMs: number | null; acceptanceRate: number | null }>;
+  ) as Record<
+    keyof typeof modes,
+    {
+      tokensEvaluated: number | null;
+      promptTokensEvaluated: number | null;
+      wallMs: number | null;
+      acceptanceRate: number | null;
+    }
+  >;
   // The target is judged on what PITA repeats: tokens evaluated as prompt. Both modes also decode
   // every sampled token, which bounds the ratio of totals (one block of 64 after a 500-token
   // prompt: (500 + 64)·9 / (500 + 64 + 8·32) ≈ 6 for any implementation).
@@ -120,9 +145,31 @@ export async function itsEfficiencyBench(args: string[]): Promise<number> {
       `\npita-style / lavash: ${ratio.toFixed(1)}x tokens evaluated as prompt, ${totalRatio.toFixed(1)}x in all, ${speedup.toFixed(1)}x wall time; ` +
       `target >= ${ITS_TARGET_RATIO}x (as prompt): ${ratio >= ITS_TARGET_RATIO ? "met" : "NOT met"}\n`,
   );
-  const out = values.out ?? `bench-results/its-${new Date().toISOString().replace(/\.\d+Z$/, "Z").replace(/:/g, "-")}.json`;
+  const out =
+    values.out ??
+    `bench-results/its-${new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, "Z")
+      .replace(/:/g, "-")}.json`;
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ scenario: "its", setup, model: values.model, runs, summary, ratio, totalRatio, speedup, target: { tokensEvaluatedRatio: ITS_TARGET_RATIO, met: ratio >= ITS_TARGET_RATIO } }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        scenario: "its",
+        setup,
+        model: values.model,
+        runs,
+        summary,
+        ratio,
+        totalRatio,
+        speedup,
+        target: { tokensEvaluatedRatio: ITS_TARGET_RATIO, met: ratio >= ITS_TARGET_RATIO },
+      },
+      null,
+      2,
+    ),
+  );
   process.stderr.write(`wrote ${out}\n`);
   return ratio >= ITS_TARGET_RATIO ? 0 : 1;
 }

@@ -19,7 +19,9 @@ export function bundledLlamaCppRelease(root: string): string {
   try {
     info = JSON.parse(readFileSync(infoPath, "utf8")) as { tag?: unknown };
   } catch {
-    throw new Error(`${infoPath} is missing or unreadable: run 'npm install' first (node-llama-cpp ships the llama.cpp source the peer is built from)`);
+    throw new Error(
+      `${infoPath} is missing or unreadable: run 'npm install' first (node-llama-cpp ships the llama.cpp source the peer is built from)`,
+    );
   }
   if (typeof info.tag !== "string" || info.tag.length === 0) throw new Error(`${infoPath} names no release tag`);
   return info.tag;
@@ -81,21 +83,35 @@ export interface LlamaServerSetup {
  */
 export function llamaServerArgs(s: LlamaServerSetup): string[] {
   return [
-    "--model", s.modelPath,
-    "--host", "127.0.0.1",
-    "--port", String(s.port),
-    "--threads", String(s.threads),
-    "--threads-batch", String(s.threads),
-    "--parallel", String(s.parallel),
-    "--ctx-size", String(s.ctxPerSequence * s.parallel),
+    "--model",
+    s.modelPath,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(s.port),
+    "--threads",
+    String(s.threads),
+    "--threads-batch",
+    String(s.threads),
+    "--parallel",
+    String(s.parallel),
+    "--ctx-size",
+    String(s.ctxPerSequence * s.parallel),
     "--no-kv-unified",
-    "--batch-size", String(s.batchSize),
-    "--ubatch-size", String(s.batchSize),
-    "--flash-attn", "auto",
-    "--top-k", "0",
-    "--top-p", "1",
-    "--min-p", "0",
-    "--repeat-penalty", "1",
+    "--batch-size",
+    String(s.batchSize),
+    "--ubatch-size",
+    String(s.batchSize),
+    "--flash-attn",
+    "auto",
+    "--top-k",
+    "0",
+    "--top-p",
+    "1",
+    "--min-p",
+    "0",
+    "--repeat-penalty",
+    "1",
     "--no-webui",
     ...s.extraArgs,
   ];

@@ -31,7 +31,9 @@ function git(cwd: string, args: string[]): string | null {
 export function machineInfo(root: string, physicalCores: number): MachineInfo {
   let nodeLlamaCppVersion: string | null = null;
   try {
-    const pkg = JSON.parse(readFileSync(join(root, "node_modules", "node-llama-cpp", "package.json"), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(root, "node_modules", "node-llama-cpp", "package.json"), "utf8")) as {
+      version?: string;
+    };
     nodeLlamaCppVersion = pkg.version ?? null;
   } catch {
     // not installed where expected

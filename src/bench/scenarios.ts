@@ -12,7 +12,11 @@ export const SCENARIO_TARGETS = {
 } as const;
 
 function target(name: string, value: number | null, limit: number, decimals: number): TargetResult {
-  return { name: `${name} <= ${limit}`, value: value === null ? "not measured" : value.toFixed(decimals), status: value === null ? "n/a" : value <= limit ? "met" : "not met" };
+  return {
+    name: `${name} <= ${limit}`,
+    value: value === null ? "not measured" : value.toFixed(decimals),
+    status: value === null ? "n/a" : value <= limit ? "met" : "not met",
+  };
 }
 
 function ratioOf(numerator: number | null, denominator: number | null): number | null {
@@ -95,7 +99,12 @@ export function summarizePrefix(records: readonly PrefixRequestRecord[]): Prefix
     uncached,
     ttftRatioP50,
     ttftRatioMean: nullable(ratioOf(cached.ttftMeanMs, uncached.ttftMeanMs), (v) => Math.round(v * 1000) / 1000),
-    target: target("TTFT p50 with the system prompt cached / without", ttftRatioP50, SCENARIO_TARGETS.maxPrefixTtftRatio, 3),
+    target: target(
+      "TTFT p50 with the system prompt cached / without",
+      ttftRatioP50,
+      SCENARIO_TARGETS.maxPrefixTtftRatio,
+      3,
+    ),
   };
 }
 
@@ -139,7 +148,12 @@ export interface FairnessSummary {
  * "during": gaps overlapping (start, end), so a stall that began before the window or ends after
  * it counts (a server that evaluates the whole prompt in one decode shows as one long gap).
  */
-export function gapsInWindow(times: readonly number[], start: number, end: number, mode: "inside" | "overlapping"): number[] {
+export function gapsInWindow(
+  times: readonly number[],
+  start: number,
+  end: number,
+  mode: "inside" | "overlapping",
+): number[] {
   const gaps: number[] = [];
   for (let i = 1; i < times.length; i++) {
     const [a, b] = [times[i - 1]!, times[i]!];
@@ -160,7 +174,11 @@ function gapStats(gaps: readonly number[]): GapStats {
 
 /** `longError`: the long request failed, so the window's end is not its first token and no ratio is given. */
 export function summarizeFairness(
-  streamTimes: readonly (readonly number[])[], streamsEndedEarly: number, w: FairnessWindows, soloPrefillMs: number | null, longError: string | null = null,
+  streamTimes: readonly (readonly number[])[],
+  streamsEndedEarly: number,
+  w: FairnessWindows,
+  soloPrefillMs: number | null,
+  longError: string | null = null,
 ): FairnessSummary {
   const before = streamTimes.map((t) => gapsInWindow(t, w.baselineStart, w.longStart, "inside"));
   const during = streamTimes.map((t) => gapsInWindow(t, w.longStart, w.longFirstToken, "overlapping"));
@@ -181,7 +199,11 @@ export function summarizeFairness(
     target:
       longError === null
         ? target(name, itlP95Ratio, SCENARIO_TARGETS.maxFairnessItlRatio, 2)
-        : { name: `${name} <= ${SCENARIO_TARGETS.maxFairnessItlRatio}`, value: `the long prompt failed: ${longError}`, status: "n/a" },
+        : {
+            name: `${name} <= ${SCENARIO_TARGETS.maxFairnessItlRatio}`,
+            value: `the long prompt failed: ${longError}`,
+            status: "n/a",
+          },
   };
 }
 
@@ -235,7 +257,8 @@ export function summarizeBurstRound(run: BurstRun): BurstRoundSummary {
 
 export function summarizeBurst(streams: number, runs: readonly BurstRun[]): BurstSummary {
   const rounds = runs.map(summarizeBurstRound);
-  const med = (f: (r: BurstRoundSummary) => number | null): number | null => nullable(median(present(rounds.map(f))), round2);
+  const med = (f: (r: BurstRoundSummary) => number | null): number | null =>
+    nullable(median(present(rounds.map(f))), round2);
   return {
     streams,
     rounds,

@@ -86,7 +86,10 @@ export function killChildren(): void {
 }
 
 /** Ends a child: SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopChild(child: ChildProcess, graceMs: number): Promise<{ exitCode: number | null; signal: string | null; killed: boolean }> {
+export async function stopChild(
+  child: ChildProcess,
+  graceMs: number,
+): Promise<{ exitCode: number | null; signal: string | null; killed: boolean }> {
   if (child.exitCode !== null || child.signalCode !== null) {
     live.delete(child);
     return { exitCode: child.exitCode, signal: child.signalCode, killed: false };
@@ -109,12 +112,18 @@ export async function startLavashServer(options: ServeOptions): Promise<ServerPr
   const args = [
     options.bin,
     "serve",
-    "--model", options.model,
-    "--host", "127.0.0.1",
-    "--port", String(port),
-    "--parallel", String(options.parallel),
-    "--threads", String(options.threads),
-    "--ctx-size", String(options.ctxSize),
+    "--model",
+    options.model,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--parallel",
+    String(options.parallel),
+    "--threads",
+    String(options.threads),
+    "--ctx-size",
+    String(options.ctxSize),
     ...(options.extraArgs ?? []),
   ];
   return startServerProcess({
@@ -153,7 +162,11 @@ export interface ProcessServeOptions {
  */
 export async function startServerProcess(options: ProcessServeOptions): Promise<ServerProcess> {
   const started = performance.now();
-  const child = spawn(options.command, options.args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   trackChild(child);
   const log = createWriteStream(options.logPath, { flags: "a" });
   child.stdout!.pipe(log, { end: false });
@@ -194,7 +207,12 @@ export async function startServerProcess(options: ProcessServeOptions): Promise<
   };
 }
 
-async function waitHealthy(baseUrl: string, timeoutMs: number, exitedEarly: Promise<string>, onWaiting: (ms: number) => void): Promise<void> {
+async function waitHealthy(
+  baseUrl: string,
+  timeoutMs: number,
+  exitedEarly: Promise<string>,
+  onWaiting: (ms: number) => void,
+): Promise<void> {
   const start = performance.now();
   let lastReport = start;
   let failure: string | null = null;

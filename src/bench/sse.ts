@@ -51,7 +51,11 @@ export interface StreamTiming {
 interface ChunkShape {
   error?: { message?: unknown } | unknown;
   choices?: { text?: unknown; delta?: { content?: unknown }; finish_reason?: unknown }[];
-  usage?: { completion_tokens?: unknown; prompt_tokens?: unknown; prompt_tokens_details?: { cached_tokens?: unknown } | null } | null;
+  usage?: {
+    completion_tokens?: unknown;
+    prompt_tokens?: unknown;
+    prompt_tokens_details?: { cached_tokens?: unknown } | null;
+  } | null;
 }
 
 /**
@@ -59,10 +63,23 @@ interface ChunkShape {
  * (choices[].delta.content) response.
  */
 export function analyzeStream(
-  events: readonly SseEvent[], startedAt: number, endedAt: number, transportError: string | null = null, cancelled = false,
+  events: readonly SseEvent[],
+  startedAt: number,
+  endedAt: number,
+  transportError: string | null = null,
+  cancelled = false,
 ): StreamTiming {
   const timing: StreamTiming = {
-    startedAt, endedAt, textTimes: [], usageTokens: null, promptTokens: null, cachedTokens: null, finishReason: null, done: false, error: transportError, cancelled,
+    startedAt,
+    endedAt,
+    textTimes: [],
+    usageTokens: null,
+    promptTokens: null,
+    cachedTokens: null,
+    finishReason: null,
+    done: false,
+    error: transportError,
+    cancelled,
   };
   for (const event of events) {
     if (event.data === "[DONE]") {
@@ -83,7 +100,12 @@ export function analyzeStream(
       continue;
     }
     for (const choice of chunk.choices ?? []) {
-      const text = typeof choice.text === "string" ? choice.text : typeof choice.delta?.content === "string" ? choice.delta.content : "";
+      const text =
+        typeof choice.text === "string"
+          ? choice.text
+          : typeof choice.delta?.content === "string"
+            ? choice.delta.content
+            : "";
       if (text.length > 0) timing.textTimes.push(event.at);
       if (typeof choice.finish_reason === "string") timing.finishReason = choice.finish_reason;
     }
@@ -93,7 +115,8 @@ export function analyzeStream(
     const cached = usage?.prompt_tokens_details?.cached_tokens;
     if (typeof cached === "number") timing.cachedTokens = cached;
   }
-  if (timing.error === null && !cancelled && !timing.done && timing.finishReason === null) timing.error = "the stream ended before the completion finished";
+  if (timing.error === null && !cancelled && !timing.done && timing.finishReason === null)
+    timing.error = "the stream ended before the completion finished";
   return timing;
 }
 

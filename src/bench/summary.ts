@@ -161,7 +161,12 @@ export function nullable<T, U>(v: T | null, f: (v: T) => U): U | null {
 }
 
 /** Aggregate throughput of one round: every generated token over the round's wall time. */
-export function toRoundRecord(concurrency: number, round: number, timings: StreamTiming[], records: RequestRecord[]): RoundRecord {
+export function toRoundRecord(
+  concurrency: number,
+  round: number,
+  timings: StreamTiming[],
+  records: RequestRecord[],
+): RoundRecord {
   const start = Math.min(...timings.map((t) => t.startedAt));
   const end = Math.max(...timings.map((t) => t.endedAt));
   const wallMs = end - start;
@@ -182,8 +187,15 @@ export function schedulerDelta(before: SchedulerCounters, after: SchedulerCounte
   const decodeSteps = after.decodeSteps - before.decodeSteps;
   const sequencesDecoded = after.sequencesDecoded - before.sequencesDecoded;
   const tokensGenerated =
-    before.tokensGenerated !== undefined && after.tokensGenerated !== undefined ? after.tokensGenerated - before.tokensGenerated : null;
-  return { decodeSteps, sequencesDecoded, tokensGenerated, meanSequencesPerDecode: decodeSteps > 0 ? sequencesDecoded / decodeSteps : null };
+    before.tokensGenerated !== undefined && after.tokensGenerated !== undefined
+      ? after.tokensGenerated - before.tokensGenerated
+      : null;
+  return {
+    decodeSteps,
+    sequencesDecoded,
+    tokensGenerated,
+    meanSequencesPerDecode: decodeSteps > 0 ? sequencesDecoded / decodeSteps : null,
+  };
 }
 
 /** Gaps between consecutive times (inter-token latencies). */
@@ -193,7 +205,11 @@ export function offsetsGaps(offsets: readonly number[]): number[] {
   return gaps;
 }
 
-export function summarizeLevel(concurrency: number, rounds: readonly RoundRecord[], scheduler: SchedulerDelta | null): LevelSummary {
+export function summarizeLevel(
+  concurrency: number,
+  rounds: readonly RoundRecord[],
+  scheduler: SchedulerDelta | null,
+): LevelSummary {
   const requests = rounds.flatMap((r) => r.requests);
   const ok = requests.filter((r) => r.error === null);
   const ttfts = present(ok.map((r) => r.ttftMs));
@@ -244,8 +260,13 @@ export interface SetupFacts {
  */
 export function comparabilityNotes(setup: SetupFacts): { note: string; blocking: boolean }[] {
   const notes: { note: string; blocking: boolean }[] = [];
-  if (setup.modelSource === null) notes.push({ note: `the target's model is unknown to bench; the reference is ${REFERENCE.model}`, blocking: false });
-  else if (setup.modelSource !== REFERENCE.model) notes.push({ note: `model ${setup.modelSource}, the reference is ${REFERENCE.model}`, blocking: true });
+  if (setup.modelSource === null)
+    notes.push({
+      note: `the target's model is unknown to bench; the reference is ${REFERENCE.model}`,
+      blocking: false,
+    });
+  else if (setup.modelSource !== REFERENCE.model)
+    notes.push({ note: `model ${setup.modelSource}, the reference is ${REFERENCE.model}`, blocking: true });
   if (setup.tokens !== REFERENCE.tokens)
     notes.push({ note: `${setup.tokens} tokens per stream, the reference used ${REFERENCE.tokens}`, blocking: true });
   if (setup.threads !== null && setup.threads !== REFERENCE.threads)
@@ -254,7 +275,10 @@ export function comparabilityNotes(setup: SetupFacts): { note: string; blocking:
 }
 
 export function summarize(
-  levels: LevelSummary[], rounds: readonly RoundRecord[], setup: SetupFacts, overhead: OverheadSummary | null,
+  levels: LevelSummary[],
+  rounds: readonly RoundRecord[],
+  setup: SetupFacts,
+  overhead: OverheadSummary | null,
 ): BenchSummary {
   const ttft = overallTtft(rounds);
   const single = levels.find((l) => l.concurrency === 1) ?? null;
@@ -267,7 +291,12 @@ export function summarize(
     .filter((l) => REFERENCE.aggregateTokPerS[l.concurrency] !== undefined)
     .map((l) => {
       const reference = REFERENCE.aggregateTokPerS[l.concurrency]!;
-      return { concurrency: l.concurrency, measured: l.aggregateTokPerS, reference, ratio: l.aggregateTokPerS === null ? null : l.aggregateTokPerS / reference };
+      return {
+        concurrency: l.concurrency,
+        measured: l.aggregateTokPerS,
+        reference,
+        ratio: l.aggregateTokPerS === null ? null : l.aggregateTokPerS / reference,
+      };
     });
   return {
     singleStreamDecodeTokPerS: single?.perStreamDecodeTokPerS ?? null,
@@ -290,9 +319,15 @@ export function overallTtft(rounds: readonly RoundRecord[]): { p50: number | nul
   return { p50: percentile(ttfts, 50), p90: percentile(ttfts, 90) };
 }
 
-export function evaluateTargets(levels: readonly LevelSummary[], comparison: readonly ComparisonRow[], comparable: boolean): TargetResult[] {
+export function evaluateTargets(
+  levels: readonly LevelSummary[],
+  comparison: readonly ComparisonRow[],
+  comparable: boolean,
+): TargetResult[] {
   const targets: TargetResult[] = [];
-  const refLevels = Object.keys(REFERENCE.aggregateTokPerS).map(Number).sort((a, b) => a - b);
+  const refLevels = Object.keys(REFERENCE.aggregateTokPerS)
+    .map(Number)
+    .sort((a, b) => a - b);
   const measured = refLevels.map((c) => comparison.find((r) => r.concurrency === c && r.ratio !== null) ?? null);
   const missing = refLevels.filter((_, i) => measured[i] === null);
   const shown = measured.filter((r) => r !== null).map((r) => `${r.concurrency}: ${(r.ratio! * 100).toFixed(0)}%`);
@@ -300,7 +335,11 @@ export function evaluateTargets(levels: readonly LevelSummary[], comparison: rea
   let status: TargetResult["status"];
   if (!comparable || missing.length > 0) status = "n/a";
   else status = failing.length === 0 ? "met" : "not met";
-  const why = !comparable ? "setup differs from the reference" : missing.length > 0 ? `not measured at ${missing.join(", ")} streams` : "";
+  const why = !comparable
+    ? "setup differs from the reference"
+    : missing.length > 0
+      ? `not measured at ${missing.join(", ")} streams`
+      : "";
   targets.push({
     name: `aggregate tok/s >= ${TARGETS.minAggregateRatio * 100}% of llama-server at ${refLevels.join("/")} streams`,
     value: [shown.join(", "), why].filter((s) => s.length > 0).join("; "),
@@ -331,7 +370,10 @@ export interface ShortRequestsSummary {
 
 export function summarizeShortRequests(timings: readonly StreamTiming[], concurrency: number): ShortRequestsSummary {
   const ok = timings.filter((t) => t.error === null);
-  const wallMs = timings.length === 0 ? 0 : Math.max(...timings.map((t) => t.endedAt)) - Math.min(...timings.map((t) => t.startedAt));
+  const wallMs =
+    timings.length === 0
+      ? 0
+      : Math.max(...timings.map((t) => t.endedAt)) - Math.min(...timings.map((t) => t.startedAt));
   const latencies = ok.map((t) => t.endedAt - t.startedAt);
   return {
     requests: timings.length,
@@ -350,7 +392,8 @@ export function summarizeShortRequests(timings: readonly StreamTiming[], concurr
  */
 export function mergeShortRequestRounds(rounds: readonly ShortRequestsSummary[]): ShortRequestsSummary {
   if (rounds.length === 1) return rounds[0]!;
-  const med = (f: (r: ShortRequestsSummary) => number | null): number | null => nullable(median(present(rounds.map(f))), round2);
+  const med = (f: (r: ShortRequestsSummary) => number | null): number | null =>
+    nullable(median(present(rounds.map(f))), round2);
   return {
     requests: rounds[0]?.requests ?? 0,
     concurrency: rounds[0]?.concurrency ?? 0,

@@ -28,7 +28,12 @@ export interface ChartOptions {
 export const SERIES_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"] as const;
 
 export function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
 }
 
 /** An upper bound at or above `max` on the 1-2-5 scale (so ticks read 0, 20, 40...), and its tick step. */
@@ -52,34 +57,51 @@ function tickLabel(v: number): string {
  * One panel at (x0, y0). The x positions are the distinct x values evenly spaced (concurrency
  * levels 1, 2, 4, 8, 16 read better evenly spaced than on a linear axis), each labelled.
  */
-function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, height: number, colourOf: (name: string) => string): string {
+function panelSvg(
+  panel: ChartPanel,
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+  colourOf: (name: string) => string,
+): string {
   const margin = { left: 64, right: 16, top: 28, bottom: 48 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const left = x0 + margin.left;
   const top = y0 + margin.top;
   const xs = [...new Set(panel.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
-  const ys = panel.series.flatMap((s) => s.points.map((p) => p[1])).filter((v): v is number => v !== null && Number.isFinite(v));
+  const ys = panel.series
+    .flatMap((s) => s.points.map((p) => p[1]))
+    .filter((v): v is number => v !== null && Number.isFinite(v));
   const { top: yTop, step } = niceScale(Math.max(0, ...ys));
   const xAt = (x: number): number => left + (xs.length <= 1 ? plotW / 2 : (xs.indexOf(x) / (xs.length - 1)) * plotW);
   const yAt = (y: number): number => top + plotH - (y / yTop) * plotH;
   const out: string[] = [];
   out.push(`<g class="panel">`);
-  out.push(`<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  out.push(
+    `<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,
+  );
   // Grid and y ticks.
   for (let v = 0; v <= yTop + step / 2; v += step) {
     const y = num(yAt(v));
     out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(left + plotW)}" y2="${y}" stroke="#e0e0e0"/>`);
-    out.push(`<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v)}</text>`);
+    out.push(
+      `<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v)}</text>`,
+    );
   }
   for (const x of xs) {
     const px = num(xAt(x));
     out.push(`<line x1="${px}" y1="${num(top + plotH)}" x2="${px}" y2="${num(top + plotH + 4)}" stroke="#333"/>`);
     out.push(`<text x="${px}" y="${num(top + plotH + 16)}" text-anchor="middle" font-size="11">${tickLabel(x)}</text>`);
   }
-  out.push(`<line x1="${num(left)}" y1="${num(top + plotH)}" x2="${num(left + plotW)}" y2="${num(top + plotH)}" stroke="#333"/>`);
+  out.push(
+    `<line x1="${num(left)}" y1="${num(top + plotH)}" x2="${num(left + plotW)}" y2="${num(top + plotH)}" stroke="#333"/>`,
+  );
   out.push(`<line x1="${num(left)}" y1="${num(top)}" x2="${num(left)}" y2="${num(top + plotH)}" stroke="#333"/>`);
-  out.push(`<text class="x-label" x="${num(left + plotW / 2)}" y="${num(top + plotH + 36)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`);
+  out.push(
+    `<text class="x-label" x="${num(left + plotW / 2)}" y="${num(top + plotH + 36)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`,
+  );
   const yMid = top + plotH / 2;
   out.push(
     `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(panel.yLabel)}</text>`,
@@ -91,7 +113,8 @@ function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, heig
     const sorted = [...series.points].sort((a, b) => a[0] - b[0]);
     let run: string[] = [];
     const flush = (): void => {
-      if (run.length > 1) out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${run.join(" ")}"/>`);
+      if (run.length > 1)
+        out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${run.join(" ")}"/>`);
       run = [];
     };
     for (const [x, y] of sorted) {
@@ -102,7 +125,9 @@ function panelSvg(panel: ChartPanel, x0: number, y0: number, width: number, heig
       const px = num(xAt(x));
       const py = num(yAt(y));
       run.push(`${px},${py}`);
-      out.push(`<circle cx="${px}" cy="${py}" r="3" fill="${colour}"><title>${escapeXml(`${series.name}: ${tickLabel(x)} → ${num(y)}`)}</title></circle>`);
+      out.push(
+        `<circle cx="${px}" cy="${py}" r="3" fill="${colour}"><title>${escapeXml(`${series.name}: ${tickLabel(x)} → ${num(y)}`)}</title></circle>`,
+      );
     }
     flush();
     out.push(`</g>`);
@@ -142,7 +167,11 @@ export function lineChartsSvg(options: ChartOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${num(width / 2)}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`,
-    ...(options.subtitle === undefined ? [] : [`<text x="${num(width / 2)}" y="40" text-anchor="middle" font-size="11" fill="#555">${escapeXml(options.subtitle)}</text>`]),
+    ...(options.subtitle === undefined
+      ? []
+      : [
+          `<text x="${num(width / 2)}" y="40" text-anchor="middle" font-size="11" fill="#555">${escapeXml(options.subtitle)}</text>`,
+        ]),
     ...legend,
     ...body,
     `</svg>`,

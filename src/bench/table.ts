@@ -6,7 +6,12 @@ import { REFERENCE, type BenchSummary, type ShortRequestsSummary, type TargetRes
 export type Align = "left" | "right";
 
 /** Columns padded to their widest cell; numbers are usually right-aligned. `rule`: dashes under the header. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = [], rule = true): string {
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly Align[] = [],
+  rule = true,
+): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -39,7 +44,11 @@ export interface ReportHeader {
   peakRssBytes: number | null;
 }
 
-export function renderReport(header: ReportHeader, summary: BenchSummary, short: ShortRequestsSummary | null = null): string {
+export function renderReport(
+  header: ReportHeader,
+  summary: BenchSummary,
+  short: ShortRequestsSummary | null = null,
+): string {
   const out: string[] = [];
   const setup = [
     `${header.tokens} tokens/stream`,
@@ -68,13 +77,28 @@ export function renderReport(header: ReportHeader, summary: BenchSummary, short:
   });
   out.push(
     formatTable(
-      ["streams", "agg tok/s", "ref", "vs ref", "stream tok/s", "TTFT p50 ms", "p90", "ITL p50 ms", "p95", "seq/decode", "failed"],
+      [
+        "streams",
+        "agg tok/s",
+        "ref",
+        "vs ref",
+        "stream tok/s",
+        "TTFT p50 ms",
+        "p90",
+        "ITL p50 ms",
+        "p95",
+        "seq/decode",
+        "failed",
+      ],
       rows,
     ),
   );
   out.push("");
   out.push(`single-stream decode: ${fmt(summary.singleStreamDecodeTokPerS)} tok/s`);
-  const ttftVsRef = summary.ttftRatio === null ? "" : `, reference ~${REFERENCE.ttftP50Ms} ms (${fmtRatio(summary.ttftRatio)} of it; lower is better)`;
+  const ttftVsRef =
+    summary.ttftRatio === null
+      ? ""
+      : `, reference ~${REFERENCE.ttftP50Ms} ms (${fmtRatio(summary.ttftRatio)} of it; lower is better)`;
   out.push(`TTFT p50 (1 stream): ${fmt(summary.singleStreamTtftP50Ms, 0, " ms")}${ttftVsRef}`);
   out.push(`TTFT over all requests: p50 ${fmt(summary.ttftP50Ms, 0, " ms")}, p90 ${fmt(summary.ttftP90Ms, 0, " ms")}`);
   if (short !== null) out.push(renderShortRequests(short));
@@ -88,7 +112,9 @@ export function renderReport(header: ReportHeader, summary: BenchSummary, short:
     );
   }
   out.push("");
-  out.push(`reference: ${REFERENCE.server}, ${REFERENCE.model} (Q8_0), ${REFERENCE.threads} threads, ${REFERENCE.tokens} tokens/stream, 2-vCPU machine`);
+  out.push(
+    `reference: ${REFERENCE.server}, ${REFERENCE.model} (Q8_0), ${REFERENCE.threads} threads, ${REFERENCE.tokens} tokens/stream, 2-vCPU machine`,
+  );
   for (const note of summary.comparisonNotes) out.push(`  note: ${note}`);
   out.push("targets:");
   for (const t of summary.targets) out.push(renderTarget(t));
@@ -158,7 +184,14 @@ export function renderPrefix(server: string, s: PrefixSummary): string {
 }
 
 export function renderFairness(server: string, s: FairnessSummary): string {
-  const row = (name: string, g: FairnessSummary["before"], ms: number): string[] => [name, fmt(ms, 0), String(g.gaps), fmt(g.itlP50Ms, 1), fmt(g.itlP95Ms, 1), fmt(g.itlMaxMs, 1)];
+  const row = (name: string, g: FairnessSummary["before"], ms: number): string[] => [
+    name,
+    fmt(ms, 0),
+    String(g.gaps),
+    fmt(g.itlP50Ms, 1),
+    fmt(g.itlP95Ms, 1),
+    fmt(g.itlMaxMs, 1),
+  ];
   return [
     `${server}: fair scheduling, ${s.streams} streams generating`,
     "",
@@ -170,7 +203,9 @@ export function renderFairness(server: string, s: FairnessSummary): string {
     "",
     `long prompt: first token after ${fmt(s.prefillMs, 0, " ms")} while the streams run, ${fmt(s.soloPrefillMs, 0, " ms")} alone`,
     `ITL p95 during / before: ${fmt(s.itlP95Ratio, 2)}` +
-      (s.during.streamsWithGaps < s.streams ? ` (only ${s.during.streamsWithGaps} of ${s.streams} streams produced tokens during the prefill)` : "") +
+      (s.during.streamsWithGaps < s.streams
+        ? ` (only ${s.during.streamsWithGaps} of ${s.streams} streams produced tokens during the prefill)`
+        : "") +
       (s.streamsEndedEarly > 0 ? `; ${s.streamsEndedEarly} stream(s) ended early` : ""),
     renderTarget(s.target),
   ].join("\n");

@@ -3,10 +3,25 @@
 // (/v1/models, /v1/completions, /v1/chat/completions); lavash's /v1/status is read when present.
 import { closeIdleSockets, createAgent, getJson, streamPost, type StreamHooks } from "./http-client.js";
 import { nonce, syntheticText, userTurn } from "./prompts.js";
-import { summarizeFairness, toPrefixRecord, type BurstRun, type FairnessSummary, type FairnessWindows, type PrefixRequestRecord } from "./scenarios.js";
+import {
+  summarizeFairness,
+  toPrefixRecord,
+  type BurstRun,
+  type FairnessSummary,
+  type FairnessWindows,
+  type PrefixRequestRecord,
+} from "./scenarios.js";
 import { tokenCount, ttftMs, type StreamTiming } from "./sse.js";
 import { median, present } from "./stats.js";
-import { nullable, round2, toRequestRecord, toRoundRecord, type RequestRecord, type RoundRecord, type SchedulerCounters } from "./summary.js";
+import {
+  nullable,
+  round2,
+  toRequestRecord,
+  toRoundRecord,
+  type RequestRecord,
+  type RoundRecord,
+  type SchedulerCounters,
+} from "./summary.js";
 import { fmt } from "./table.js";
 
 export type Log = (message: string) => void;
@@ -27,9 +42,20 @@ export function authHeaders(apiKey: string | null): Record<string, string> {
 }
 
 export function makeClient(
-  baseUrl: string, modelName: string, options: { tokens: number; prompt: string; apiKey: string | null }, uniquePrompts: boolean,
+  baseUrl: string,
+  modelName: string,
+  options: { tokens: number; prompt: string; apiKey: string | null },
+  uniquePrompts: boolean,
 ): Client {
-  return { baseUrl, headers: authHeaders(options.apiKey), modelName, agent: createAgent(baseUrl), tokens: options.tokens, prompt: options.prompt, uniquePrompts };
+  return {
+    baseUrl,
+    headers: authHeaders(options.apiKey),
+    modelName,
+    agent: createAgent(baseUrl),
+    tokens: options.tokens,
+    prompt: options.prompt,
+    uniquePrompts,
+  };
 }
 
 const streaming = { stream: true, stream_options: { include_usage: true } } as const;
@@ -53,24 +79,42 @@ function requestTimeoutMs(maxTokens: number, promptChars: number): number {
   return 60_000 + maxTokens * 2_000 + Math.ceil(promptChars / 4) * 100;
 }
 
-function post(client: Client, path: string, body: Record<string, unknown>, hooks: StreamHooks = {}): Promise<StreamTiming> {
+function post(
+  client: Client,
+  path: string,
+  body: Record<string, unknown>,
+  hooks: StreamHooks = {},
+): Promise<StreamTiming> {
   const timeoutMs = requestTimeoutMs(body.max_tokens as number, JSON.stringify(body.prompt ?? body.messages).length);
   return streamPost(`${client.baseUrl}${path}`, body, client.agent, timeoutMs, { ...hooks, headers: client.headers });
 }
 
-export function complete(client: Client, seed: number, maxTokens = client.tokens, hooks: StreamHooks = {}): Promise<StreamTiming> {
+export function complete(
+  client: Client,
+  seed: number,
+  maxTokens = client.tokens,
+  hooks: StreamHooks = {},
+): Promise<StreamTiming> {
   return post(client, "/v1/completions", completionBody(client, seed, maxTokens), hooks);
 }
 
 /** A streamed request with its own prompt (the scenarios' long prompts). */
 function completeText(client: Client, prompt: string, seed: number, maxTokens: number): Promise<StreamTiming> {
-  return post(client, "/v1/completions", { model: client.modelName, prompt, max_tokens: maxTokens, temperature: 1, seed, ...streaming });
+  return post(client, "/v1/completions", {
+    model: client.modelName,
+    prompt,
+    max_tokens: maxTokens,
+    temperature: 1,
+    seed,
+    ...streaming,
+  });
 }
 
 export async function firstModelName(baseUrl: string, apiKey: string | null): Promise<string> {
   const { status, body } = await getJson(`${baseUrl}/v1/models`, 10_000, authHeaders(apiKey));
   const id = (body as { data?: { id?: unknown }[] } | null)?.data?.[0]?.id;
-  if (status !== 200 || typeof id !== "string") throw new Error(`GET ${baseUrl}/v1/models gave no model (HTTP ${status}); pass --model-id`);
+  if (status !== 200 || typeof id !== "string")
+    throw new Error(`GET ${baseUrl}/v1/models gave no model (HTTP ${status}); pass --model-id`);
   return id;
 }
 
@@ -79,7 +123,8 @@ export async function schedulerCounters(client: Client): Promise<SchedulerCounte
   try {
     const { status, body } = await getJson(`${client.baseUrl}/v1/status`, 5_000, client.headers);
     const stats = (body as { stats?: Record<string, unknown> } | null)?.stats;
-    if (status !== 200 || typeof stats?.decodeSteps !== "number" || typeof stats.sequencesDecoded !== "number") return null;
+    if (status !== 200 || typeof stats?.decodeSteps !== "number" || typeof stats.sequencesDecoded !== "number")
+      return null;
     return {
       decodeSteps: stats.decodeSteps,
       sequencesDecoded: stats.sequencesDecoded,
@@ -99,19 +144,37 @@ export async function warmUp(client: Client, seed: number): Promise<RequestRecor
 }
 
 /** `repeat` rounds of `c` concurrent streams; request seeds count up from `firstSeed`. */
-export async function runLevel(client: Client, c: number, repeat: number, firstSeed: number, log: Log, label: string): Promise<RoundRecord[]> {
+export async function runLevel(
+  client: Client,
+  c: number,
+  repeat: number,
+  firstSeed: number,
+  log: Log,
+  label: string,
+): Promise<RoundRecord[]> {
   const rounds: RoundRecord[] = [];
-  for (let round = 1; round <= repeat; round++) rounds.push(await runRound(client, c, round, repeat, firstSeed + (round - 1) * c, log, label));
+  for (let round = 1; round <= repeat; round++)
+    rounds.push(await runRound(client, c, round, repeat, firstSeed + (round - 1) * c, log, label));
   return rounds;
 }
 
 /** One round of `c` concurrent streams with seeds `firstSeed`..`firstSeed + c - 1` (round `round` of `repeat`, for the log). */
-export async function runRound(client: Client, c: number, round: number, repeat: number, firstSeed: number, log: Log, label: string): Promise<RoundRecord> {
+export async function runRound(
+  client: Client,
+  c: number,
+  round: number,
+  repeat: number,
+  firstSeed: number,
+  log: Log,
+  label: string,
+): Promise<RoundRecord> {
   const seeds = Array.from({ length: c }, (_, i) => firstSeed + i);
   closeIdleSockets(client.agent);
   const roundStartedAt = performance.now();
   const timings = await Promise.all(seeds.map((s) => complete(client, s)));
-  const records = timings.map((t, index) => toRequestRecord(t, { concurrency: c, round, index, seed: seeds[index]!, roundStartedAt }));
+  const records = timings.map((t, index) =>
+    toRequestRecord(t, { concurrency: c, round, index, seed: seeds[index]!, roundStartedAt }),
+  );
   const record = toRoundRecord(c, round, timings, records);
   const ttft = median(timings.map(ttftMs).filter((v): v is number => v !== null));
   const failures = timings.filter((t) => t.error !== null);
@@ -125,7 +188,12 @@ export async function runRound(client: Client, c: number, round: number, repeat:
 }
 
 /** `count` max_tokens=1 streamed requests, `concurrency` in flight at a time. */
-export async function runShortRequests(client: Client, count: number, concurrency: number, firstSeed: number): Promise<StreamTiming[]> {
+export async function runShortRequests(
+  client: Client,
+  count: number,
+  concurrency: number,
+  firstSeed: number,
+): Promise<StreamTiming[]> {
   const timings: StreamTiming[] = new Array(count);
   let next = 0;
   closeIdleSockets(client.agent);
@@ -150,9 +218,25 @@ export interface PrefixSettings {
 /** Tokens generated per turn: TTFT is what is measured, the rest only has to finish. */
 const PREFIX_MAX_TOKENS = 8;
 
-function chat(client: Client, system: string, user: string, seed: number, maxTokens = PREFIX_MAX_TOKENS): Promise<StreamTiming> {
-  const messages = [{ role: "system", content: system }, { role: "user", content: user }];
-  return post(client, "/v1/chat/completions", { model: client.modelName, messages, max_tokens: maxTokens, temperature: 1, seed, ...streaming });
+function chat(
+  client: Client,
+  system: string,
+  user: string,
+  seed: number,
+  maxTokens = PREFIX_MAX_TOKENS,
+): Promise<StreamTiming> {
+  const messages = [
+    { role: "system", content: system },
+    { role: "user", content: user },
+  ];
+  return post(client, "/v1/chat/completions", {
+    model: client.modelName,
+    messages,
+    max_tokens: maxTokens,
+    temperature: 1,
+    seed,
+    ...streaming,
+  });
 }
 
 /**
@@ -161,11 +245,21 @@ function chat(client: Client, system: string, user: string, seed: number, maxTok
  * the system prompt starting with a request-unique nonce, so nothing but the chat template's
  * first few tokens can come from a cache.
  */
-export async function runPrefix(client: Client, s: PrefixSettings, log: Log, label: string): Promise<PrefixRequestRecord[]> {
+export async function runPrefix(
+  client: Client,
+  s: PrefixSettings,
+  log: Log,
+  label: string,
+): Promise<PrefixRequestRecord[]> {
   const system = syntheticText(s.systemTokens, s.seed);
   const runId = Date.now() % 1_000_000;
   const records: PrefixRequestRecord[] = [];
-  const one = async (series: PrefixRequestRecord["series"], index: number, systemPrompt: string, user: string): Promise<void> => {
+  const one = async (
+    series: PrefixRequestRecord["series"],
+    index: number,
+    systemPrompt: string,
+    user: string,
+  ): Promise<void> => {
     const record = toPrefixRecord(series, index, await chat(client, systemPrompt, user, s.seed + index));
     records.push(record);
     log(
@@ -198,7 +292,14 @@ export interface FairnessRun {
   windows: FairnessWindows;
   solo: { ttftMs: number | null; promptTokens: number | null; error: string | null };
   long: { ttftMs: number | null; promptTokens: number | null; error: string | null };
-  streams: { seed: number; textOffsetsMs: number[]; tokens: number; finishReason: string | null; cancelled: boolean; error: string | null }[];
+  streams: {
+    seed: number;
+    textOffsetsMs: number[];
+    tokens: number;
+    finishReason: string | null;
+    cancelled: boolean;
+    error: string | null;
+  }[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -222,11 +323,20 @@ async function waitFor(ready: () => boolean, timeoutMs: number): Promise<boolean
 export async function runFairness(client: Client, s: FairnessSettings, log: Log, label: string): Promise<FairnessRun> {
   const runId = Date.now() % 1_000_000;
   const longPrompt = (i: number): string => `${nonce(runId, i)} ${syntheticText(s.longPromptTokens, s.seed)}`;
-  const longInfo = (t: StreamTiming): FairnessRun["long"] => ({ ttftMs: nullable(ttftMs(t), round2), promptTokens: t.promptTokens, error: t.error });
+  const longInfo = (t: StreamTiming): FairnessRun["long"] => ({
+    ttftMs: nullable(ttftMs(t), round2),
+    promptTokens: t.promptTokens,
+    error: t.error,
+  });
 
   const solo = await completeText(client, longPrompt(0), s.seed, 2);
-  log(`${label}long prompt alone: first token after ${fmt(ttftMs(solo), 0)} ms (${solo.promptTokens ?? "?"} prompt tokens)${solo.error ? `, FAILED: ${solo.error}` : ""}`);
-  if (solo.error !== null) throw new Error(`the long prompt failed: ${solo.error} (a server needs a context of ${s.longPromptTokens} + tokens per sequence)`);
+  log(
+    `${label}long prompt alone: first token after ${fmt(ttftMs(solo), 0)} ms (${solo.promptTokens ?? "?"} prompt tokens)${solo.error ? `, FAILED: ${solo.error}` : ""}`,
+  );
+  if (solo.error !== null)
+    throw new Error(
+      `the long prompt failed: ${solo.error} (a server needs a context of ${s.longPromptTokens} + tokens per sequence)`,
+    );
 
   const controller = new AbortController();
   const reads = new Array<number>(s.streams).fill(0);
@@ -244,15 +354,26 @@ export async function runFairness(client: Client, s: FairnessSettings, log: Log,
       throw new Error(`the ${s.streams} streams did not all start generating (see the server log)`);
     const baselineStart = performance.now();
     const atStart = [...reads];
-    log(`${label}${s.streams} streams generating; at least ${s.baselineMs} ms and ${s.baselineGaps} tokens each of steady state, then the long prompt`);
+    log(
+      `${label}${s.streams} streams generating; at least ${s.baselineMs} ms and ${s.baselineGaps} tokens each of steady state, then the long prompt`,
+    );
     await sleep(s.baselineMs);
     await waitFor(() => reads.every((n, i) => n >= atStart[i]! + s.baselineGaps || ended[i]), 60_000 - s.baselineMs);
     const long = await completeText(client, longPrompt(1), s.seed, 2);
     const longFirst = long.textTimes[0] ?? long.endedAt;
-    log(`${label}long prompt during the streams: first token after ${fmt(longFirst - long.startedAt, 0)} ms${long.error ? `, FAILED: ${long.error}` : ""}`);
+    log(
+      `${label}long prompt during the streams: first token after ${fmt(longFirst - long.startedAt, 0)} ms${long.error ? `, FAILED: ${long.error}` : ""}`,
+    );
     const after = [...reads];
     await waitFor(() => reads.every((n, i) => n >= after[i]! + 2 || ended[i]), 30_000);
-    return { long, windows: { baselineStart: round2(baselineStart - origin), longStart: round2(long.startedAt - origin), longFirstToken: round2(longFirst - origin) } };
+    return {
+      long,
+      windows: {
+        baselineStart: round2(baselineStart - origin),
+        longStart: round2(long.startedAt - origin),
+        longFirstToken: round2(longFirst - origin),
+      },
+    };
   };
   const { long, windows } = await measure().finally(() => controller.abort());
   const timings = await Promise.all(streams);
@@ -266,7 +387,12 @@ export async function runFairness(client: Client, s: FairnessSettings, log: Log,
     solo: longInfo(solo),
     long: longInfo(long),
     streams: timings.map((t, i) => ({
-      seed: seeds[i]!, textOffsetsMs: offsets[i]!, tokens: tokenCount(t), finishReason: t.finishReason, cancelled: t.cancelled, error: t.error,
+      seed: seeds[i]!,
+      textOffsetsMs: offsets[i]!,
+      tokens: tokenCount(t),
+      finishReason: t.finishReason,
+      cancelled: t.cancelled,
+      error: t.error,
     })),
   };
 }
@@ -298,13 +424,19 @@ export async function runBurst(client: Client, s: BurstSettings, log: Log, label
   for (let i = 0; i < s.streams; i++) {
     const seed = s.seed + i;
     const t = await chat(client, system, userTurn(i), seed, s.maxTokens);
-    sequential.push(toRequestRecord(t, { concurrency: 1, round: s.round, index: i, seed, roundStartedAt: t.startedAt }));
+    sequential.push(
+      toRequestRecord(t, { concurrency: 1, round: s.round, index: i, seed, roundStartedAt: t.startedAt }),
+    );
     if (t.error !== null) log(`${label}burst phase 1, chat ${i + 1}/${s.streams} FAILED: ${t.error}`);
   }
   const seeds = Array.from({ length: s.streams }, (_, i) => s.seed + s.streams + i);
   const roundStartedAt = performance.now();
-  const timings = await Promise.all(seeds.map((seed, i) => chat(client, system, userTurn(s.streams + i), seed, s.maxTokens)));
-  const records = timings.map((t, index) => toRequestRecord(t, { concurrency: s.streams, round: s.round, index, seed: seeds[index]!, roundStartedAt }));
+  const timings = await Promise.all(
+    seeds.map((seed, i) => chat(client, system, userTurn(s.streams + i), seed, s.maxTokens)),
+  );
+  const records = timings.map((t, index) =>
+    toRequestRecord(t, { concurrency: s.streams, round: s.round, index, seed: seeds[index]!, roundStartedAt }),
+  );
   const simultaneous = toRoundRecord(s.streams, s.round, timings, records);
   const ttfts = timings.map(ttftMs).filter((v): v is number => v !== null);
   const failures = timings.filter((t) => t.error !== null);

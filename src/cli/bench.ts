@@ -10,7 +10,15 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchHelp, BURST, defaultOutPath, FAIRNESS_STREAMS, parseBenchArgs, type BenchOptions, type ServerSpec } from "../bench/args.js";
+import {
+  benchHelp,
+  BURST,
+  defaultOutPath,
+  FAIRNESS_STREAMS,
+  parseBenchArgs,
+  type BenchOptions,
+  type ServerSpec,
+} from "../bench/args.js";
 import type { BareResult } from "../bench/bare-engine.js";
 import {
   compareBurst,
@@ -24,7 +32,14 @@ import {
 } from "../bench/compare.js";
 import { findLlamaServer, LAVASH_BATCH_SIZE, llamaServerArgs } from "../bench/llama-server.js";
 import { machineInfo } from "../bench/machine.js";
-import { SCENARIO_TARGETS, summarizeBurst, summarizePrefix, type BurstRun, type BurstSummary, type PrefixRequestRecord } from "../bench/scenarios.js";
+import {
+  SCENARIO_TARGETS,
+  summarizeBurst,
+  summarizePrefix,
+  type BurstRun,
+  type BurstSummary,
+  type PrefixRequestRecord,
+} from "../bench/scenarios.js";
 import {
   freePort,
   killChildren,
@@ -55,7 +70,15 @@ import {
   type RoundRecord,
   type ShortRequestsSummary,
 } from "../bench/summary.js";
-import { fmt, renderBurst, renderComparison, renderFairness, renderPrefix, renderReport, renderShortRequests } from "../bench/table.js";
+import {
+  fmt,
+  renderBurst,
+  renderComparison,
+  renderFairness,
+  renderPrefix,
+  renderReport,
+  renderShortRequests,
+} from "../bench/table.js";
 import {
   complete,
   completionBody,
@@ -81,10 +104,19 @@ const log = (message: string): void => {
   process.stderr.write(`bench: ${message}\n`);
 };
 
-function startServer(options: BenchOptions, model: string, parallel: number, threads: number, logPath: string): Promise<ServerProcess> {
+function startServer(
+  options: BenchOptions,
+  model: string,
+  parallel: number,
+  threads: number,
+  logPath: string,
+): Promise<ServerProcess> {
   const extraArgs = options.prefillChunk === null ? [] : ["--prefill-chunk", String(options.prefillChunk)];
-  log(`starting lavash serve --model ${model} --parallel ${parallel} --threads ${threads} --ctx-size ${options.ctxSize} ${extraArgs.join(" ")}(log: ${logPath})`);
-  if (model.startsWith("builtin:")) log("a built-in model is generated on first use (the 0.5B shape takes ~12 s), then cached");
+  log(
+    `starting lavash serve --model ${model} --parallel ${parallel} --threads ${threads} --ctx-size ${options.ctxSize} ${extraArgs.join(" ")}(log: ${logPath})`,
+  );
+  if (model.startsWith("builtin:"))
+    log("a built-in model is generated on first use (the 0.5B shape takes ~12 s), then cached");
   return startLavashServer({
     bin: join(ROOT, "bin", "lavash.js"),
     cwd: ROOT,
@@ -104,7 +136,8 @@ function startServer(options: BenchOptions, model: string, parallel: number, thr
 async function peerModelPath(source: string): Promise<string> {
   // lavash's `alias=source` form: the peer needs only the source.
   const eq = source.indexOf("=");
-  const plain = eq > 0 && !source.slice(0, eq).includes("/") && !source.startsWith("hf:") ? source.slice(eq + 1) : source;
+  const plain =
+    eq > 0 && !source.slice(0, eq).includes("/") && !source.startsWith("hf:") ? source.slice(eq + 1) : source;
   if (plain.startsWith("builtin:")) {
     let lastReport = 0;
     return ensureBuiltinModel(plain.slice("builtin:".length), {
@@ -116,17 +149,31 @@ async function peerModelPath(source: string): Promise<string> {
       },
     });
   }
-  if (plain.startsWith("hf:")) throw new Error(`--peer needs the model as a local file: download it first (lavash pull ${plain}) and pass its .gguf path to --model`);
+  if (plain.startsWith("hf:"))
+    throw new Error(
+      `--peer needs the model as a local file: download it first (lavash pull ${plain}) and pass its .gguf path to --model`,
+    );
   if (!existsSync(plain)) throw new Error(`model file not found: ${plain}`);
   return resolve(plain);
 }
 
 /** llama-server on the same GGUF, threads, context per sequence, batch and sampling as the lavash bench starts. */
-async function startLlamaServer(options: BenchOptions, binary: string, threads: number, logPath: string): Promise<ServerProcess> {
+async function startLlamaServer(
+  options: BenchOptions,
+  binary: string,
+  threads: number,
+  logPath: string,
+): Promise<ServerProcess> {
   const modelPath = await peerModelPath(options.model);
   const port = await freePort();
   const args = llamaServerArgs({
-    modelPath, port, threads, parallel: options.parallel, ctxPerSequence: options.ctxSize, batchSize: LAVASH_BATCH_SIZE, extraArgs: options.peerArgs,
+    modelPath,
+    port,
+    threads,
+    parallel: options.parallel,
+    ctxPerSequence: options.ctxSize,
+    batchSize: LAVASH_BATCH_SIZE,
+    extraArgs: options.peerArgs,
   });
   log(`starting ${binary} ${args.join(" ")} (log: ${logPath})`);
   let lines = 0;
@@ -165,17 +212,33 @@ interface BenchServer {
   stop: StopResult | null;
 }
 
-async function openServer(spec: ServerSpec, tag: string, options: BenchOptions, threads: number, logPath: string, peerBin: string | null): Promise<BenchServer> {
+async function openServer(
+  spec: ServerSpec,
+  tag: string,
+  options: BenchOptions,
+  threads: number,
+  logPath: string,
+  peerBin: string | null,
+): Promise<BenchServer> {
   let started: ServerProcess | null = null;
   if (spec.url === null) {
-    started = spec.start === "llama-server" ? await startLlamaServer(options, peerBin!, threads, logPath) : await startServer(options, options.model, options.parallel, threads, logPath);
+    started =
+      spec.start === "llama-server"
+        ? await startLlamaServer(options, peerBin!, threads, logPath)
+        : await startServer(options, options.model, options.parallel, threads, logPath);
     log(`server ready in ${(started.startupMs / 1000).toFixed(1)} s at ${started.baseUrl}`);
   }
   const baseUrl = started?.baseUrl ?? spec.url!;
   const pid = started?.pid ?? spec.pid;
   // The started server's id is the preset's; --model-id names the model of the servers given by URL.
-  const modelName = spec.url !== null && options.modelName !== null ? options.modelName : await firstModelName(baseUrl, options.apiKey);
-  const kind: BenchServer["kind"] = spec.url !== null ? "target" : spec.start === "llama-server" ? "llama-server (started by bench)" : "lavash (started by bench)";
+  const modelName =
+    spec.url !== null && options.modelName !== null ? options.modelName : await firstModelName(baseUrl, options.apiKey);
+  const kind: BenchServer["kind"] =
+    spec.url !== null
+      ? "target"
+      : spec.start === "llama-server"
+        ? "llama-server (started by bench)"
+        : "lavash (started by bench)";
   const label =
     spec.url !== null
       ? `${spec.url}${pid !== null ? ` (pid ${pid})` : ""}`
@@ -183,7 +246,9 @@ async function openServer(spec: ServerSpec, tag: string, options: BenchOptions, 
         ? `llama-server (started by bench, ${options.model})`
         : `lavash (started by bench, ${options.model})`;
   const shortName = spec.url !== null ? spec.url : spec.start === "llama-server" ? "llama-server" : "lavash";
-  log(`${tag ? `${tag} = ` : ""}${label}: model '${modelName}'${pid === null ? "; no pid, so no memory figure (--target-pid)" : ""}`);
+  log(
+    `${tag ? `${tag} = ` : ""}${label}: model '${modelName}'${pid === null ? "; no pid, so no memory figure (--target-pid)" : ""}`,
+  );
   return {
     tag,
     label,
@@ -258,10 +323,14 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
   }
   const entries = [...servers.entries()];
   const interleaved = servers.length > 1 ? ", rounds interleaved between the servers" : "";
-  log(`${options.tokens} tokens per stream, levels ${options.concurrency.join(",")}, ${options.repeat} round(s) each${interleaved}`);
+  log(
+    `${options.tokens} tokens per stream, levels ${options.concurrency.join(",")}, ${options.repeat} round(s) each${interleaved}`,
+  );
   let seed = options.seed + 1;
   for (const [levelIndex, c] of options.concurrency.entries()) {
-    const before = await Promise.all(entries.map(([i, s]) => (results[i]!.schedulerStats ? schedulerCounters(s.client) : Promise.resolve(null))));
+    const before = await Promise.all(
+      entries.map(([i, s]) => (results[i]!.schedulerStats ? schedulerCounters(s.client) : Promise.resolve(null))),
+    );
     const rounds: RoundRecord[][] = servers.map(() => []);
     for (let round = 1; round <= options.repeat; round++) {
       for (const [i, s] of roundOrder(entries, round)) {
@@ -273,13 +342,20 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
       const after = before[i] !== null ? await schedulerCounters(s.client) : null;
       const r = results[i]!;
       r.rounds.push(...rounds[i]!);
-      r.levels.push(summarizeLevel(c, rounds[i]!, before[i] !== null && after !== null ? schedulerDelta(before[i]!, after) : null));
+      r.levels.push(
+        summarizeLevel(c, rounds[i]!, before[i] !== null && after !== null ? schedulerDelta(before[i]!, after) : null),
+      );
     }
     seed += c * options.repeat;
   }
   if (options.shortRequests > 0) {
-    log(`${options.shortRequests} max_tokens=1 requests, ${options.shortConcurrency} at a time, ${options.repeat} round(s)${interleaved}`);
-    const perServer: { summaries: ShortRequestsSummary[]; requests: RequestRecord[] }[] = servers.map(() => ({ summaries: [], requests: [] }));
+    log(
+      `${options.shortRequests} max_tokens=1 requests, ${options.shortConcurrency} at a time, ${options.repeat} round(s)${interleaved}`,
+    );
+    const perServer: { summaries: ShortRequestsSummary[]; requests: RequestRecord[] }[] = servers.map(() => ({
+      summaries: [],
+      requests: [],
+    }));
     for (let round = 1; round <= options.repeat; round++) {
       for (const [i, s] of roundOrder(entries, round)) {
         const timings = await runShortRequests(s.client, options.shortRequests, options.shortConcurrency, seed);
@@ -288,20 +364,41 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
         log(`${prefix(s)}round ${round}/${options.repeat}: ${renderShortRequests(summary)}`);
         perServer[i]!.summaries.push(summary);
         perServer[i]!.requests.push(
-          ...timings.map((t, index) => toRequestRecord(t, { concurrency: options.shortConcurrency, round, index, seed: seed + index, roundStartedAt: startedAt })),
+          ...timings.map((t, index) =>
+            toRequestRecord(t, {
+              concurrency: options.shortConcurrency,
+              round,
+              index,
+              seed: seed + index,
+              roundStartedAt: startedAt,
+            }),
+          ),
         );
       }
     }
     for (const [i] of entries)
-      results[i]!.short = { summary: mergeShortRequestRounds(perServer[i]!.summaries), rounds: perServer[i]!.summaries, requests: perServer[i]!.requests };
+      results[i]!.short = {
+        summary: mergeShortRequestRounds(perServer[i]!.summaries),
+        rounds: perServer[i]!.summaries,
+        requests: perServer[i]!.requests,
+      };
     seed += options.shortRequests;
   }
   if (options.burst > 0) {
-    log(`${options.burst} chats one at a time behind a ~${BURST.systemTokens}-token system prompt, then ${options.burst} at once, ${options.burstRounds} round(s)${interleaved}`);
+    log(
+      `${options.burst} chats one at a time behind a ~${BURST.systemTokens}-token system prompt, then ${options.burst} at once, ${options.burstRounds} round(s)${interleaved}`,
+    );
     const runs: BurstRun[][] = servers.map(() => []);
     for (let round = 1; round <= options.burstRounds; round++) {
       for (const [i, s] of roundOrder(entries, round)) {
-        const settings = { streams: options.burst, systemTokens: BURST.systemTokens, maxTokens: BURST.maxTokens, seed, round, rounds: options.burstRounds };
+        const settings = {
+          streams: options.burst,
+          systemTokens: BURST.systemTokens,
+          maxTokens: BURST.maxTokens,
+          seed,
+          round,
+          rounds: options.burstRounds,
+        };
         runs[i]!.push(await runBurst(s.client, settings, log, prefix(s)));
       }
     }
@@ -314,8 +411,17 @@ async function runPrefixScenario(servers: BenchServer[], options: BenchOptions):
   const results: PrefixRequestRecord[][] = [];
   for (const s of servers) {
     await warmUp(s.client, options.seed);
-    log(`${prefix(s)}prefix cache: ~${options.systemTokens}-token system prompt, ${options.turns} turns cached, then ${options.turns} with a unique first token`);
-    results.push(await runPrefix(s.client, { turns: options.turns, systemTokens: options.systemTokens, seed: options.seed }, log, prefix(s)));
+    log(
+      `${prefix(s)}prefix cache: ~${options.systemTokens}-token system prompt, ${options.turns} turns cached, then ${options.turns} with a unique first token`,
+    );
+    results.push(
+      await runPrefix(
+        s.client,
+        { turns: options.turns, systemTokens: options.systemTokens, seed: options.seed },
+        log,
+        prefix(s),
+      ),
+    );
   }
   return results;
 }
@@ -349,13 +455,20 @@ function runBareEngine(options: BenchOptions, threads: number): Promise<BareResu
         // The same build as this file: dist/ runs as JavaScript, src/ (tests) through tsx.
         ...(import.meta.url.endsWith(".ts") ? ["--import", "tsx"] : []),
         fileURLToPath(new URL(`../bench/bare-engine${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
-        "--model", OVERHEAD_MODEL,
-        "--tokens", String(options.tokens),
-        "--threads", String(threads),
-        "--rounds", String(options.repeat),
-        "--seed", String(options.seed),
-        "--ctx-size", String(options.ctxSize),
-        "--prompt", options.prompt,
+        "--model",
+        OVERHEAD_MODEL,
+        "--tokens",
+        String(options.tokens),
+        "--threads",
+        String(threads),
+        "--rounds",
+        String(options.repeat),
+        "--seed",
+        String(options.seed),
+        "--ctx-size",
+        String(options.ctxSize),
+        "--prompt",
+        options.prompt,
       ],
       // Its own process with a 1-thread libuv pool: the configuration lavash serve runs with.
       { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: "1" }, stdio: ["ignore", "pipe", "inherit"] },
@@ -405,10 +518,14 @@ async function measureOverhead(options: BenchOptions, threads: number, logPath: 
       // The bare loop's seeds, so both generate the same tokens.
       const seed = options.seed + round - 1;
       const timing = await complete(client, seed);
-      requests.push(toRequestRecord(timing, { concurrency: 1, round, index: 0, seed, roundStartedAt: timing.startedAt }));
+      requests.push(
+        toRequestRecord(timing, { concurrency: 1, round, index: 0, seed, roundStartedAt: timing.startedAt }),
+      );
       const ms = timing.error === null ? decodeMsPerToken(timing) : null;
       if (ms !== null) lavashMsPerToken.push(ms);
-      log(`  lavash round ${round}/${options.repeat}: ${fmt(ms, 2)} ms/token (${tokenCount(timing)} tokens)${timing.error ? `, FAILED: ${timing.error}` : ""}`);
+      log(
+        `  lavash round ${round}/${options.repeat}: ${fmt(ms, 2)} ms/token (${tokenCount(timing)} tokens)${timing.error ? `, FAILED: ${timing.error}` : ""}`,
+      );
     }
     client.agent.destroy();
   } finally {
@@ -428,10 +545,13 @@ const DEFINITIONS = {
     decodeTokPerS: "(tokens - 1) / (last text chunk - first text chunk), per request",
     aggregateTokPerS: "all tokens of a round / (first request start to last stream end); median over rounds",
     itlMs: "gaps between consecutive text chunks, pooled over a level's streams",
-    sequencesPerDecode: "delta of /v1/status sequencesDecoded / decodeSteps over a level (decodes carrying no generated token are not counted)",
+    sequencesPerDecode:
+      "delta of /v1/status sequencesDecoded / decodeSteps over a level (decodes carrying no generated token are not counted)",
     tokens: "usage.completion_tokens of the final chunk, else the number of text chunks",
-    shortRequests: "streamed /v1/completions with max_tokens 1, a fixed number, N in flight: successful requests / (first start to last end)",
-    overhead: "tiny model, 1 sequence: bare native-batch loop in its own process vs one lavash stream over HTTP, decode ms/token, medians",
+    shortRequests:
+      "streamed /v1/completions with max_tokens 1, a fixed number, N in flight: successful requests / (first start to last end)",
+    overhead:
+      "tiny model, 1 sequence: bare native-batch loop in its own process vs one lavash stream over HTTP, decode ms/token, medians",
   },
   prefix:
     "streamed chat completions one at a time, [system, user]; 'cached': the same system prompt each time (after one priming request), " +
@@ -440,9 +560,12 @@ const DEFINITIONS = {
   fairness:
     "streams' inter-token gaps wholly inside [baselineStart, longStart] (before) and overlapping (longStart, longFirstToken) (during); " +
     "the long prompt is a streamed /v1/completions with max_tokens 2 and a unique first token",
-  peakRssBytes: "VmHWM of /proc/PID/status when the run ended (peak since the process started), else the largest VmRSS sampled every 500 ms",
-  ratios: "B / A: the second server's figure over the first's (the --compare or --peer peer, or the first --target, is A)",
-  interleaving: "with two servers, every level's rounds (and the short-request and burst rounds) alternate between them: A B, then B A, ...",
+  peakRssBytes:
+    "VmHWM of /proc/PID/status when the run ended (peak since the process started), else the largest VmRSS sampled every 500 ms",
+  ratios:
+    "B / A: the second server's figure over the first's (the --compare or --peer peer, or the first --target, is A)",
+  interleaving:
+    "with two servers, every level's rounds (and the short-request and burst rounds) alternate between them: A B, then B A, ...",
   burst:
     "streamed chats [system, user_i] with max_tokens 64: N one at a time, then N at once behind the same ~256-token system prompt (each round its own); " +
     "TTFT p50/p95 and aggregate tok/s (all tokens / first start to last end) of the second phase, medians over rounds",
@@ -458,7 +581,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     return 0;
   }
   // Before anything starts: a missing peer binary is a build away, and the message says which.
-  const peerBin = options.servers.some((s) => s.start === "llama-server") ? findLlamaServer(ROOT, options.peerBin) : null;
+  const peerBin = options.servers.some((s) => s.start === "llama-server")
+    ? findLlamaServer(ROOT, options.peerBin)
+    : null;
   const startedAt = new Date();
   const cores = physicalCores();
   const threads = options.threads ?? cores;
@@ -476,9 +601,12 @@ export async function benchCommand(args: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   try {
     const machine = machineInfo(ROOT, cores);
-    log(`${machine.cpuModel}, ${machine.logicalCores} logical / ${cores} physical cores, load average ${machine.loadAverage.join(" ")}`);
+    log(
+      `${machine.cpuModel}, ${machine.logicalCores} logical / ${cores} physical cores, load average ${machine.loadAverage.join(" ")}`,
+    );
     // Decode threads spin-wait on each other: any other busy process distorts every figure.
-    if (machine.loadAverage[0]! > 0.5 * machine.logicalCores) log("WARNING: the machine is busy (load average above); figures will be noisy");
+    if (machine.loadAverage[0]! > 0.5 * machine.logicalCores)
+      log("WARNING: the machine is busy (load average above); figures will be noisy");
     log(`scenario ${options.scenario}`);
 
     const comparing = options.servers.length === 2;
@@ -488,7 +616,16 @@ export async function benchCommand(args: string[]): Promise<number> {
     let fairness: FairnessRun[] | null = null;
     try {
       for (const [i, spec] of options.servers.entries())
-        servers.push(await openServer(spec, comparing ? "AB"[i]! : "", options, threads, `${logBase}.server${comparing ? `-${"AB"[i]}` : ""}.log`, peerBin));
+        servers.push(
+          await openServer(
+            spec,
+            comparing ? "AB"[i]! : "",
+            options,
+            threads,
+            `${logBase}.server${comparing ? `-${"AB"[i]}` : ""}.log`,
+            peerBin,
+          ),
+        );
       if (options.scenario === "throughput") throughput = await runThroughput(servers, options);
       else if (options.scenario === "prefix") prefixRuns = await runPrefixScenario(servers, options);
       else fairness = await runFairnessScenario(servers, options);
@@ -496,11 +633,18 @@ export async function benchCommand(args: string[]): Promise<number> {
       await closeServers(servers);
     }
 
-    const overhead = options.overhead ? await measureOverhead(options, threads, `${logBase}.overhead-server.log`) : null;
+    const overhead = options.overhead
+      ? await measureOverhead(options, threads, `${logBase}.overhead-server.log`)
+      : null;
     const overheadSummary =
       overhead === null
         ? null
-        : summarizeOverhead(OVERHEAD_MODEL, options.tokens, overhead.bare.rounds.map((r) => r.msPerToken), overhead.lavashMsPerToken);
+        : summarizeOverhead(
+            OVERHEAD_MODEL,
+            options.tokens,
+            overhead.bare.rounds.map((r) => r.msPerToken),
+            overhead.lavashMsPerToken,
+          );
 
     const out: string[] = [];
     const results: Record<string, unknown>[] = [];
@@ -511,12 +655,17 @@ export async function benchCommand(args: string[]): Promise<number> {
     if (throughput !== null) {
       const summaries: BenchSummary[] = throughput.map((r, i) => {
         const started = servers[i]!.process !== null;
-        const setup = { modelSource: started ? options.model : null, tokens: options.tokens, threads: started ? threads : null };
+        const setup = {
+          modelSource: started ? options.model : null,
+          tokens: options.tokens,
+          threads: started ? threads : null,
+        };
         return summarize(r.levels, r.rounds, setup, i === 0 ? overheadSummary : null);
       });
       for (const [i, s] of servers.entries()) {
         const r = throughput[i]!;
-        failed += r.levels.reduce((n, l) => n + l.failed, 0) + (r.short?.summary.failed ?? 0) + (r.burst?.summary.failed ?? 0);
+        failed +=
+          r.levels.reduce((n, l) => n + l.failed, 0) + (r.short?.summary.failed ?? 0) + (r.burst?.summary.failed ?? 0);
         const started = s.process !== null;
         out.push(
           renderReport(
@@ -544,7 +693,9 @@ export async function benchCommand(args: string[]): Promise<number> {
           summary: summaries[i],
         });
       }
-      figures = throughput.map((r, i) => throughputFigures(summaries[i]!, r.short?.summary ?? null, peakRss(servers[i]!.memoryReading)));
+      figures = throughput.map((r, i) =>
+        throughputFigures(summaries[i]!, r.short?.summary ?? null, peakRss(servers[i]!.memoryReading)),
+      );
       if (comparing) {
         comparison = compareThroughput(figures[0]!, figures[1]!, throughput[0]!.short?.summary ?? null);
         const [a, b] = [throughput[0]!.burst, throughput[1]!.burst];
@@ -554,7 +705,10 @@ export async function benchCommand(args: string[]): Promise<number> {
     if (prefixRuns !== null) {
       const summaries = prefixRuns.map(summarizePrefix);
       for (const [i, s] of servers.entries()) {
-        failed += summaries[i]!.cached.failed + summaries[i]!.uncached.failed + prefixRuns[i]!.filter((r) => r.series === "prime" && r.error !== null).length;
+        failed +=
+          summaries[i]!.cached.failed +
+          summaries[i]!.uncached.failed +
+          prefixRuns[i]!.filter((r) => r.series === "prime" && r.error !== null).length;
         out.push(renderPrefix(title(s), summaries[i]!));
         results.push({ requests: prefixRuns[i], summary: summaries[i] });
       }
@@ -603,7 +757,14 @@ export async function benchCommand(args: string[]): Promise<number> {
         startedAt.toISOString().slice(0, 16).replace("T", " "),
       ].join(", ");
       const title = comparing ? `${servers[1]!.shortName} vs ${servers[0]!.shortName}` : servers[0]!.shortName;
-      writeFileSync(chartPath, throughputChartSvg(title, setup, servers.map((s, i) => ({ name: s.shortName, figures: figures![i]! }))));
+      writeFileSync(
+        chartPath,
+        throughputChartSvg(
+          title,
+          setup,
+          servers.map((s, i) => ({ name: s.shortName, figures: figures![i]! })),
+        ),
+      );
     }
 
     console.log(out.join("\n\n"));

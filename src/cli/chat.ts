@@ -6,9 +6,21 @@
 import { createInterface } from "node:readline";
 import { APIUserAbortError, type ChatCompletionMessageParam, type CompletionUsage } from "../client/index.js";
 import { defineCommand, parseNumber, stringFlag, type FlagDoc } from "./flags.js";
-import { explain, openTarget, parseSampling, samplingFlags, targetFlags, type Sampling, type Target } from "./target.js";
+import {
+  explain,
+  openTarget,
+  parseSampling,
+  samplingFlags,
+  targetFlags,
+  type Sampling,
+  type Target,
+} from "./target.js";
 
-const flags: FlagDoc[] = [...targetFlags, { name: "system", value: "TEXT", help: "system prompt", default: "none" }, ...samplingFlags("until the turn ends")];
+const flags: FlagDoc[] = [
+  ...targetFlags,
+  { name: "system", value: "TEXT", help: "system prompt", default: "none" },
+  ...samplingFlags("until the turn ends"),
+];
 
 const COMMANDS = `Commands:
   /system TEXT   set the system prompt (/system alone removes it)
@@ -20,7 +32,9 @@ const COMMANDS = `Commands:
 
 export const chat = defineCommand({
   usage: "chat [options]",
-  description: "Chats with a model: type a message, the answer streams back. The conversation is kept until /reset.\n\n" + COMMANDS,
+  description:
+    "Chats with a model: type a message, the answer streams back. The conversation is kept until /reset.\n\n" +
+    COMMANDS,
   flags,
   positionals: false,
   run: async ({ values }) => {
@@ -104,7 +118,11 @@ class ChatRepl {
 
   private async answer(text: string): Promise<void> {
     const user: ChatCompletionMessageParam = { role: "user", content: text };
-    const messages = [...(this.system === undefined ? [] : [{ role: "system" as const, content: this.system }]), ...this.history, user];
+    const messages = [
+      ...(this.system === undefined ? [] : [{ role: "system" as const, content: this.system }]),
+      ...this.history,
+      user,
+    ];
     const controller = new AbortController();
     this.answering = controller;
     const started = performance.now();

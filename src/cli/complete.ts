@@ -11,7 +11,12 @@ const DEFAULT_MAX_TOKENS = 256;
 const flags: FlagDoc[] = [
   ...targetFlags,
   ...samplingFlags(String(DEFAULT_MAX_TOKENS)),
-  { name: "chat", value: "", help: "send the prompt as a user message to /v1/chat/completions (the model's chat template applies)", default: "/v1/completions, the prompt as is" },
+  {
+    name: "chat",
+    value: "",
+    help: "send the prompt as a user message to /v1/chat/completions (the model's chat template applies)",
+    default: "/v1/completions, the prompt as is",
+  },
 ];
 
 export const complete = defineCommand({
@@ -33,7 +38,12 @@ async function run({ values, positionals }: ParsedFlags): Promise<number> {
   try {
     const pieces =
       values.chat === true
-        ? chatPieces(target.client, { model: target.model, messages: [{ role: "user", content: prompt }], ...sampling, max_tokens })
+        ? chatPieces(target.client, {
+            model: target.model,
+            messages: [{ role: "user", content: prompt }],
+            ...sampling,
+            max_tokens,
+          })
         : legacyPieces(target.client, { model: target.model, prompt, ...sampling, max_tokens });
     let last = "";
     for await (const piece of pieces) {

@@ -19,15 +19,14 @@ const count = (min: number) => z.int().min(min);
 
 const modelEntry = z.union([
   z.string().min(1),
-  z
-    .strictObject({
-      id: z.string().min(1).optional(),
-      source: z.string().min(1),
-      "ctx-size": count(16).optional(),
-      parallel: count(1).optional(),
-      threads: count(1).optional(),
-      "gpu-layers": count(0).optional(),
-    }),
+  z.strictObject({
+    id: z.string().min(1).optional(),
+    source: z.string().min(1),
+    "ctx-size": count(16).optional(),
+    parallel: count(1).optional(),
+    threads: count(1).optional(),
+    "gpu-layers": count(0).optional(),
+  }),
 ]);
 
 const flagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
@@ -50,9 +49,12 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
   try {
     data = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new Error(`--config ${path} is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(error as Error).message}`);
+    throw new Error(
+      `--config ${path} is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(error as Error).message}`,
+    );
   }
-  if (data === null || typeof data !== "object" || Array.isArray(data)) throw new Error(`--config ${path} must hold a mapping of flag names to values`);
+  if (data === null || typeof data !== "object" || Array.isArray(data))
+    throw new Error(`--config ${path} must hold a mapping of flag names to values`);
   const flags = new Map<string, string | string[] | boolean>();
   let models: ModelSpec[] = [];
   for (const [rawKey, value] of Object.entries(data)) {
@@ -63,7 +65,8 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
       models = parsed.data.map(toSpec);
       continue;
     }
-    if (!knownFlags.has(key) || key === "config") throw new Error(`--config ${path}: unknown setting '${rawKey}' (use the names of lavash serve's flags)`);
+    if (!knownFlags.has(key) || key === "config")
+      throw new Error(`--config ${path}: unknown setting '${rawKey}' (use the names of lavash serve's flags)`);
     const parsed = flagValue.safeParse(value);
     if (!parsed.success) throw new Error(`--config ${path}: '${rawKey}' must be a string, number, boolean or list`);
     const v = parsed.data;

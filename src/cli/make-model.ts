@@ -3,9 +3,7 @@
 // progress and errors go to stderr.
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import {
-  ensureBuiltinModel, listPresets, writeBuiltinModel, type BuiltinProgress,
-} from "../models/builtin.js";
+import { ensureBuiltinModel, listPresets, writeBuiltinModel, type BuiltinProgress } from "../models/builtin.js";
 import { PRESETS } from "../models/presets.js";
 import { formatBytes } from "./flags.js";
 
@@ -21,7 +19,9 @@ function printPresets(out: NodeJS.WritableStream): void {
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) {
     const params = `${(r.parameters / 1e6).toFixed(1)}M params`;
-    out.write(`${r.name.padEnd(width)}  ~${formatBytes(r.approxBytes).padStart(7)}  ${params.padStart(15)}  ${r.description}\n`);
+    out.write(
+      `${r.name.padEnd(width)}  ~${formatBytes(r.approxBytes).padStart(7)}  ${params.padStart(15)}  ${r.description}\n`,
+    );
   }
 }
 

@@ -17,15 +17,36 @@ export function defaultDownloadDir(): string {
 }
 
 const flags: FlagDoc[] = [
-  { name: "url", value: "URL", help: "list the models a server serves (GET URL/models) instead of the files here", default: "none: list files" },
-  { name: "api-key", value: "KEY", help: "with --url: sent as `Authorization: Bearer KEY`", default: "$LAVASH_API_KEY or none" },
-  { name: "cache-dir", value: "DIR", help: "built-in model cache to list", default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models" },
-  { name: "download-dir", value: "DIR", help: "downloaded models to list (node-llama-cpp's directory)", default: "~/.node-llama-cpp/models" },
+  {
+    name: "url",
+    value: "URL",
+    help: "list the models a server serves (GET URL/models) instead of the files here",
+    default: "none: list files",
+  },
+  {
+    name: "api-key",
+    value: "KEY",
+    help: "with --url: sent as `Authorization: Bearer KEY`",
+    default: "$LAVASH_API_KEY or none",
+  },
+  {
+    name: "cache-dir",
+    value: "DIR",
+    help: "built-in model cache to list",
+    default: "$LAVASH_CACHE_DIR or ~/.cache/lavash/models",
+  },
+  {
+    name: "download-dir",
+    value: "DIR",
+    help: "downloaded models to list (node-llama-cpp's directory)",
+    default: "~/.node-llama-cpp/models",
+  },
 ];
 
 export const models = defineCommand({
   usage: "models [options]",
-  description: "Lists the GGUF models on this machine (size, architecture, quantization, context length), or with --url the models a server serves.",
+  description:
+    "Lists the GGUF models on this machine (size, architecture, quantization, context length), or with --url the models a server serves.",
   flags,
   positionals: false,
   run,
@@ -34,10 +55,16 @@ export const models = defineCommand({
 async function run({ values }: ParsedFlags): Promise<number> {
   const url = stringFlag(values, "url");
   if (url !== undefined) {
-    const list = await new Lavash({ baseURL: url, apiKey: stringFlag(values, "api-key"), maxRetries: 0 }).models.list().catch((error: unknown) => {
-      throw explain(error, url);
-    });
-    const rows = list.data.map((m) => [m.id, m.owned_by, new Date(m.created * 1000).toISOString().replace(/\.\d+Z$/, "Z")]);
+    const list = await new Lavash({ baseURL: url, apiKey: stringFlag(values, "api-key"), maxRetries: 0 }).models
+      .list()
+      .catch((error: unknown) => {
+        throw explain(error, url);
+      });
+    const rows = list.data.map((m) => [
+      m.id,
+      m.owned_by,
+      new Date(m.created * 1000).toISOString().replace(/\.\d+Z$/, "Z"),
+    ]);
     console.log(renderTable(["ID", "OWNED BY", "CREATED"], rows));
     return 0;
   }
@@ -75,10 +102,19 @@ const VOCABULARY_KEYS = ["tokenizer.ggml.tokens", "tokenizer.ggml.merges", "toke
 /** Architecture, quantization and context length from the file's header; "?" for a file that does not parse. */
 async function describe(path: string): Promise<string[]> {
   try {
-    const { metadata, architectureMetadata } = await readGgufFileInfo(path, { readTensorInfo: false, logWarnings: false, spliceSplitFiles: false, ignoreKeys: VOCABULARY_KEYS });
+    const { metadata, architectureMetadata } = await readGgufFileInfo(path, {
+      readTensorInfo: false,
+      logWarnings: false,
+      spliceSplitFiles: false,
+      ignoreKeys: VOCABULARY_KEYS,
+    });
     const fileType = metadata.general.file_type;
     const context = (architectureMetadata as { context_length?: number }).context_length;
-    return [String(metadata.general.architecture), fileType === undefined ? "-" : quantName(fileType), context === undefined ? "-" : String(context)];
+    return [
+      String(metadata.general.architecture),
+      fileType === undefined ? "-" : quantName(fileType),
+      context === undefined ? "-" : String(context),
+    ];
   } catch {
     return ["?", "?", "?"];
   }

@@ -28,7 +28,9 @@ interface ChunkHead {
 }
 
 /** What every accumulator keeps: the fields all chunks repeat, the usage, a state per choice. */
-abstract class ChoiceAccumulator<Chunk extends ChunkHead & { usage?: CompletionUsage | null }, State, Final> implements Accumulator<Chunk, Final> {
+abstract class ChoiceAccumulator<Chunk extends ChunkHead & { usage?: CompletionUsage | null }, State, Final>
+  implements Accumulator<Chunk, Final>
+{
   private head: ChunkHead | undefined;
   private usage: CompletionUsage | undefined;
   private readonly states = new Map<number, State>();
@@ -37,7 +39,12 @@ abstract class ChoiceAccumulator<Chunk extends ChunkHead & { usage?: CompletionU
   abstract result(): Final;
 
   protected begin(chunk: Chunk): void {
-    this.head ??= { id: chunk.id, created: chunk.created, model: chunk.model, system_fingerprint: chunk.system_fingerprint };
+    this.head ??= {
+      id: chunk.id,
+      created: chunk.created,
+      model: chunk.model,
+      system_fingerprint: chunk.system_fingerprint,
+    };
     if (chunk.usage != null) this.usage = chunk.usage;
   }
 
@@ -51,7 +58,9 @@ abstract class ChoiceAccumulator<Chunk extends ChunkHead & { usage?: CompletionU
   }
 
   /** The common fields, and the choices in index order; usage only when the stream had it. */
-  protected assemble<Choice>(choice: (index: number, state: State) => Choice): ChunkHead & { choices: Choice[]; usage?: CompletionUsage } {
+  protected assemble<Choice>(
+    choice: (index: number, state: State) => Choice,
+  ): ChunkHead & { choices: Choice[]; usage?: CompletionUsage } {
     if (this.head === undefined) throw new LavashError("The stream ended without a single chunk.");
     const choices = [...this.states.entries()].sort(([a], [b]) => a - b).map(([index, state]) => choice(index, state));
     return { ...this.head, choices, ...(this.usage === undefined ? {} : { usage: this.usage }) };
@@ -88,7 +97,11 @@ interface ChatChoiceState {
   finish: ChatFinishReason | null;
 }
 
-export class ChatCompletionAccumulator extends ChoiceAccumulator<ChatCompletionChunk, ChatChoiceState, StreamedChatCompletion> {
+export class ChatCompletionAccumulator extends ChoiceAccumulator<
+  ChatCompletionChunk,
+  ChatChoiceState,
+  StreamedChatCompletion
+> {
   constructor(private readonly request: Pick<ChatCompletionCreateParams, "logprobs" | "reasoning_format">) {
     super();
   }
@@ -139,7 +152,11 @@ function chatChoice(index: number, s: ChatChoiceState): ChatCompletionChoice {
     .sort(([a], [b]) => a - b)
     .map(([, c]) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } }));
   // As the server writes a full response: content is null for a turn of calls only, else a string.
-  const message: ChatCompletionMessage = { role: "assistant", content: calls.length > 0 && !s.content ? null : (s.content ?? ""), refusal: s.refusal };
+  const message: ChatCompletionMessage = {
+    role: "assistant",
+    content: calls.length > 0 && !s.content ? null : (s.content ?? ""),
+    refusal: s.refusal,
+  };
   if (calls.length > 0) message.tool_calls = calls;
   if (s.reasoning !== undefined) message.reasoning_content = s.reasoning;
   return { index, message, logprobs: s.logprobs, finish_reason: finished(index, s.finish) };
@@ -165,7 +182,11 @@ export class CompletionAccumulator extends ChoiceAccumulator<Completion, Complet
   add(chunk: Completion): void {
     this.begin(chunk);
     for (const choice of chunk.choices) {
-      const s = this.state(choice.index, () => ({ text: "", logprobs: this.request.logprobs != null ? emptyLegacyLogprobs() : null, finish: null }));
+      const s = this.state(choice.index, () => ({
+        text: "",
+        logprobs: this.request.logprobs != null ? emptyLegacyLogprobs() : null,
+        finish: null,
+      }));
       s.text += choice.text;
       if (choice.logprobs != null) {
         const to = (s.logprobs ??= emptyLegacyLogprobs());
@@ -180,7 +201,14 @@ export class CompletionAccumulator extends ChoiceAccumulator<Completion, Complet
 
   result(): Completion {
     return {
-      ...this.assemble((index, s): CompletionChoice => ({ text: s.text, index, logprobs: s.logprobs, finish_reason: finished(index, s.finish) })),
+      ...this.assemble(
+        (index, s): CompletionChoice => ({
+          text: s.text,
+          index,
+          logprobs: s.logprobs,
+          finish_reason: finished(index, s.finish),
+        }),
+      ),
       object: "text_completion",
     };
   }

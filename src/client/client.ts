@@ -103,7 +103,9 @@ abstract class Resource {
   ): CreateGeneration<Params, Full, Chunk, Final> {
     const url = `${this.baseURL}${path}`;
     const create = (body: Params, options?: RequestOptions): Promise<Full | Stream<Chunk, Final>> =>
-      body.stream === true ? openStream(this.transport, url, body, options, accumulator(body)) : this.transport.json<Full>({ method: "POST", url, body }, options);
+      body.stream === true
+        ? openStream(this.transport, url, body, options, accumulator(body))
+        : this.transport.json<Full>({ method: "POST", url, body }, options);
     // The overloads only narrow the result by `stream`, which is what the body above branches on.
     return create as CreateGeneration<Params, Full, Chunk, Final>;
   }
@@ -111,15 +113,20 @@ abstract class Resource {
 
 export class ChatCompletionsResource extends Resource {
   /** POST /v1/chat/completions; with `stream: true` a Stream of chunks. */
-  readonly create: CreateGeneration<ChatCompletionCreateParams, ChatCompletion, ChatCompletionChunk, StreamedChatCompletion> = this.generation(
-    "/chat/completions",
-    (body) => new ChatCompletionAccumulator(body),
-  );
+  readonly create: CreateGeneration<
+    ChatCompletionCreateParams,
+    ChatCompletion,
+    ChatCompletionChunk,
+    StreamedChatCompletion
+  > = this.generation("/chat/completions", (body) => new ChatCompletionAccumulator(body));
 }
 
 export class CompletionsResource extends Resource {
   /** POST /v1/completions (legacy text completions); with `stream: true` a Stream of chunks. */
-  readonly create: CreateGeneration<CompletionCreateParams, Completion, Completion, Completion> = this.generation("/completions", (body) => new CompletionAccumulator(body));
+  readonly create: CreateGeneration<CompletionCreateParams, Completion, Completion, Completion> = this.generation(
+    "/completions",
+    (body) => new CompletionAccumulator(body),
+  );
 }
 
 export class ModelsResource extends Resource {
@@ -136,8 +143,14 @@ export class ModelsResource extends Resource {
 
 export class EmbeddingsResource extends Resource {
   /** POST /v1/embeddings; vectors are number[] unless `encoding_format: "base64"` (then strings, as sent). */
-  create(body: EmbeddingCreateParams & { encoding_format: "base64" }, options?: RequestOptions): Promise<EmbeddingResponse<string>>;
-  create(body: EmbeddingCreateParams & { encoding_format?: "float" | null }, options?: RequestOptions): Promise<EmbeddingResponse<number[]>>;
+  create(
+    body: EmbeddingCreateParams & { encoding_format: "base64" },
+    options?: RequestOptions,
+  ): Promise<EmbeddingResponse<string>>;
+  create(
+    body: EmbeddingCreateParams & { encoding_format?: "float" | null },
+    options?: RequestOptions,
+  ): Promise<EmbeddingResponse<number[]>>;
   create(body: EmbeddingCreateParams, options?: RequestOptions): Promise<EmbeddingList>;
   create(body: EmbeddingCreateParams, options?: RequestOptions): Promise<EmbeddingList> {
     return this.transport.json({ method: "POST", url: `${this.baseURL}/embeddings`, body }, options);

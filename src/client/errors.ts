@@ -40,7 +40,8 @@ export class APIError extends LavashError {
 
   /** The subclass for a status, from a parsed error body (`{"error": {...}}`, or anything else). */
   static generate(status: number, body: unknown, rawText: string | undefined, headers: Headers): APIError {
-    const error = typeof body === "object" && body !== null && "error" in body ? (body as { error: unknown }).error : undefined;
+    const error =
+      typeof body === "object" && body !== null && "error" in body ? (body as { error: unknown }).error : undefined;
     // A body that is not OpenAI's shape (a proxy's HTML page) becomes the message as it came.
     const message = isErrorObject(error) ? undefined : rawText?.trim() || undefined;
     const Class = STATUS_CLASSES[status] ?? (status >= 500 ? InternalServerError : APIError);

@@ -42,7 +42,12 @@ export function backoffMs(retry: number, random: () => number = Math.random): nu
 }
 
 /** The wait before retry `retry` (0-based): the server's hint when it gives a usable one, else the backoff. */
-export function retryDelayMs(retry: number, headers?: Headers, random: () => number = Math.random, now: number = Date.now()): number {
+export function retryDelayMs(
+  retry: number,
+  headers?: Headers,
+  random: () => number = Math.random,
+  now: number = Date.now(),
+): number {
   const hint = retryAfterMs(headers, now);
   if (hint !== undefined && hint >= 0 && hint <= MAX_RETRY_AFTER_MS) return hint;
   return backoffMs(retry, random);

@@ -65,7 +65,10 @@ export class Stream<Chunk, Final> implements AsyncIterable<Chunk> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Chunk, void, undefined> {
-    if (this.consumed) throw new LavashError("This stream has already been read; it can be iterated once (finalCompletion() works during or after).");
+    if (this.consumed)
+      throw new LavashError(
+        "This stream has already been read; it can be iterated once (finalCompletion() works during or after).",
+      );
     this.consumed = true;
     let ended = false;
     try {

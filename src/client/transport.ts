@@ -100,7 +100,10 @@ export class Transport {
   constructor(private readonly config: TransportConfig) {}
 
   /** The successful response, after retries; for a JSON request its body text is read too. */
-  async send(request: HttpRequest, options: RequestOptions = {}): Promise<{ response: Response; attempt: Attempt; text: string | undefined }> {
+  async send(
+    request: HttpRequest,
+    options: RequestOptions = {},
+  ): Promise<{ response: Response; attempt: Attempt; text: string | undefined }> {
     const maxRetries = Math.max(0, options.maxRetries ?? this.config.maxRetries);
     const timeout = options.timeout ?? this.config.timeout;
     const init: RequestInit = {
@@ -122,7 +125,9 @@ export class Transport {
     try {
       return JSON.parse(text ?? "") as T;
     } catch (cause) {
-      throw new LavashError(`The server's answer (${response.status}) is not JSON: ${(text ?? "").slice(0, 200)}`, { cause });
+      throw new LavashError(`The server's answer (${response.status}) is not JSON: ${(text ?? "").slice(0, 200)}`, {
+        cause,
+      });
     }
   }
 

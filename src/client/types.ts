@@ -4,18 +4,39 @@
 // imports: nothing of the server (or zod) is loaded at run time.
 import type { z } from "zod";
 import type { chatCompletionRequestSchema } from "../endpoints/chat-completions/schema.js";
-import type { ChatChunkChoice, ChatCompletionChunk as WireChatCompletionChunk, ChatCompletion, ChatDelta } from "../endpoints/chat-completions/response.js";
+import type {
+  ChatChunkChoice,
+  ChatCompletionChunk as WireChatCompletionChunk,
+  ChatCompletion,
+  ChatDelta,
+} from "../endpoints/chat-completions/response.js";
 import type { CompletionRequest, completionRequestSchema } from "../endpoints/completions/schema.js";
 import type { EmbeddingObject, EmbeddingList } from "../endpoints/embeddings/response.js";
 import type { EmbeddingRequest } from "../endpoints/embeddings/schema.js";
-import type { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../endpoints/tokenize/schema.js";
+import type {
+  detokenizeRequestSchema,
+  tokenizeChatRequestSchema,
+  tokenizeCompletionRequestSchema,
+} from "../endpoints/tokenize/schema.js";
 
-export type { ChatCompletion, ChatCompletionChoice, ChatCompletionMessage, ChatFinishReason, ToolCallDelta, WireToolCall as ChatCompletionMessageToolCall } from "../endpoints/chat-completions/response.js";
+export type {
+  ChatCompletion,
+  ChatCompletionChoice,
+  ChatCompletionMessage,
+  ChatFinishReason,
+  ToolCallDelta,
+  WireToolCall as ChatCompletionMessageToolCall,
+} from "../endpoints/chat-completions/response.js";
 export type { Completion, CompletionChoice, CompletionFinishReason } from "../endpoints/completions/response.js";
 export type { EmbeddingList, EmbeddingObject, EncodingFormat } from "../endpoints/embeddings/response.js";
 export type { ModelList, ModelObject } from "../endpoints/models/response.js";
 export type { DetokenizeResponse, TokenizeResponse } from "../endpoints/tokenize/response.js";
-export type { ChatChoiceLogprobs, ChatTokenLogprob, ChatTopLogprob, LegacyLogprobs } from "../endpoints/shared/logprobs.js";
+export type {
+  ChatChoiceLogprobs,
+  ChatTokenLogprob,
+  ChatTopLogprob,
+  LegacyLogprobs,
+} from "../endpoints/shared/logprobs.js";
 export type { WireUsage as CompletionUsage } from "../endpoints/shared/response-fields.js";
 
 // ---- requests ----
@@ -41,7 +62,9 @@ export type CompletionCreateParamsNonStreaming = CompletionCreateParams & { stre
 export type EmbeddingCreateParams = EmbeddingRequest;
 
 /** POST /tokenize: a text prompt, or chat messages rendered with the model's template. */
-export type TokenizeParams = z.input<typeof tokenizeCompletionRequestSchema> | z.input<typeof tokenizeChatRequestSchema>;
+export type TokenizeParams =
+  | z.input<typeof tokenizeCompletionRequestSchema>
+  | z.input<typeof tokenizeChatRequestSchema>;
 /** POST /detokenize */
 export type DetokenizeParams = z.input<typeof detokenizeRequestSchema>;
 

@@ -52,7 +52,7 @@ export type PromptInput =
       /** Split a leading `<think>…</think>` off the text as `reasoning` events. */
       separateReasoning?: boolean;
     }
-  | { kind: "text"; text: string; /** Fill-in-the-middle: the text that follows the insertion. */ suffix?: string }
+  | { kind: "text"; text: string /** Fill-in-the-middle: the text that follows the insertion. */; suffix?: string }
   | { kind: "tokens"; tokens: number[] };
 
 export interface SamplingParams {

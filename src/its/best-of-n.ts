@@ -30,7 +30,11 @@ export function validateBestOfNSpec(spec: BestOfNSpec): void {
   if (spec.power) validatePowerSpec(spec.power);
 }
 
-export async function runBestOfN(session: ScalingSession, spec: BestOfNSpec, options: BestOfNOptions): Promise<BestOfNOutcome> {
+export async function runBestOfN(
+  session: ScalingSession,
+  spec: BestOfNSpec,
+  options: BestOfNOptions,
+): Promise<BestOfNOutcome> {
   validateBestOfNSpec(spec);
   const { temperature, seed, ctx, onProgress } = options;
   const tracks: Track[] = [];
@@ -49,7 +53,14 @@ export async function runBestOfN(session: ScalingSession, spec: BestOfNSpec, opt
             ctx,
             onBlock: (block) => {
               blocks.push(block);
-              onProgress?.({ event: "block", chain: i, block: blocks.length, length: block.length, accepted: block.accepted, proposals: block.proposals });
+              onProgress?.({
+                event: "block",
+                chain: i,
+                block: blocks.length,
+                length: block.length,
+                accepted: block.accepted,
+                proposals: block.proposals,
+              });
             },
           });
         } else {

@@ -3,7 +3,12 @@
 import type { ScoredStep } from "../engine/types.js";
 import type { TokenMetric } from "./types.js";
 
-export const TOKEN_METRICS: readonly TokenMetric[] = ["logprobs", "power_distribution", "entropy", "likelihood_confidence"];
+export const TOKEN_METRICS: readonly TokenMetric[] = [
+  "logprobs",
+  "power_distribution",
+  "entropy",
+  "likelihood_confidence",
+];
 
 /** Whether the metric reads ScoredStep.entropy (the session must then be started with entropy on). */
 export function metricNeedsEntropy(metric: TokenMetric): boolean {

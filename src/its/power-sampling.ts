@@ -29,8 +29,10 @@ export interface PowerRunOptions extends PowerSamplingSpec {
 
 /** Checks a power-sampling spec; throws an Error naming the bad field. */
 export function validatePowerSpec(spec: PowerSamplingSpec): void {
-  if (!Number.isInteger(spec.blockSize) || spec.blockSize < 1) throw new Error("power.blockSize must be an integer ≥ 1");
-  if (!Number.isInteger(spec.mcmcSteps) || spec.mcmcSteps < 0) throw new Error("power.mcmcSteps must be an integer ≥ 0");
+  if (!Number.isInteger(spec.blockSize) || spec.blockSize < 1)
+    throw new Error("power.blockSize must be an integer ≥ 1");
+  if (!Number.isInteger(spec.mcmcSteps) || spec.mcmcSteps < 0)
+    throw new Error("power.mcmcSteps must be an integer ≥ 0");
   if (!(spec.alpha > 0) || !Number.isFinite(spec.alpha)) throw new Error("power.alpha must be a finite number > 0");
 }
 

@@ -22,7 +22,8 @@ export interface RunItsOptions {
 }
 
 export async function runIts(session: ScalingSession, spec: ItsSpec, options: RunItsOptions): Promise<ItsResult> {
-  if (!(options.temperature > 0) || !Number.isFinite(options.temperature)) throw new Error("temperature must be a finite number > 0");
+  if (!(options.temperature > 0) || !Number.isFinite(options.temperature))
+    throw new Error("temperature must be a finite number > 0");
   const started = performance.now();
   const ctx: RunContext = { tokensSampled: 0, signal: options.signal };
   const common = { temperature: options.temperature, seed: options.seed, ctx, onProgress: options.onProgress };
@@ -102,7 +103,14 @@ async function runPowerSampling(
           onBlock: (block) => {
             const blocks = powerBlocks[i]!;
             blocks.push(block);
-            onProgress?.({ event: "block", chain: i, block: blocks.length, length: block.length, accepted: block.accepted, proposals: block.proposals });
+            onProgress?.({
+              event: "block",
+              chain: i,
+              block: blocks.length,
+              length: block.length,
+              accepted: block.accepted,
+              proposals: block.proposals,
+            });
           },
         }),
       ),

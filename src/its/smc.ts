@@ -10,7 +10,15 @@ import type { ScalingSession } from "../engine/types.js";
 import { rankByScore, sequenceScore, sumScore } from "./metrics.js";
 import { powerSample, validatePowerSpec } from "./power-sampling.js";
 import { createPrng, deriveSeed, type Prng } from "./random.js";
-import { disposeTracks, extendTrack, settleAll, throwIfAborted, toChoice, type RunContext, type Track } from "./track.js";
+import {
+  disposeTracks,
+  extendTrack,
+  settleAll,
+  throwIfAborted,
+  toChoice,
+  type RunContext,
+  type Track,
+} from "./track.js";
 import type { ItsChoice, ItsDiagnostics, ItsProgress, ItsSpec, PowerSamplingBlock } from "./types.js";
 
 export type SmcSpec = Extract<ItsSpec, { method: "smc" }>;
@@ -32,9 +40,12 @@ export interface SmcOutcome {
 
 export function validateSmcSpec(spec: SmcSpec): void {
   if (!Number.isInteger(spec.particles) || spec.particles < 1) throw new Error("particles must be an integer ≥ 1");
-  if (!Number.isInteger(spec.tokensPerStep) || spec.tokensPerStep < 1) throw new Error("tokensPerStep must be an integer ≥ 1");
-  if (!(spec.essThreshold >= 0) || !Number.isFinite(spec.essThreshold)) throw new Error("essThreshold must be a finite number ≥ 0");
-  if (spec.resampling !== "multinomial" && spec.resampling !== "systematic") throw new Error("resampling must be multinomial or systematic");
+  if (!Number.isInteger(spec.tokensPerStep) || spec.tokensPerStep < 1)
+    throw new Error("tokensPerStep must be an integer ≥ 1");
+  if (!(spec.essThreshold >= 0) || !Number.isFinite(spec.essThreshold))
+    throw new Error("essThreshold must be a finite number ≥ 0");
+  if (spec.resampling !== "multinomial" && spec.resampling !== "systematic")
+    throw new Error("resampling must be multinomial or systematic");
   if (spec.power) validatePowerSpec(spec.power);
 }
 
@@ -125,7 +136,14 @@ export async function runSmc(session: ScalingSession, spec: SmcSpec, options: Sm
           ctx,
           onBlock: (block) => {
             blocks.push(block);
-            onProgress?.({ event: "block", chain: i, block: blocks.length, length: block.length, accepted: block.accepted, proposals: block.proposals });
+            onProgress?.({
+              event: "block",
+              chain: i,
+              block: blocks.length,
+              length: block.length,
+              accepted: block.accepted,
+              proposals: block.proposals,
+            });
           },
         });
       } else {
@@ -185,7 +203,10 @@ function copyAncestors(tracks: Track[], ancestors: readonly number[]): void {
     ancestors.forEach((from, slot) => {
       if (from === slot) return;
       const source = tracks[from]!;
-      copies.push({ slot, track: { chain: source.chain.fork(source.chain.tokens.length), steps: source.steps.slice() } });
+      copies.push({
+        slot,
+        track: { chain: source.chain.fork(source.chain.tokens.length), steps: source.steps.slice() },
+      });
     });
   } catch (e) {
     disposeTracks(copies.map((c) => c.track));

@@ -88,7 +88,9 @@ async function removeStaleTempFiles(dir: string, fileName: string): Promise<void
  * there only once the new one is complete.
  */
 export async function writeBuiltinModel(
-  preset: string, path: string, onProgress?: (p: BuiltinProgress) => void,
+  preset: string,
+  path: string,
+  onProgress?: (p: BuiltinProgress) => void,
 ): Promise<void> {
   const p = getPreset(preset);
   await mkdir(dirname(path), { recursive: true });
@@ -101,7 +103,12 @@ export async function writeBuiltinModel(
   onProgress?.({ stage: "done", fraction: 1 });
 }
 
-async function generateIntoCache(p: ModelPreset, dir: string, path: string, onProgress: (p: BuiltinProgress) => void): Promise<string> {
+async function generateIntoCache(
+  p: ModelPreset,
+  dir: string,
+  path: string,
+  onProgress: (p: BuiltinProgress) => void,
+): Promise<string> {
   await removeStaleTempFiles(dir, builtinModelFileName(p.name));
   await writeBuiltinModel(p.name, path, onProgress);
   return path;
@@ -110,7 +117,10 @@ async function generateIntoCache(p: ModelPreset, dir: string, path: string, onPr
 // Callers in one process asking for the same file share one generation (and its progress).
 // Across processes each writes its own temp file and renames it into place; the outputs are
 // identical, so whichever rename lands last changes nothing.
-interface Job { done: Promise<string>; listeners: Set<(p: BuiltinProgress) => void> }
+interface Job {
+  done: Promise<string>;
+  listeners: Set<(p: BuiltinProgress) => void>;
+}
 const inFlight = new Map<string, Job>();
 
 /** Path of the preset's GGUF file in the cache, generating it first if it is not there. */
@@ -129,8 +139,9 @@ export async function ensureBuiltinModel(preset: string, opts: EnsureBuiltinOpti
   }
   if (!job) {
     const listeners = new Set<(p: BuiltinProgress) => void>();
-    const done = generateIntoCache(p, dir, path, (progress) => listeners.forEach((l) => l(progress)))
-      .finally(() => inFlight.delete(path));
+    const done = generateIntoCache(p, dir, path, (progress) => listeners.forEach((l) => l(progress))).finally(() =>
+      inFlight.delete(path),
+    );
     job = { done, listeners };
     inFlight.set(path, job);
   }

@@ -22,8 +22,19 @@ const TYPE_LAYOUT: Record<GgmlType, { blockSize: number; blockBytes: number }> =
 
 /** GGUF metadata value type ids (gguf.h `enum gguf_type`). */
 const ValueType = {
-  UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8,
-  ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12,
+  UINT8: 0,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 3,
+  UINT32: 4,
+  INT32: 5,
+  FLOAT32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  UINT64: 10,
+  INT64: 11,
+  FLOAT64: 12,
 } as const;
 
 export type GgufScalar =
@@ -96,13 +107,30 @@ class ByteSink {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u32(v: number): void { this.reserve(4); this.buf.writeUInt32LE(v, this.length); this.length += 4; }
-  i32(v: number): void { this.reserve(4); this.buf.writeInt32LE(v, this.length); this.length += 4; }
-  f32(v: number): void { this.reserve(4); this.buf.writeFloatLE(v, this.length); this.length += 4; }
-  u64(v: bigint | number): void {
-    this.reserve(8); this.buf.writeBigUInt64LE(BigInt(v), this.length); this.length += 8;
+  u32(v: number): void {
+    this.reserve(4);
+    this.buf.writeUInt32LE(v, this.length);
+    this.length += 4;
   }
-  u8(v: number): void { this.reserve(1); this.buf[this.length++] = v; }
+  i32(v: number): void {
+    this.reserve(4);
+    this.buf.writeInt32LE(v, this.length);
+    this.length += 4;
+  }
+  f32(v: number): void {
+    this.reserve(4);
+    this.buf.writeFloatLE(v, this.length);
+    this.length += 4;
+  }
+  u64(v: bigint | number): void {
+    this.reserve(8);
+    this.buf.writeBigUInt64LE(BigInt(v), this.length);
+    this.length += 8;
+  }
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = v;
+  }
   str(s: string): void {
     const n = Buffer.byteLength(s, "utf8");
     this.u64(n);
@@ -110,18 +138,42 @@ class ByteSink {
     this.buf.write(s, this.length, "utf8");
     this.length += n;
   }
-  zeros(n: number): void { this.reserve(n); this.buf.fill(0, this.length, this.length + n); this.length += n; }
-  bytes(): Buffer { return this.buf.subarray(0, this.length); }
+  zeros(n: number): void {
+    this.reserve(n);
+    this.buf.fill(0, this.length, this.length + n);
+    this.length += n;
+  }
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 function writeValue(sink: ByteSink, v: GgufValue): void {
   switch (v.type) {
-    case "u32": sink.u32(ValueType.UINT32); sink.u32(v.value); return;
-    case "i32": sink.u32(ValueType.INT32); sink.i32(v.value); return;
-    case "u64": sink.u32(ValueType.UINT64); sink.u64(v.value); return;
-    case "f32": sink.u32(ValueType.FLOAT32); sink.f32(v.value); return;
-    case "bool": sink.u32(ValueType.BOOL); sink.u8(v.value ? 1 : 0); return;
-    case "string": sink.u32(ValueType.STRING); sink.str(v.value); return;
+    case "u32":
+      sink.u32(ValueType.UINT32);
+      sink.u32(v.value);
+      return;
+    case "i32":
+      sink.u32(ValueType.INT32);
+      sink.i32(v.value);
+      return;
+    case "u64":
+      sink.u32(ValueType.UINT64);
+      sink.u64(v.value);
+      return;
+    case "f32":
+      sink.u32(ValueType.FLOAT32);
+      sink.f32(v.value);
+      return;
+    case "bool":
+      sink.u32(ValueType.BOOL);
+      sink.u8(v.value ? 1 : 0);
+      return;
+    case "string":
+      sink.u32(ValueType.STRING);
+      sink.str(v.value);
+      return;
     case "array": {
       sink.u32(ValueType.ARRAY);
       if (v.itemType === "string") {

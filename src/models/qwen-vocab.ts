@@ -22,7 +22,11 @@ export interface QwenVocab {
   eosId: number;
 }
 
-interface AddedToken { id: number; content: string; special: boolean }
+interface AddedToken {
+  id: number;
+  content: string;
+  special: boolean;
+}
 interface TokenizerJson {
   added_tokens: AddedToken[];
   model: { type: string; vocab: Record<string, number>; merges: (string | [string, string])[] };
@@ -35,7 +39,12 @@ interface TokenizerJson {
  * them and the reference tokenizer below can follow the file's types.
  */
 const LLAMA_CPP_CONTROL_TEXTS = new Set([
-  "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+  "<|fim_prefix|>",
+  "<|fim_middle|>",
+  "<|fim_suffix|>",
+  "<|fim_pad|>",
+  "<|repo_name|>",
+  "<|file_sep|>",
 ]);
 
 function addedTokenType(t: AddedToken): number {
@@ -149,7 +158,7 @@ export async function referenceTokenize(text: string, options: ReferenceTokenize
     ids.push(...tok.model.convert_tokens_to_ids(tok.model(words)));
     plain = "";
   };
-  for (let i = 0; i < text.length;) {
+  for (let i = 0; i < text.length; ) {
     const hit = matchable.find((t) => text.startsWith(t.content, i));
     if (hit) {
       flushPlain();

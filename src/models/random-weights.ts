@@ -34,21 +34,32 @@ function mulberry32(seed: number): () => number {
 
 /** Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9). */
 function normalQuantile(p: number): number {
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1,
+    2.506628277459239,
+  ];
+  const b = [
+    -5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1,
+  ];
+  const c = [
+    -7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const pLow = 0.02425;
   if (p < pLow || p > 1 - pLow) {
     const q = Math.sqrt(-2 * Math.log(p < pLow ? p : 1 - p));
-    const x = (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+    const x =
+      (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
       ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
     return p < pLow ? x : -x;
   }
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
-    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
 }
 
 const f32Scratch = new Float32Array(1);
@@ -81,7 +92,10 @@ export function toHalfBits(value: number): number {
   return sign | half;
 }
 
-interface NormalTables { f32: Float32Array; f16: Uint16Array }
+interface NormalTables {
+  f32: Float32Array;
+  f16: Uint16Array;
+}
 const tableCache = new Map<number, NormalTables>();
 
 function normalTables(std: number): NormalTables {
@@ -103,9 +117,12 @@ const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) =
 
 /** F16 bit patterns or F32 values looked up from a table of normal samples, two per 32-bit draw. */
 function* normalFromTable(n: number, next: () => number, table: Uint16Array | Float32Array): Generator<Uint8Array> {
-  const out = table instanceof Uint16Array ? new Uint16Array(Math.min(n, CHUNK_ELEMENTS)) : new Float32Array(Math.min(n, CHUNK_ELEMENTS));
+  const out =
+    table instanceof Uint16Array
+      ? new Uint16Array(Math.min(n, CHUNK_ELEMENTS))
+      : new Float32Array(Math.min(n, CHUNK_ELEMENTS));
   const bytes = new Uint8Array(out.buffer);
-  for (let done = 0; done < n;) {
+  for (let done = 0; done < n; ) {
     const m = Math.min(out.length, n - done);
     let i = 0;
     for (; i + 1 < m; i += 2) {
@@ -124,7 +141,7 @@ function* normalQ8_0(n: number, next: () => number, table: Float32Array): Genera
   const blocksPerChunk = CHUNK_ELEMENTS / 32;
   const out = new Uint8Array(blocksPerChunk * 34);
   const x = new Float32Array(32);
-  for (let done = 0; done < n;) {
+  for (let done = 0; done < n; ) {
     const blocks = Math.min(blocksPerChunk, (n - done) / 32);
     let o = 0;
     for (let b = 0; b < blocks; b++) {
@@ -162,7 +179,7 @@ function* constant(n: number, type: GgmlType, value: number): Generator<Uint8Arr
     if (type === GgmlType.F32) view.setFloat32(i * 4, value, true);
     else view.setUint16(i * 2, toHalfBits(value), true);
   }
-  for (let done = 0; done < n;) {
+  for (let done = 0; done < n; ) {
     const m = Math.min(out.length / width, n - done);
     done += m;
     yield out.subarray(0, m * width);
@@ -171,10 +188,16 @@ function* constant(n: number, type: GgmlType, value: number): Generator<Uint8Arr
 
 /** A tensor of N(0, std²) samples, reproducible from (seed, name). */
 export function randomNormalTensor(
-  name: string, shape: readonly number[], type: GgmlType, std: number, seed: number,
+  name: string,
+  shape: readonly number[],
+  type: GgmlType,
+  std: number,
+  seed: number,
 ): GgufTensor {
   return {
-    name, shape, type,
+    name,
+    shape,
+    type,
     data: () => {
       const n = elementCount(shape);
       const next = mulberry32(hashString(name, seed));

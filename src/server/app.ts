@@ -2,7 +2,15 @@
 // per request, auth, CORS, limits and metrics, and the endpoints' routes. Each endpoint lives in
 // src/endpoints/<endpoint>/ (schema, mapping onto the engine, response builders, route).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
-import { ApiError, describeCause, invalidJson, invalidRequest, routeNotFound, serverError, toErrorBody } from "../endpoints/shared/errors.js";
+import {
+  ApiError,
+  describeCause,
+  invalidJson,
+  invalidRequest,
+  routeNotFound,
+  serverError,
+  toErrorBody,
+} from "../endpoints/shared/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
 import { newRequestId } from "../endpoints/shared/response-fields.js";
@@ -123,7 +131,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     else apiError = serverError(undefined, error);
     // Every 500 says why in the log, under the request's id (request.log carries it as reqId):
     // the client sees only OpenAI's generic message.
-    if (apiError.status === 500) request.log.error({ err: apiError.cause ?? apiError }, `internal error: ${describeCause(apiError)}`);
+    if (apiError.status === 500)
+      request.log.error({ err: apiError.cause ?? apiError }, `internal error: ${describeCause(apiError)}`);
     void reply.status(apiError.status).headers(apiError.headers).send(toErrorBody(apiError));
   });
   app.setNotFoundHandler((request, reply) => {

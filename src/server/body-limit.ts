@@ -10,7 +10,19 @@ import { ApiError } from "../endpoints/shared/errors.js";
  */
 export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
-const UNITS: Record<string, number> = { "": 1, b: 1, kb: 1024, k: 1024, kib: 1024, mb: 1024 ** 2, m: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1024,
+  k: 1024,
+  kib: 1024,
+  mb: 1024 ** 2,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  gb: 1024 ** 3,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /**
  * A size as people write it: bytes ("1048576"), or a number with a unit ("512kb", "10mb", "1.5 MiB",
@@ -28,7 +40,11 @@ export function parseByteSize(text: string): number | null {
 
 /** "8 MiB (8388608 bytes)", "512 KiB (524288 bytes)", "1000 bytes". */
 export function describeByteSize(bytes: number): string {
-  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const)
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const)
     if (bytes >= size) {
       const value = bytes / size;
       return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit} (${bytes} bytes)`;

@@ -9,7 +9,17 @@ const sdkHeaders = [
   "content-type",
   "openai-organization",
   "openai-project",
-  ...["lang", "package-version", "os", "arch", "runtime", "runtime-version", "retry-count", "timeout", "helper-method"].map((h) => `x-stainless-${h}`),
+  ...[
+    "lang",
+    "package-version",
+    "os",
+    "arch",
+    "runtime",
+    "runtime-version",
+    "retry-count",
+    "timeout",
+    "helper-method",
+  ].map((h) => `x-stainless-${h}`),
 ].join(", ");
 
 export function registerCors(app: FastifyInstance, origins: readonly string[]): void {

@@ -68,13 +68,21 @@ export function registerInFlight(app: FastifyInstance, timeoutSeconds: number): 
     if (inFlight.draining) {
       const error = serviceUnavailable("The server is shutting down and takes no new requests; retry shortly.", 1);
       // Connection: close, so that keep-alive clients reconnect (to another instance, or fail fast).
-      void reply.status(error.status).headers({ ...error.headers, connection: "close" }).send(toErrorBody(error));
+      void reply
+        .status(error.status)
+        .headers({ ...error.headers, connection: "close" })
+        .send(toErrorBody(error));
       return;
     }
     const controller = new AbortController();
     request.stopSignal = controller.signal;
     const timer =
-      timeoutSeconds > 0 ? setTimeout(() => controller.abort(requestTimedOut(timeoutSeconds)), Math.min(timeoutSeconds * 1000, longestTimerMs)) : undefined;
+      timeoutSeconds > 0
+        ? setTimeout(
+            () => controller.abort(requestTimedOut(timeoutSeconds)),
+            Math.min(timeoutSeconds * 1000, longestTimerMs),
+          )
+        : undefined;
     const remove = inFlight.add(controller);
     reply.raw.once("close", () => {
       clearTimeout(timer);

@@ -3,5 +3,7 @@ import type { Registry } from "prom-client";
 
 /** GET /metrics: Prometheus text exposition format. */
 export function registerMetricsRoute(app: FastifyInstance, registry: Registry): void {
-  app.get("/metrics", async (_request, reply) => reply.header("content-type", registry.contentType).send(await registry.metrics()));
+  app.get("/metrics", async (_request, reply) =>
+    reply.header("content-type", registry.contentType).send(await registry.metrics()),
+  );
 }

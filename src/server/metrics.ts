@@ -30,9 +30,18 @@ export function registerMetrics(app: FastifyInstance, engine: Engine): Registry 
     registers,
   });
   const byModel = (name: string, help: string) => new Counter({ name, help, labelNames: ["model"], registers });
-  const promptTokens = byModel("lavash_prompt_tokens_total", "Prompt tokens of answered chat and legacy completions (usage.prompt_tokens).");
-  const completionTokens = byModel("lavash_completion_tokens_total", "Generated tokens of answered chat and legacy completions (usage.completion_tokens).");
-  const cachedTokens = byModel("lavash_prefix_cache_hit_tokens_total", "Prompt tokens reused from the prefix cache instead of evaluated (usage.prompt_tokens_details.cached_tokens).");
+  const promptTokens = byModel(
+    "lavash_prompt_tokens_total",
+    "Prompt tokens of answered chat and legacy completions (usage.prompt_tokens).",
+  );
+  const completionTokens = byModel(
+    "lavash_completion_tokens_total",
+    "Generated tokens of answered chat and legacy completions (usage.completion_tokens).",
+  );
+  const cachedTokens = byModel(
+    "lavash_prefix_cache_hit_tokens_total",
+    "Prompt tokens reused from the prefix cache instead of evaluated (usage.prompt_tokens_details.cached_tokens).",
+  );
   const ttft = new Histogram({
     name: "lavash_time_to_first_token_seconds",
     help: "From the request's arrival to its first generated text, queueing and prefill included.",
@@ -61,13 +70,17 @@ export function registerMetrics(app: FastifyInstance, engine: Engine): Registry 
   gauge("lavash_queue_depth", "Requests waiting for a free sequence.", (s) => s.queued);
   gauge("lavash_active_sequences", "Sequences prefilling or decoding.", (s) => running(s).length);
   gauge("lavash_sequences", "Sequences in all (--parallel per model).", (s) => s.sequences.length);
-  gauge("lavash_mean_sequences_per_decode", "Sequences advanced per decode that generated tokens, averaged since start.", ({ stats }) =>
-    stats.decodeSteps === 0 ? 0 : stats.sequencesDecoded / stats.decodeSteps,
+  gauge(
+    "lavash_mean_sequences_per_decode",
+    "Sequences advanced per decode that generated tokens, averaged since start.",
+    ({ stats }) => (stats.decodeSteps === 0 ? 0 : stats.sequencesDecoded / stats.decodeSteps),
   );
   // The engine does not report KV cells; this counts the positions of running sequences
   // (prompt + generated) and leaves out what idle sequences keep for the prefix cache.
-  gauge("lavash_kv_cells_used", "KV cache positions held by running sequences (prompt + generated tokens; idle sequences' prefix-cache contents not counted).", (s) =>
-    running(s).reduce((n, q) => n + q.promptTokens + q.generatedTokens, 0),
+  gauge(
+    "lavash_kv_cells_used",
+    "KV cache positions held by running sequences (prompt + generated tokens; idle sequences' prefix-cache contents not counted).",
+    (s) => running(s).reduce((n, q) => n + q.promptTokens + q.generatedTokens, 0),
   );
 
   app.decorateRequest("tokenTimer", null);
@@ -89,7 +102,12 @@ export function registerMetrics(app: FastifyInstance, engine: Engine): Registry 
   return registry;
 }
 
-function tokenTimer(started: number, model: () => string, ttft: Histogram<"model">, itl: Histogram<"model">): TokenTimer {
+function tokenTimer(
+  started: number,
+  model: () => string,
+  ttft: Histogram<"model">,
+  itl: Histogram<"model">,
+): TokenTimer {
   let first = true;
   const last = new Map<number, number>();
   return {

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULTS, defaultOutPath, normalizeTarget, parseBenchArgs, parseConcurrencyList, QUICK, type BenchOptions } from "../../src/bench/args.js";
+import {
+  DEFAULTS,
+  defaultOutPath,
+  normalizeTarget,
+  parseBenchArgs,
+  parseConcurrencyList,
+  QUICK,
+  type BenchOptions,
+} from "../../src/bench/args.js";
 
 function parse(args: string[]): BenchOptions {
   const o = parseBenchArgs(args);
@@ -68,18 +76,30 @@ describe("bench arguments", () => {
 
   it("two servers: --target A --target B (B/A) or --compare PEER (lavash/PEER), with pids and comparison defaults", () => {
     const two = parse(["--target", "http://a:1", "--target", "http://b:2", "--target-pid", "11", "--target-pid", "22"]);
-    assert.deepEqual(two.servers, [{ url: "http://a:1", pid: 11 }, { url: "http://b:2", pid: 22 }]);
+    assert.deepEqual(two.servers, [
+      { url: "http://a:1", pid: 11 },
+      { url: "http://b:2", pid: 22 },
+    ]);
     assert.deepEqual(two.concurrency, DEFAULTS.compareConcurrency);
     assert.equal(two.shortRequests, DEFAULTS.shortRequests);
     assert.equal(two.overhead, false);
     const peer = parse(["--compare", "http://p:9/v1", "--compare-pid", "7", "--model", "builtin:tiny"]);
-    assert.deepEqual(peer.servers, [{ url: "http://p:9", pid: 7 }, { url: null, pid: null }]);
+    assert.deepEqual(peer.servers, [
+      { url: "http://p:9", pid: 7 },
+      { url: null, pid: null },
+    ]);
     assert.equal(peer.model, "builtin:tiny");
     assert.equal(peer.parallel, 16);
-    assert.deepEqual(parse(["--compare", "http://p:9", "--target", "http://a:1"]).servers.map((s) => s.url), ["http://p:9", "http://a:1"]);
+    assert.deepEqual(
+      parse(["--compare", "http://p:9", "--target", "http://a:1"]).servers.map((s) => s.url),
+      ["http://p:9", "http://a:1"],
+    );
     assert.equal(parse(["--compare", "http://p:9", "--quick"]).shortRequests, QUICK.shortRequests);
     assert.equal(parse(["--compare", "http://p:9", "--short-requests", "0"]).shortRequests, 0);
-    assert.throws(() => parse(["--target", "http://a:1", "--target", "http://b:2", "--compare", "http://c:3"]), /at most two/);
+    assert.throws(
+      () => parse(["--target", "http://a:1", "--target", "http://b:2", "--compare", "http://c:3"]),
+      /at most two/,
+    );
     assert.throws(() => parse(["--target-pid", "5"]), /--target-pid/);
     assert.throws(() => parse(["--compare-pid", "5"]), /--compare-pid goes with --compare/);
     assert.throws(() => parse(["--compare", "nope"]), /--compare must be a URL/);

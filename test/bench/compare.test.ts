@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareFairness, comparePrefix, compareThroughput, metricRow, throughputFigures } from "../../src/bench/compare.js";
+import {
+  compareFairness,
+  comparePrefix,
+  compareThroughput,
+  metricRow,
+  throughputFigures,
+} from "../../src/bench/compare.js";
 import { summarizeFairness, summarizePrefix } from "../../src/bench/scenarios.js";
 import { peakRss, sampleMemory } from "../../src/bench/server-process.js";
 import { analyzeStream } from "../../src/bench/sse.js";
@@ -9,8 +15,18 @@ import { renderComparison, renderShortRequests } from "../../src/bench/table.js"
 
 function level(concurrency: number, aggregate: number | null, ttft = 100): LevelSummary {
   return {
-    concurrency, rounds: 1, aggregateTokPerS: aggregate, aggregateTokPerSByRound: [aggregate], perStreamDecodeTokPerS: aggregate === null ? null : aggregate / concurrency,
-    ttftP50Ms: ttft, ttftP90Ms: ttft, itlP50Ms: 10, itlP95Ms: 12, requests: concurrency, failed: 0, scheduler: null,
+    concurrency,
+    rounds: 1,
+    aggregateTokPerS: aggregate,
+    aggregateTokPerSByRound: [aggregate],
+    perStreamDecodeTokPerS: aggregate === null ? null : aggregate / concurrency,
+    ttftP50Ms: ttft,
+    ttftP90Ms: ttft,
+    itlP50Ms: 10,
+    itlP95Ms: 12,
+    requests: concurrency,
+    failed: 0,
+    scheduler: null,
   };
 }
 
@@ -26,11 +42,28 @@ describe("comparing two servers", () => {
   it("throughput: decode, TTFT, every level of either server, request rate, peak RSS", () => {
     const short = (ms: number) =>
       summarizeShortRequests(
-        Array.from({ length: 4 }, (_, i) => analyzeStream([{ data: JSON.stringify({ choices: [{ text: "a", finish_reason: "length" }] }), at: i * ms + ms }, { data: "[DONE]", at: i * ms + ms }], i * ms, i * ms + ms)),
+        Array.from({ length: 4 }, (_, i) =>
+          analyzeStream(
+            [
+              { data: JSON.stringify({ choices: [{ text: "a", finish_reason: "length" }] }), at: i * ms + ms },
+              { data: "[DONE]", at: i * ms + ms },
+            ],
+            i * ms,
+            i * ms + ms,
+          ),
+        ),
         1,
       );
-    const a = throughputFigures(summarize([level(1, 20, 120), level(4, 40)], [], setup, null), short(50), 800 * 2 ** 20);
-    const b = throughputFigures(summarize([level(1, 22, 60), level(4, 50), level(16, 70)], [], setup, null), short(25), 900 * 2 ** 20);
+    const a = throughputFigures(
+      summarize([level(1, 20, 120), level(4, 40)], [], setup, null),
+      short(50),
+      800 * 2 ** 20,
+    );
+    const b = throughputFigures(
+      summarize([level(1, 22, 60), level(4, 50), level(16, 70)], [], setup, null),
+      short(25),
+      900 * 2 ** 20,
+    );
     assert.equal(short(50).requestsPerS, 20);
     const rows = compareThroughput(a, b, short(50));
     assert.deepEqual(
@@ -50,11 +83,21 @@ describe("comparing two servers", () => {
     assert.match(text, /TTFT p50 \(1 stream\)\s+120 ms\s+60 ms\s+0\.50\s+lower/);
     assert.match(text, /aggregate, 16 streams\s+-\s+70\.0 tok\/s\s+-\s+higher/);
     assert.match(text, /server peak RSS\s+800 MiB\s+900 MiB\s+1\.13\s+lower/);
-    assert.equal(compareThroughput(a, b, null).some((r) => r.unit === "req/s"), false);
+    assert.equal(
+      compareThroughput(a, b, null).some((r) => r.unit === "req/s"),
+      false,
+    );
   });
 
   it("a short-request run with a failure has no rate", () => {
-    const ok = analyzeStream([{ data: JSON.stringify({ choices: [{ text: "a", finish_reason: "length" }] }), at: 5 }, { data: "[DONE]", at: 5 }], 0, 6);
+    const ok = analyzeStream(
+      [
+        { data: JSON.stringify({ choices: [{ text: "a", finish_reason: "length" }] }), at: 5 },
+        { data: "[DONE]", at: 5 },
+      ],
+      0,
+      6,
+    );
     const s = summarizeShortRequests([ok, analyzeStream([], 0, 10, "HTTP 429: busy")], 2);
     assert.equal(s.failed, 1);
     assert.equal(s.requestsPerS, null);
@@ -63,9 +106,22 @@ describe("comparing two servers", () => {
 
   it("scenarios: prefix and fairness key figures", () => {
     const p = summarizePrefix([]);
-    assert.deepEqual(comparePrefix(p, p).map((r) => r.ratio), [null, null, null]);
-    const f1 = summarizeFairness([[0, 10, 20, 30, 40]], 0, { baselineStart: 0, longStart: 20, longFirstToken: 40 }, null);
-    const f2 = summarizeFairness([[0, 10, 20, 40, 60]], 0, { baselineStart: 0, longStart: 20, longFirstToken: 60 }, null);
+    assert.deepEqual(
+      comparePrefix(p, p).map((r) => r.ratio),
+      [null, null, null],
+    );
+    const f1 = summarizeFairness(
+      [[0, 10, 20, 30, 40]],
+      0,
+      { baselineStart: 0, longStart: 20, longFirstToken: 40 },
+      null,
+    );
+    const f2 = summarizeFairness(
+      [[0, 10, 20, 40, 60]],
+      0,
+      { baselineStart: 0, longStart: 20, longFirstToken: 60 },
+      null,
+    );
     const rows = compareFairness(f1, f2);
     assert.equal(rows.find((r) => r.metric === "streams' ITL p95 during the long prefill")!.ratio, 2);
     assert.equal(rows.find((r) => r.metric === "long prompt TTFT while streams run")!.ratio, 2);

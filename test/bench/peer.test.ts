@@ -18,7 +18,12 @@ import {
   llamaServerCacheRoot,
 } from "../../src/bench/llama-server.js";
 import { summarizeBurst, type BurstRun } from "../../src/bench/scenarios.js";
-import { mergeShortRequestRounds, type RequestRecord, type RoundRecord, type ShortRequestsSummary } from "../../src/bench/summary.js";
+import {
+  mergeShortRequestRounds,
+  type RequestRecord,
+  type RoundRecord,
+  type ShortRequestsSummary,
+} from "../../src/bench/summary.js";
 import { benchCommand } from "../../src/cli/bench.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -38,7 +43,10 @@ function flagValue(args: readonly string[], flag: string): string | undefined {
 describe("--peer llama-server: options", () => {
   it("starts the peer (A, the baseline) and lavash (B), with the comparison's defaults", () => {
     const o = parse(["--peer", "llama-server"]);
-    assert.deepEqual(o.servers, [{ url: null, pid: null, start: "llama-server" }, { url: null, pid: null }]);
+    assert.deepEqual(o.servers, [
+      { url: null, pid: null, start: "llama-server" },
+      { url: null, pid: null },
+    ]);
     assert.deepEqual(o.concurrency, [...DEFAULTS.compareConcurrency]);
     assert.equal(o.parallel, 16);
     assert.equal(o.shortRequests, DEFAULTS.shortRequests);
@@ -50,7 +58,18 @@ describe("--peer llama-server: options", () => {
   });
 
   it("takes the binary, extra peer flags, burst settings and --quick", () => {
-    const o = parse(["--peer", "llama-server", "--peer-bin", "/opt/llama-server", "--peer-arg=--cache-ram", "--peer-arg=0", "--burst", "4", "--burst-rounds", "3"]);
+    const o = parse([
+      "--peer",
+      "llama-server",
+      "--peer-bin",
+      "/opt/llama-server",
+      "--peer-arg=--cache-ram",
+      "--peer-arg=0",
+      "--burst",
+      "4",
+      "--burst-rounds",
+      "3",
+    ]);
     assert.equal(o.peerBin, "/opt/llama-server");
     assert.deepEqual(o.peerArgs, ["--cache-ram", "0"]);
     assert.equal(o.burst, 4);
@@ -64,10 +83,16 @@ describe("--peer llama-server: options", () => {
   it("refuses what does not go with it", () => {
     assert.throws(() => parse(["--peer", "vllm"]), /--peer must be one of llama-server/);
     assert.throws(() => parse(["--peer", "llama-server", "--compare", "http://p:1"]), /leave out --compare/);
-    assert.throws(() => parse(["--peer", "llama-server", "--target", "http://p:1"]), /leave out --compare and --target/);
+    assert.throws(
+      () => parse(["--peer", "llama-server", "--target", "http://p:1"]),
+      /leave out --compare and --target/,
+    );
     assert.throws(() => parse(["--peer-bin", "/x"]), /go with --peer/);
     assert.throws(() => parse(["--peer-arg=-v"]), /go with --peer/);
-    assert.throws(() => parse(["--peer", "llama-server", "--scenario", "prefix", "--burst", "8"]), /throughput scenario/);
+    assert.throws(
+      () => parse(["--peer", "llama-server", "--scenario", "prefix", "--burst", "8"]),
+      /throughput scenario/,
+    );
     // The burst's system prompt and output must fit a sequence's context.
     assert.throws(() => parse(["--peer", "llama-server", "--ctx-size", "256"]), /ctx-size of at least/);
   });
@@ -79,7 +104,15 @@ describe("--peer llama-server: options", () => {
 });
 
 describe("--peer llama-server: the command line", () => {
-  const setup = { modelPath: "/m/model.gguf", port: 18080, threads: 2, parallel: 16, ctxPerSequence: 1024, batchSize: 512, extraArgs: [] };
+  const setup = {
+    modelPath: "/m/model.gguf",
+    port: 18080,
+    threads: 2,
+    parallel: 16,
+    ctxPerSequence: 1024,
+    batchSize: 512,
+    extraArgs: [],
+  };
 
   it("gives llama-server the total context: context per sequence x slots, not unified", () => {
     const args = llamaServerArgs(setup);
@@ -125,12 +158,18 @@ describe("--peer llama-server: finding the binary", () => {
   it("without a build, fails with the command that builds it", () => {
     const empty = mkdtempSync(join(tmpdir(), "lavash-peer-"));
     try {
-      assert.throws(() => findLlamaServer(ROOT, null, { LAVASH_LLAMA_SERVER_DIR: empty }), (e: Error) => {
-        assert.ok(e.message.includes(LLAMA_SERVER_BUILD_COMMAND), e.message);
-        assert.ok(e.message.includes(join(empty, bundledLlamaCppRelease(ROOT), "bin", "llama-server")), e.message);
-        return true;
-      });
-      assert.throws(() => findLlamaServer(ROOT, join(empty, "nope"), {}), /--peer-bin .*nope: no such file.*bench\/build-llama-server\.sh/);
+      assert.throws(
+        () => findLlamaServer(ROOT, null, { LAVASH_LLAMA_SERVER_DIR: empty }),
+        (e: Error) => {
+          assert.ok(e.message.includes(LLAMA_SERVER_BUILD_COMMAND), e.message);
+          assert.ok(e.message.includes(join(empty, bundledLlamaCppRelease(ROOT), "bin", "llama-server")), e.message);
+          return true;
+        },
+      );
+      assert.throws(
+        () => findLlamaServer(ROOT, join(empty, "nope"), {}),
+        /--peer-bin .*nope: no such file.*bench\/build-llama-server\.sh/,
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
@@ -140,7 +179,14 @@ describe("--peer llama-server: finding the binary", () => {
     const empty = mkdtempSync(join(tmpdir(), "lavash-peer-"));
     try {
       await assert.rejects(
-        benchCommand(["--peer", "llama-server", "--peer-bin", join(empty, "llama-server"), "--out", join(empty, "r.json")]),
+        benchCommand([
+          "--peer",
+          "llama-server",
+          "--peer-bin",
+          join(empty, "llama-server"),
+          "--out",
+          join(empty, "r.json"),
+        ]),
         new RegExp(LLAMA_SERVER_BUILD_COMMAND.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")),
       );
     } finally {
@@ -173,12 +219,23 @@ describe("--peer llama-server: ratios lavash / llama-server", () => {
     assert.equal(ratio("TTFT p50 (8 streams at once)"), 0.75);
     assert.equal(ratio("aggregate, 16 streams"), 0.904);
     // Without an 8-stream level there is no such row.
-    assert.equal(compareThroughput(figures([1], [1], [1]), figures([1], [1], [1]), null).some((r) => r.metric.startsWith("TTFT p50 (8")), false);
+    assert.equal(
+      compareThroughput(figures([1], [1], [1]), figures([1], [1], [1]), null).some((r) =>
+        r.metric.startsWith("TTFT p50 (8"),
+      ),
+      false,
+    );
   });
 
   it("merges interleaved short-request rounds: median rate, failures summed", () => {
     const round = (rate: number | null, failed = 0): ShortRequestsSummary => ({
-      requests: 64, concurrency: 4, failed, wallMs: rate === null ? 1000 : 64_000 / rate, requestsPerS: rate, latencyP50Ms: 40, latencyP95Ms: 60,
+      requests: 64,
+      concurrency: 4,
+      failed,
+      wallMs: rate === null ? 1000 : 64_000 / rate,
+      requestsPerS: rate,
+      latencyP50Ms: 40,
+      latencyP95Ms: 60,
     });
     const merged = mergeShortRequestRounds([round(30), round(50), round(40)]);
     assert.equal(merged.requestsPerS, 40);
@@ -192,14 +249,34 @@ describe("--peer llama-server: ratios lavash / llama-server", () => {
 
 function request(ttftMs: number | null, error: string | null = null): RequestRecord {
   return {
-    concurrency: 1, round: 1, index: 0, seed: 0, startOffsetMs: 0, ttftMs, totalMs: 1000, tokens: 64, usageTokens: 64, textChunks: 64,
-    finishReason: "length", error, decodeTokPerS: 60, itlP50Ms: 15, itlP95Ms: 20, textOffsetsMs: [],
+    concurrency: 1,
+    round: 1,
+    index: 0,
+    seed: 0,
+    startOffsetMs: 0,
+    ttftMs,
+    totalMs: 1000,
+    tokens: 64,
+    usageTokens: 64,
+    textChunks: 64,
+    finishReason: "length",
+    error,
+    decodeTokPerS: 60,
+    itlP50Ms: 15,
+    itlP95Ms: 20,
+    textOffsetsMs: [],
   };
 }
 
 function burstRun(round: number, ttfts: number[], aggregate: number, sequentialTtft = 50): BurstRun {
   const simultaneous: RoundRecord = {
-    concurrency: ttfts.length, round, wallMs: 1000, totalTokens: 64 * ttfts.length, aggregateTokPerS: aggregate, failed: 0, requests: ttfts.map((t) => request(t)),
+    concurrency: ttfts.length,
+    round,
+    wallMs: 1000,
+    totalTokens: 64 * ttfts.length,
+    aggregateTokPerS: aggregate,
+    failed: 0,
+    requests: ttfts.map((t) => request(t)),
   };
   return { round, sequential: ttfts.map(() => request(sequentialTtft)), simultaneous };
 }
@@ -207,7 +284,11 @@ function burstRun(round: number, ttfts: number[], aggregate: number, sequentialT
 describe("one at a time, then all at once", () => {
   it("summarizes the second phase per round, then medians over rounds", () => {
     const starved = burstRun(1, [100, 110, 120, 130, 3600, 3700, 3800, 4000], 54);
-    const s = summarizeBurst(8, [starved, burstRun(2, [200, 210, 220, 230, 240, 250, 260, 270], 80), burstRun(3, [300, 300, 300, 300, 300, 300, 300, 300], 70)]);
+    const s = summarizeBurst(8, [
+      starved,
+      burstRun(2, [200, 210, 220, 230, 240, 250, 260, 270], 80),
+      burstRun(3, [300, 300, 300, 300, 300, 300, 300, 300], 70),
+    ]);
     assert.equal(s.rounds[0]!.ttftP50Ms, 1865);
     assert.equal(s.rounds[0]!.ttftMaxMs, 4000);
     assert.equal(s.rounds[0]!.sequentialTtftP50Ms, 50);

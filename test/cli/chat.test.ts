@@ -9,7 +9,10 @@ import { closedPortUrl, hasScript, PtySession, runCli, statsLines, useTestServer
 describe("lavash chat", () => {
   const server = useTestServer({ parallel: 2 });
 
-  it("in a terminal: streams answers, keeps the history, /reset, /system, /exit", { skip: !hasScript() && "util-linux script is not installed", timeout: 240_000 }, async () => {
+  it("in a terminal: streams answers, keeps the history, /reset, /system, /exit", {
+    skip: !hasScript() && "util-linux script is not installed",
+    timeout: 240_000,
+  }, async () => {
     const pty = new PtySession(["chat", "--url", server().baseURL, "--max-tokens", "4", "--seed", "7"]);
     try {
       const turn = (n: number): Promise<{ completion: number; prompt: number }> =>
@@ -23,7 +26,10 @@ describe("lavash chat", () => {
       assert.ok(first.completion >= 1 && first.completion <= 4, JSON.stringify(first));
       pty.type("hello\r");
       const second = await turn(2);
-      assert.ok(second.prompt > first.prompt + first.completion, `the history is sent: ${second.prompt} vs ${first.prompt}`);
+      assert.ok(
+        second.prompt > first.prompt + first.completion,
+        `the history is sent: ${second.prompt} vs ${first.prompt}`,
+      );
 
       pty.type("/reset\r");
       await notes("conversation cleared", 1);
@@ -48,7 +54,10 @@ describe("lavash chat", () => {
     }
   });
 
-  it("in a terminal: Ctrl-C stops an answer, Ctrl-D on an empty line quits with 0", { skip: !hasScript() && "util-linux script is not installed", timeout: 120_000 }, async () => {
+  it("in a terminal: Ctrl-C stops an answer, Ctrl-D on an empty line quits with 0", {
+    skip: !hasScript() && "util-linux script is not installed",
+    timeout: 120_000,
+  }, async () => {
     const pty = new PtySession(["chat", "--url", server().baseURL, "--max-tokens", "500"]);
     try {
       await pty.waitFor("the prompt", (out) => out.includes("> "));
@@ -67,9 +76,12 @@ describe("lavash chat", () => {
   });
 
   it("through pipes: a message a line, stats on stderr, EOF ends it", { timeout: 120_000 }, async () => {
-    const { code, stdout, stderr } = await runCli(["chat", "--url", server().baseURL, "--max-tokens", "3", "--seed", "1", "--temperature", "0"], {
-      input: "hello\nhello\n/reset\nhello\n/temp 0.5\n/temp nope\n/nope\n",
-    });
+    const { code, stdout, stderr } = await runCli(
+      ["chat", "--url", server().baseURL, "--max-tokens", "3", "--seed", "1", "--temperature", "0"],
+      {
+        input: "hello\nhello\n/reset\nhello\n/temp 0.5\n/temp nope\n/nope\n",
+      },
+    );
     assert.equal(code, 0, stderr);
     const stats = statsLines(stderr);
     assert.equal(stats.length, 3, stderr);
@@ -85,9 +97,12 @@ describe("lavash chat", () => {
   });
 
   it("--model loads the model in-process", { timeout: 120_000 }, async () => {
-    const { code, stderr } = await runCli(["chat", "--model", "builtin:tiny", "--ctx-size", "256", "--max-tokens", "3", "--system", "Be brief."], {
-      input: "hi\n/exit\nnever sent\n",
-    });
+    const { code, stderr } = await runCli(
+      ["chat", "--model", "builtin:tiny", "--ctx-size", "256", "--max-tokens", "3", "--system", "Be brief."],
+      {
+        input: "hi\n/exit\nnever sent\n",
+      },
+    );
     assert.equal(code, 0, stderr);
     assert.match(stderr, /RANDOM weights/);
     assert.match(stderr, /chatting with tiny at http:\/\/127\.0\.0\.1:\d+\/v1/);
@@ -102,4 +117,3 @@ describe("lavash chat", () => {
     assert.match(stderr, /cannot reach http:\/\/127\.0\.0\.1:\d+\/v1/);
   });
 });
-

@@ -12,20 +12,55 @@ describe("lavash complete", () => {
     const { code, stdout, stderr } = await runCli(args, { input: "Once upon a time" });
     assert.equal(code, 0, stderr);
     // The same request through the API gives the same text (same seed, greedy or not).
-    const expected = await server().client.completions.create({ model: "tiny", prompt: "Once upon a time", max_tokens: 6, seed: 3 });
-    assert.equal(stdout, expected.choices[0]!.text.endsWith("\n") ? expected.choices[0]!.text : `${expected.choices[0]!.text}\n`);
+    const expected = await server().client.completions.create({
+      model: "tiny",
+      prompt: "Once upon a time",
+      max_tokens: 6,
+      seed: 3,
+    });
+    assert.equal(
+      stdout,
+      expected.choices[0]!.text.endsWith("\n") ? expected.choices[0]!.text : `${expected.choices[0]!.text}\n`,
+    );
   });
 
   it("--chat sends the argument as a user message", { timeout: 60_000 }, async () => {
-    const { code, stdout, stderr } = await runCli(["complete", "--url", server().baseURL, "--model", "tiny", "--max-tokens", "5", "--seed", "9", "--chat", "Say", "hi"]);
+    const { code, stdout, stderr } = await runCli([
+      "complete",
+      "--url",
+      server().baseURL,
+      "--model",
+      "tiny",
+      "--max-tokens",
+      "5",
+      "--seed",
+      "9",
+      "--chat",
+      "Say",
+      "hi",
+    ]);
     assert.equal(code, 0, stderr);
-    const expected = await server().client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "Say hi" }], max_tokens: 5, seed: 9 });
+    const expected = await server().client.chat.completions.create({
+      model: "tiny",
+      messages: [{ role: "user", content: "Say hi" }],
+      max_tokens: 5,
+      seed: 9,
+    });
     const text = expected.choices[0]!.message.content ?? "";
     assert.equal(stdout, text.endsWith("\n") ? text : `${text}\n`);
   });
 
   it("--model loads the model in-process", { timeout: 120_000 }, async () => {
-    const { code, stdout, stderr } = await runCli(["complete", "--model", "builtin:tiny", "--ctx-size", "256", "--max-tokens", "4", "Hello"]);
+    const { code, stdout, stderr } = await runCli([
+      "complete",
+      "--model",
+      "builtin:tiny",
+      "--ctx-size",
+      "256",
+      "--max-tokens",
+      "4",
+      "Hello",
+    ]);
     assert.equal(code, 0, stderr);
     assert.ok(stdout.endsWith("\n") && stdout.length > 1, JSON.stringify(stdout));
     assert.match(stderr, /RANDOM weights/);

@@ -4,7 +4,17 @@ import { describe, it } from "node:test";
 import { runCli } from "./run-cli.js";
 
 const COMMANDS: Record<string, string[]> = {
-  chat: ["--url URL", "--model SRC|ID", "--api-key KEY", "--system TEXT", "--temperature T", "--max-tokens N", "--seed N", "--ctx-size N", "--cache-dir DIR"],
+  chat: [
+    "--url URL",
+    "--model SRC|ID",
+    "--api-key KEY",
+    "--system TEXT",
+    "--temperature T",
+    "--max-tokens N",
+    "--seed N",
+    "--ctx-size N",
+    "--cache-dir DIR",
+  ],
   complete: ["--url URL", "--model SRC|ID", "--api-key KEY", "--temperature T", "--max-tokens N", "--seed N", "--chat"],
   models: ["--url URL", "--api-key KEY", "--cache-dir DIR", "--download-dir DIR"],
   pull: ["--dir DIR", "--timeout SECONDS"],
@@ -14,7 +24,8 @@ describe("lavash --help", () => {
   it("lists every command", { timeout: 60_000 }, async () => {
     const { code, stdout } = await runCli(["--help"]);
     assert.equal(code, 0);
-    for (const command of ["serve", "make-model", "bench", ...Object.keys(COMMANDS)]) assert.match(stdout, new RegExp(`^  ${command} +\\S`, "m"));
+    for (const command of ["serve", "make-model", "bench", ...Object.keys(COMMANDS)])
+      assert.match(stdout, new RegExp(`^  ${command} +\\S`, "m"));
   });
 
   for (const [command, flags] of Object.entries(COMMANDS)) {

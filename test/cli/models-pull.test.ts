@@ -20,7 +20,9 @@ describe("lavash models", () => {
     assert.equal(lines.length, 2);
   });
 
-  it("lists the cached GGUF files with size, architecture, quantization and context length", { timeout: 120_000 }, async () => {
+  it("lists the cached GGUF files with size, architecture, quantization and context length", {
+    timeout: 120_000,
+  }, async () => {
     const dir = tempDir();
     const empty = await runCli(["models", "--cache-dir", dir, "--download-dir", join(dir, "none")]);
     assert.equal(empty.code, 0, empty.stderr);
@@ -59,25 +61,41 @@ describe("lavash pull", () => {
     assert.match(unknown.stderr, /unknown built-in preset 'huge'; presets: tiny/);
   });
 
-  it("hf: with the download host unreachable fails fast, naming the host (exit code 1)", { timeout: 60_000 }, async () => {
+  it("hf: with the download host unreachable fails fast, naming the host (exit code 1)", {
+    timeout: 60_000,
+  }, async () => {
     const closed = new URL(await closedPortUrl());
     const started = Date.now();
-    const { code, stdout, stderr } = await runCli(["pull", "hf:lavash-test/none-GGUF:Q8_0", "--dir", tempDir(), "--timeout", "5"], {
-      env: { HF_ENDPOINT: `${closed.origin}/`, MODEL_ENDPOINT: "" },
-    });
+    const { code, stdout, stderr } = await runCli(
+      ["pull", "hf:lavash-test/none-GGUF:Q8_0", "--dir", tempDir(), "--timeout", "5"],
+      {
+        env: { HF_ENDPOINT: `${closed.origin}/`, MODEL_ENDPOINT: "" },
+      },
+    );
     assert.equal(code, 1);
     assert.equal(stdout, "");
-    assert.equal(stderr.trim(), `lavash pull: cannot reach ${closed.host}: check your connection (lavash pull needs internet)`);
+    assert.equal(
+      stderr.trim(),
+      `lavash pull: cannot reach ${closed.host}: check your connection (lavash pull needs internet)`,
+    );
     assert.ok(Date.now() - started < 30_000);
   });
 
-  it("hf: against huggingface.co: offline, 'cannot reach huggingface.co'; online, the repository is not found", { timeout: 60_000 }, async () => {
-    const { code, stdout, stderr } = await runCli(["pull", "hf:lavash-test/no-such-repo-GGUF:Q8_0", "--dir", tempDir(), "--timeout", "5"], {
-      env: { HF_ENDPOINT: "", MODEL_ENDPOINT: "" },
-    });
+  it("hf: against huggingface.co: offline, 'cannot reach huggingface.co'; online, the repository is not found", {
+    timeout: 60_000,
+  }, async () => {
+    const { code, stdout, stderr } = await runCli(
+      ["pull", "hf:lavash-test/no-such-repo-GGUF:Q8_0", "--dir", tempDir(), "--timeout", "5"],
+      {
+        env: { HF_ENDPOINT: "", MODEL_ENDPOINT: "" },
+      },
+    );
     assert.equal(code, 1);
     assert.equal(stdout, "");
-    assert.match(stderr, /cannot reach huggingface\.co: check your connection \(lavash pull needs internet\)|could not download hf:lavash-test\/no-such-repo-GGUF:Q8_0/);
+    assert.match(
+      stderr,
+      /cannot reach huggingface\.co: check your connection \(lavash pull needs internet\)|could not download hf:lavash-test\/no-such-repo-GGUF:Q8_0/,
+    );
   });
 
   it("a source that cannot be pulled, and no source", { timeout: 60_000 }, async () => {

@@ -19,7 +19,10 @@ export interface CliResult {
 }
 
 /** Runs the command to its end (killed after `timeoutMs`, which fails the call). */
-export function runCli(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const child = spawn(process.execPath, [LAVASH, ...args], { env: { ...process.env, ...options.env }, stdio: "pipe" });
   child.stdin.end(options.input ?? "");
   return collect(child, options.timeoutMs ?? 60_000, args.join(" "));
@@ -61,7 +64,10 @@ export class PtySession {
 
   constructor(args: string[]) {
     const command = [process.execPath, LAVASH, ...args].map(shellQuote).join(" ");
-    this.child = spawn("script", ["-qfec", command, "/dev/null"], { stdio: "pipe", env: { ...process.env, TERM: "xterm" } });
+    this.child = spawn("script", ["-qfec", command, "/dev/null"], {
+      stdio: "pipe",
+      env: { ...process.env, TERM: "xterm" },
+    });
     const onData = (d: Buffer): void => void (this.raw += d.toString("utf8"));
     this.child.stdout.on("data", onData);
     this.child.stderr.on("data", onData);
@@ -83,7 +89,8 @@ export class PtySession {
     for (;;) {
       const found = test(this.output);
       if (found !== undefined && found !== false) return found;
-      if (Date.now() > deadline) throw new Error(`waiting for ${what}: not seen within ${timeoutMs} ms; the terminal shows:\n${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`waiting for ${what}: not seen within ${timeoutMs} ms; the terminal shows:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -18,7 +18,18 @@ describe("serve --config", () => {
   it("reads flags and per-model settings from YAML; the command line wins", () => {
     const path = file(
       "a.yaml",
-      ["port: 9000", "ctx_size: 2048", "keep-alive: 30", "admin-key: [k1, k2]", "models:", "  - id: big", "    source: builtin:tiny", "    ctx-size: 8192", "    parallel: 2", "  - small=builtin:tiny"].join("\n"),
+      [
+        "port: 9000",
+        "ctx_size: 2048",
+        "keep-alive: 30",
+        "admin-key: [k1, k2]",
+        "models:",
+        "  - id: big",
+        "    source: builtin:tiny",
+        "    ctx-size: 8192",
+        "    parallel: 2",
+        "  - small=builtin:tiny",
+      ].join("\n"),
     );
     const c = parse(["--config", path, "--port", "9100", "--model", "x=builtin:tiny"]);
     assert.equal(c.port, 9100);
@@ -40,9 +51,15 @@ describe("serve --config", () => {
 
   it("names what is wrong", () => {
     assert.throws(() => parse(["--config", file("c.yaml", "portt: 1")]), /unknown setting 'portt'/);
-    assert.throws(() => parse(["--config", file("d.yaml", "models:\n  - source: builtin:tiny\n    parallel: 0")]), /models/);
+    assert.throws(
+      () => parse(["--config", file("d.yaml", "models:\n  - source: builtin:tiny\n    parallel: 0")]),
+      /models/,
+    );
     assert.throws(() => parse(["--config", file("e.yaml", "port: [1\n")]), /not valid YAML/);
     assert.throws(() => parse(["--config", join(dir, "missing.yaml")]), /missing\.yaml/);
-    assert.throws(() => parse(["--config", file("f.yaml", "models: [builtin:tiny, builtin:tiny]")]), /two models are named 'tiny'/);
+    assert.throws(
+      () => parse(["--config", file("f.yaml", "models: [builtin:tiny, builtin:tiny]")]),
+      /two models are named 'tiny'/,
+    );
   });
 });

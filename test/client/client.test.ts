@@ -52,7 +52,13 @@ describe("chat completions", () => {
   });
 
   it("takes a typed `its` request and returns typed diagnostics", async () => {
-    const res = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 4, seed: 2, its: { method: "best_of_n", n: 3, top_k: 2 } });
+    const res = await client.chat.completions.create({
+      model: "tiny",
+      messages,
+      max_tokens: 4,
+      seed: 2,
+      its: { method: "best_of_n", n: 3, top_k: 2 },
+    });
     assert.equal(res.choices.length, 2);
     assert.equal(res.its?.method, "best_of_n");
     assert.equal(res.its?.best_of_n?.scores.length, 3);
@@ -74,7 +80,11 @@ describe("chat completions", () => {
       reasoning_format: "parsed",
     };
     const plain = await client.chat.completions.create({ ...params, stream: false });
-    const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...params,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     assert.match(stream.requestID ?? "", /^req_[0-9a-f]{32}$/);
     let chunks = 0;
     let text = "";
@@ -99,7 +109,13 @@ describe("chat completions", () => {
   });
 
   it("stream.abort() in the middle ends the loop, frees the sequence, and finalCompletion() rejects", async () => {
-    const stream = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 400, seed: 3, stream: true });
+    const stream = await client.chat.completions.create({
+      model: "tiny",
+      messages,
+      max_tokens: 400,
+      seed: 3,
+      stream: true,
+    });
     let chunks = 0;
     for await (const _chunk of stream) {
       if (++chunks === 3) stream.abort();
@@ -111,7 +127,13 @@ describe("chat completions", () => {
   });
 
   it("breaking out of the loop closes the request too", async () => {
-    const stream = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 400, seed: 4, stream: true });
+    const stream = await client.chat.completions.create({
+      model: "tiny",
+      messages,
+      max_tokens: 400,
+      seed: 4,
+      stream: true,
+    });
     for await (const _chunk of stream) break;
     await assert.rejects(stream.finalCompletion(), APIUserAbortError);
     await waitForIdle(server);
@@ -131,13 +153,36 @@ describe("chat completions", () => {
           },
         },
       },
-      { type: "function", function: { name: "get_time", parameters: { type: "object", properties: { utc: { type: "boolean" } }, required: ["utc"], additionalProperties: false } } },
+      {
+        type: "function",
+        function: {
+          name: "get_time",
+          parameters: {
+            type: "object",
+            properties: { utc: { type: "boolean" } },
+            required: ["utc"],
+            additionalProperties: false,
+          },
+        },
+      },
     ];
-    const params = { model: "tiny", messages, tools, tool_choice: "required" as const, parallel_tool_calls: false, seed: 11, max_tokens: 30 };
+    const params = {
+      model: "tiny",
+      messages,
+      tools,
+      tool_choice: "required" as const,
+      parallel_tool_calls: false,
+      seed: 11,
+      max_tokens: 30,
+    };
     const plain = await client.chat.completions.create(params);
     const final = await (await client.chat.completions.create({ ...params, stream: true })).finalCompletion();
     const calls = (res: ChatCompletion | StreamedChatCompletion) =>
-      res.choices.map((c) => ({ finish: c.finish_reason, content: c.message.content, calls: (c.message.tool_calls ?? []).map((t) => [t.function.name, t.function.arguments]) }));
+      res.choices.map((c) => ({
+        finish: c.finish_reason,
+        content: c.message.content,
+        calls: (c.message.tool_calls ?? []).map((t) => [t.function.name, t.function.arguments]),
+      }));
     // A call cut by max_tokens (finish_reason length) still compares: its arguments so far.
     assert.ok((plain.choices[0]!.message.tool_calls ?? []).length >= 1);
     assert.equal(plain.choices[0]!.message.content, null);
@@ -152,13 +197,21 @@ describe("legacy completions", () => {
     const plain = await client.completions.create(params);
     assert.equal(plain.object, "text_completion");
     assert.equal(plain.choices.length, 4);
-    const stream = await client.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.completions.create({
+      ...params,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const texts = new Map<number, string>();
-    for await (const chunk of stream) for (const c of chunk.choices) texts.set(c.index, (texts.get(c.index) ?? "") + c.text);
+    for await (const chunk of stream)
+      for (const c of chunk.choices) texts.set(c.index, (texts.get(c.index) ?? "") + c.text);
     const final = await stream.finalCompletion();
     assert.deepEqual(final.choices, plain.choices);
     assert.deepEqual(tokens(final.usage), tokens(plain.usage));
-    assert.deepEqual(final.choices.map((c) => c.text), [0, 1, 2, 3].map((i) => texts.get(i)));
+    assert.deepEqual(
+      final.choices.map((c) => c.text),
+      [0, 1, 2, 3].map((i) => texts.get(i)),
+    );
   });
 
   it("takes token-id prompts", async () => {
@@ -170,9 +223,15 @@ describe("legacy completions", () => {
 describe("models, embeddings, tokenize", () => {
   it("lists and retrieves models; an unknown id is NotFoundError", async () => {
     const list = await client.models.list();
-    assert.deepEqual(list.data.map((m) => m.id), ["tiny"]);
+    assert.deepEqual(
+      list.data.map((m) => m.id),
+      ["tiny"],
+    );
     assert.equal((await client.models.retrieve("tiny")).object, "model");
-    await assert.rejects(client.models.retrieve("org/missing"), (e) => e instanceof NotFoundError && e.status === 404 && e.code === "model_not_found");
+    await assert.rejects(
+      client.models.retrieve("org/missing"),
+      (e) => e instanceof NotFoundError && e.status === 404 && e.code === "model_not_found",
+    );
   });
 
   it("embeds as floats or base64", async () => {
@@ -213,7 +272,10 @@ describe("errors", () => {
 
   it("a wrong API key is AuthenticationError; the right one is sent as a Bearer token", async () => {
     const params = { model: "tiny", messages, max_tokens: 1 };
-    await assert.rejects(new Lavash({ baseURL: locked.baseURL, apiKey: "sk-wrong" }).chat.completions.create(params), (e) => e instanceof AuthenticationError && e.code === "invalid_api_key");
+    await assert.rejects(
+      new Lavash({ baseURL: locked.baseURL, apiKey: "sk-wrong" }).chat.completions.create(params),
+      (e) => e instanceof AuthenticationError && e.code === "invalid_api_key",
+    );
     const res = await new Lavash({ baseURL: locked.baseURL, apiKey: "sk-client-test" }).chat.completions.create(params);
     assert.equal(res.choices.length, 1);
   });

@@ -13,7 +13,15 @@ import {
   Lavash,
   RateLimitError,
 } from "../../src/client/index.js";
-import { chatChunk, errorBody, json, openStream, scriptedServer, type Script, type ScriptedServer } from "./scripted-server.js";
+import {
+  chatChunk,
+  errorBody,
+  json,
+  openStream,
+  scriptedServer,
+  type Script,
+  type ScriptedServer,
+} from "./scripted-server.js";
 
 const servers: ScriptedServer[] = [];
 after(async () => {
@@ -33,7 +41,9 @@ const completion = {
   created: 1,
   model: "m",
   system_fingerprint: "fp",
-  choices: [{ index: 0, message: { role: "assistant", content: "ok", refusal: null }, logprobs: null, finish_reason: "stop" }],
+  choices: [
+    { index: 0, message: { role: "assistant", content: "ok", refusal: null }, logprobs: null, finish_reason: "stop" },
+  ],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, prompt_tokens_details: { cached_tokens: 0 } },
 };
 const unavailable = errorBody("Loading", "service_unavailable");
@@ -56,7 +66,11 @@ describe("retries", () => {
 
   it("honours retry-after-ms, then retry-after in seconds", async () => {
     const server = await serve((_req, res, n) => {
-      if (n === 0) json(res, 429, errorBody("slow down", "rate_limit_exceeded", null, "requests"), { "retry-after-ms": "300", "retry-after": "5" });
+      if (n === 0)
+        json(res, 429, errorBody("slow down", "rate_limit_exceeded", null, "requests"), {
+          "retry-after-ms": "300",
+          "retry-after": "5",
+        });
       else if (n === 1) json(res, 503, unavailable, { "retry-after": "0.2" });
       else json(res, 200, completion);
     });
@@ -70,9 +84,14 @@ describe("retries", () => {
   });
 
   it("gives up after maxRetries with the last error's class", async () => {
-    const server = await serve((_req, res) => json(res, 429, errorBody("slow down", "rate_limit_exceeded", null, "requests"), { "retry-after-ms": "10" }));
+    const server = await serve((_req, res) =>
+      json(res, 429, errorBody("slow down", "rate_limit_exceeded", null, "requests"), { "retry-after-ms": "10" }),
+    );
     const client = new Lavash({ baseURL: server.baseURL, maxRetries: 3 });
-    await assert.rejects(client.chat.completions.create(chat), (e) => e instanceof RateLimitError && e.status === 429 && e.code === "rate_limit_exceeded");
+    await assert.rejects(
+      client.chat.completions.create(chat),
+      (e) => e instanceof RateLimitError && e.status === 429 && e.code === "rate_limit_exceeded",
+    );
     assert.equal(server.requests.length, 4);
     // Per call.
     await assert.rejects(client.chat.completions.create(chat, { maxRetries: 0 }), RateLimitError);
@@ -80,7 +99,12 @@ describe("retries", () => {
   });
 
   it("x-should-retry: false stops retries of a 5xx; true retries even a 400", async () => {
-    const never = await serve((_req, res) => json(res, 504, errorBody("too slow", "request_timeout"), { "x-should-retry": "false", "x-request-id": "req_abc" }));
+    const never = await serve((_req, res) =>
+      json(res, 504, errorBody("too slow", "request_timeout"), {
+        "x-should-retry": "false",
+        "x-request-id": "req_abc",
+      }),
+    );
     await assert.rejects(new Lavash({ baseURL: never.baseURL }).chat.completions.create(chat), (e) => {
       assert.ok(e instanceof InternalServerError);
       assert.deepEqual([e.status, e.code, e.requestID], [504, "request_timeout", "req_abc"]);
@@ -88,21 +112,33 @@ describe("retries", () => {
     });
     assert.equal(never.requests.length, 1);
 
-    const always = await serve((_req, res, n) => (n === 0 ? json(res, 400, errorBody("try again"), { "x-should-retry": "true", "retry-after-ms": "0" }) : json(res, 200, completion)));
+    const always = await serve((_req, res, n) =>
+      n === 0
+        ? json(res, 400, errorBody("try again"), { "x-should-retry": "true", "retry-after-ms": "0" })
+        : json(res, 200, completion),
+    );
     await new Lavash({ baseURL: always.baseURL }).chat.completions.create(chat);
     assert.equal(always.requests.length, 2);
   });
 
   it("does not retry a 400, and reads param, code and request id from it", async () => {
     const server = await serve((_req, res) =>
-      json(res, 400, errorBody("Invalid value for 'top_k'", "invalid_value", "top_k", "invalid_request_error"), { "x-request-id": "req_0123" }),
+      json(res, 400, errorBody("Invalid value for 'top_k'", "invalid_value", "top_k", "invalid_request_error"), {
+        "x-request-id": "req_0123",
+      }),
     );
-    await assert.rejects(new Lavash({ baseURL: server.baseURL }).chat.completions.create({ ...chat, top_k: -5 }), (e) => {
-      assert.ok(e instanceof BadRequestError);
-      assert.deepEqual([e.status, e.type, e.param, e.code, e.requestID], [400, "invalid_request_error", "top_k", "invalid_value", "req_0123"]);
-      assert.equal(e.message, "400 Invalid value for 'top_k'");
-      return true;
-    });
+    await assert.rejects(
+      new Lavash({ baseURL: server.baseURL }).chat.completions.create({ ...chat, top_k: -5 }),
+      (e) => {
+        assert.ok(e instanceof BadRequestError);
+        assert.deepEqual(
+          [e.status, e.type, e.param, e.code, e.requestID],
+          [400, "invalid_request_error", "top_k", "invalid_value", "req_0123"],
+        );
+        assert.equal(e.message, "400 Invalid value for 'top_k'");
+        return true;
+      },
+    );
     assert.equal(server.requests.length, 1);
   });
 
@@ -112,7 +148,10 @@ describe("retries", () => {
     assert.equal(flaky.requests.length, 2);
 
     const dead = await serve((_req, res) => res.socket?.destroy());
-    await assert.rejects(new Lavash({ baseURL: dead.baseURL, maxRetries: 1 }).models.list(), (e) => e instanceof APIConnectionError && !(e instanceof APITimeoutError));
+    await assert.rejects(
+      new Lavash({ baseURL: dead.baseURL, maxRetries: 1 }).models.list(),
+      (e) => e instanceof APIConnectionError && !(e instanceof APITimeoutError),
+    );
     assert.equal(dead.requests.length, 2);
   });
 });
@@ -152,7 +191,10 @@ describe("timeouts and aborts", () => {
     const controller = new AbortController();
     const start = performance.now();
     setTimeout(() => controller.abort(), 150);
-    await assert.rejects(new Lavash({ baseURL: server.baseURL }).chat.completions.create(chat, { signal: controller.signal }), APIUserAbortError);
+    await assert.rejects(
+      new Lavash({ baseURL: server.baseURL }).chat.completions.create(chat, { signal: controller.signal }),
+      APIUserAbortError,
+    );
     assert.ok(performance.now() - start < 5000);
     assert.equal(server.requests.length, 1);
   });
@@ -164,7 +206,10 @@ describe("streams", () => {
       openStream(res);
       res.write(`data: ${JSON.stringify(chatChunk("Hel"))}\n\n`, () => setTimeout(() => res.socket?.destroy(), 20));
     });
-    const stream = await new Lavash({ baseURL: server.baseURL, maxRetries: 2 }).chat.completions.create({ ...chat, stream: true });
+    const stream = await new Lavash({ baseURL: server.baseURL, maxRetries: 2 }).chat.completions.create({
+      ...chat,
+      stream: true,
+    });
     const seen: string[] = [];
     await assert.rejects(
       (async () => {
@@ -181,7 +226,9 @@ describe("streams", () => {
     const server = await serve((_req, res, n) => {
       if (n === 0) return json(res, 503, unavailable, { "retry-after-ms": "0" });
       openStream(res);
-      res.end(`data: ${JSON.stringify(chatChunk("ok"))}\n\ndata: ${JSON.stringify(chatChunk("", "stop"))}\n\ndata: [DONE]\n\n`);
+      res.end(
+        `data: ${JSON.stringify(chatChunk("ok"))}\n\ndata: ${JSON.stringify(chatChunk("", "stop"))}\n\ndata: [DONE]\n\n`,
+      );
     });
     const stream = await new Lavash({ baseURL: server.baseURL }).chat.completions.create({ ...chat, stream: true });
     const final = await stream.finalCompletion();
@@ -206,7 +253,10 @@ describe("streams", () => {
       })(),
       (e) => {
         assert.ok(e instanceof APIError);
-        assert.deepEqual([e.status, e.code, e.type, e.requestID], [undefined, "request_timeout", "server_error", "req_stream"]);
+        assert.deepEqual(
+          [e.status, e.code, e.type, e.requestID],
+          [undefined, "request_timeout", "server_error", "req_stream"],
+        );
         assert.equal(e.message, "The request took longer than the server's limit");
         return true;
       },
@@ -233,7 +283,10 @@ describe("streams", () => {
         if (++sent === 4) clearInterval(timer);
       }, 100);
     });
-    const stream = await new Lavash({ baseURL: server.baseURL, timeout: 250 }).chat.completions.create({ ...chat, stream: true });
+    const stream = await new Lavash({ baseURL: server.baseURL, timeout: 250 }).chat.completions.create({
+      ...chat,
+      stream: true,
+    });
     const seen: string[] = [];
     await assert.rejects(
       (async () => {
@@ -247,9 +300,15 @@ describe("streams", () => {
   it("time the loop's body spends on a chunk does not count against the timeout", async () => {
     const server = await serve((_req, res) => {
       openStream(res);
-      res.end(["a", "b"].map((t) => `data: ${JSON.stringify(chatChunk(t))}\n\n`).join("") + `data: ${JSON.stringify(chatChunk("", "stop"))}\n\ndata: [DONE]\n\n`);
+      res.end(
+        ["a", "b"].map((t) => `data: ${JSON.stringify(chatChunk(t))}\n\n`).join("") +
+          `data: ${JSON.stringify(chatChunk("", "stop"))}\n\ndata: [DONE]\n\n`,
+      );
     });
-    const stream = await new Lavash({ baseURL: server.baseURL, timeout: 100 }).chat.completions.create({ ...chat, stream: true });
+    const stream = await new Lavash({ baseURL: server.baseURL, timeout: 100 }).chat.completions.create({
+      ...chat,
+      stream: true,
+    });
     await new Promise((r) => setTimeout(r, 200));
     for await (const _chunk of stream) await new Promise((r) => setTimeout(r, 200));
     assert.equal((await stream.finalCompletion()).choices[0]!.message.content, "ab");
@@ -277,7 +336,10 @@ describe("streams", () => {
       res.write(`data: ${JSON.stringify(chatChunk("a"))}\n\n`);
     });
     const controller = new AbortController();
-    const stream = await new Lavash({ baseURL: server.baseURL }).chat.completions.create({ ...chat, stream: true }, { signal: controller.signal });
+    const stream = await new Lavash({ baseURL: server.baseURL }).chat.completions.create(
+      { ...chat, stream: true },
+      { signal: controller.signal },
+    );
     const seen: string[] = [];
     await assert.rejects(
       (async () => {
@@ -294,7 +356,9 @@ describe("streams", () => {
 
 describe("requests", () => {
   it("sends the key as a Bearer token, per-call headers, and encodes model ids", async () => {
-    const server = await serve((req, res) => json(res, 200, { id: decodeURIComponent(req.url.split("/").pop()!), object: "model", created: 0, owned_by: "x" }));
+    const server = await serve((req, res) =>
+      json(res, 200, { id: decodeURIComponent(req.url.split("/").pop()!), object: "model", created: 0, owned_by: "x" }),
+    );
     const client = new Lavash({ baseURL: `${server.baseURL}/`, apiKey: "sk-test" });
     const model = await client.models.retrieve("org/model x", { headers: { "X-Trace": "1" } });
     assert.equal(model.id, "org/model x");
@@ -308,7 +372,13 @@ describe("requests", () => {
   });
 
   it("sends tokenize and detokenize to the server's root, not under /v1", async () => {
-    const server = await serve((req, res) => json(res, 200, req.url === "/tokenize" ? { count: 1, max_model_len: 8, tokens: [5], token_strs: null } : { prompt: "x" }));
+    const server = await serve((req, res) =>
+      json(
+        res,
+        200,
+        req.url === "/tokenize" ? { count: 1, max_model_len: 8, tokens: [5], token_strs: null } : { prompt: "x" },
+      ),
+    );
     const client = new Lavash({ baseURL: server.baseURL });
     assert.equal(client.rootURL, server.baseURL.replace(/\/v1$/, ""));
     assert.deepEqual((await client.tokenize({ prompt: "x" })).tokens, [5]);
@@ -327,6 +397,9 @@ describe("requests", () => {
       res.writeHead(502, { "content-type": "text/html" });
       res.end("<html>Bad Gateway</html>");
     });
-    await assert.rejects(new Lavash({ baseURL: server.baseURL, maxRetries: 0 }).models.list(), (e) => e instanceof InternalServerError && e.message === "502 <html>Bad Gateway</html>");
+    await assert.rejects(
+      new Lavash({ baseURL: server.baseURL, maxRetries: 0 }).models.list(),
+      (e) => e instanceof InternalServerError && e.message === "502 <html>Bad Gateway</html>",
+    );
   });
 });

@@ -29,7 +29,13 @@ export async function scriptedServer(script: Script): Promise<ScriptedServer> {
     const parts: Buffer[] = [];
     req.on("data", (part: Buffer) => parts.push(part));
     req.on("end", () => {
-      const seen = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(parts).toString("utf8"), at: performance.now() };
+      const seen = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(parts).toString("utf8"),
+        at: performance.now(),
+      };
       requests.push(seen);
       script(seen, res, requests.length - 1);
     });
@@ -52,7 +58,12 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
   res.end(JSON.stringify(body));
 }
 
-export function errorBody(message: string, code: string | null = null, param: string | null = null, type = "server_error") {
+export function errorBody(
+  message: string,
+  code: string | null = null,
+  param: string | null = null,
+  type = "server_error",
+) {
   return { error: { message, type, param, code } };
 }
 

@@ -110,7 +110,10 @@ export class FakeScalingSession implements ScalingSession {
   }
 
   detokenize(tokens: readonly number[]): string {
-    return tokens.filter((t) => t !== this.eogToken).map((t) => String.fromCharCode(97 + t)).join("");
+    return tokens
+      .filter((t) => t !== this.eogToken)
+      .map((t) => String.fromCharCode(97 + t))
+      .join("");
   }
 
   close(): void {

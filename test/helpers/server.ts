@@ -44,7 +44,10 @@ export function testEngineOptions(overrides: Partial<LlamaEngineOptions> = {}): 
   };
 }
 
-export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {}, appOptions: TestAppOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<LlamaEngineOptions> = {},
+  appOptions: TestAppOptions = {},
+): Promise<TestServer> {
   const engine = new LlamaEngine(testEngineOptions(overrides));
   await engine.ready;
   const served = await listenTestApp(engine, appOptions);
@@ -54,7 +57,9 @@ export async function startTestServer(overrides: Partial<LlamaEngineOptions> = {
     ...served,
     engine,
     status: async () =>
-      (await (await fetch(`${served.baseURL}/status`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} })).json()) as EngineStatus & {
+      (await (
+        await fetch(`${served.baseURL}/status`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} })
+      ).json()) as EngineStatus & {
         meanSequencesPerDecode: number;
       },
     close: () =>

@@ -7,7 +7,12 @@ import { createPrng, deriveSeed } from "../../src/its/random.js";
 import { runIts } from "../../src/its/run.js";
 import { effectiveSampleSize, normalizeLogWeights, resampleAncestors } from "../../src/its/smc.js";
 import type { ItsResult, ItsSpec, TokenMetric } from "../../src/its/types.js";
-import { FakeScalingSession, hashLogits, type FakeSessionOptions, type LogitsFn } from "../helpers/fake-scaling-session.js";
+import {
+  FakeScalingSession,
+  hashLogits,
+  type FakeSessionOptions,
+  type LogitsFn,
+} from "../helpers/fake-scaling-session.js";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: exact distributions by enumeration, and a chi-square goodness-of-fit test.
@@ -40,7 +45,10 @@ function sequenceLogProbs(session: FakeScalingSession, x: readonly number[]): { 
 }
 
 /** The power target p(x)^α / Z and the plain proposal q(x) over every complete answer. */
-function exactDistributions(session: FakeScalingSession, alpha: number): { target: Map<string, number>; plain: Map<string, number> } {
+function exactDistributions(
+  session: FakeScalingSession,
+  alpha: number,
+): { target: Map<string, number>; plain: Map<string, number> } {
   const answers = completeAnswers(session);
   const weights = answers.map((x) => Math.exp(alpha * sequenceLogProbs(session, x).p));
   const z = weights.reduce((a, b) => a + b, 0);
@@ -70,9 +78,15 @@ function chiSquareCritical(dof: number): number {
  * Pearson's χ² of observed counts against probabilities; cells are merged (smallest expected
  * first) until every merged cell expects at least 5.
  */
-function chiSquare(observed: Map<string, number>, probabilities: Map<string, number>, n: number): { stat: number; dof: number; critical: number } {
+function chiSquare(
+  observed: Map<string, number>,
+  probabilities: Map<string, number>,
+  n: number,
+): { stat: number; dof: number; critical: number } {
   for (const key of observed.keys()) assert.ok(probabilities.has(key), `outcome ${key} is not a complete answer`);
-  const cells = [...probabilities].map(([key, p]) => ({ expected: p * n, observed: observed.get(key) ?? 0 })).sort((a, b) => a.expected - b.expected);
+  const cells = [...probabilities]
+    .map(([key, p]) => ({ expected: p * n, observed: observed.get(key) ?? 0 }))
+    .sort((a, b) => a.expected - b.expected);
   const merged: { expected: number; observed: number }[] = [];
   let pool = { expected: 0, observed: 0 };
   for (const cell of cells) {
@@ -101,7 +115,11 @@ async function samplePowerRuns(
   const counts = new Map<string, number>();
   for (let r = 0; r < runs; r++) {
     const session = new FakeScalingSession({ ...sessionOptions, seed: 1000 + r, temperature: 1 / power.alpha });
-    const result = await runIts(session, { method: "power_sampling", power }, { temperature: 1 / power.alpha, seed: 77 + r });
+    const result = await runIts(
+      session,
+      { method: "power_sampling", power },
+      { temperature: 1 / power.alpha, seed: 77 + r },
+    );
     const key = result.choices[0]!.tokens.join(",");
     counts.set(key, (counts.get(key) ?? 0) + 1);
     assert.equal(session.live, 0);
@@ -110,7 +128,11 @@ async function samplePowerRuns(
 }
 
 /** Checks that each step's values are what the model gives at that prefix (steps aligned with tokens). */
-function assertStepsMatchModel(session: FakeScalingSession, tokens: readonly number[], steps: readonly ScoredStep[]): void {
+function assertStepsMatchModel(
+  session: FakeScalingSession,
+  tokens: readonly number[],
+  steps: readonly ScoredStep[],
+): void {
   assert.deepEqual(
     steps.map((s) => s.token),
     tokens,
@@ -128,7 +150,15 @@ function withoutTime(result: ItsResult): unknown {
 }
 
 function step(partial: Partial<ScoredStep>): ScoredStep {
-  return { token: 0, logprob: -1, proposalLogprob: -0.5, logNormalizer: 0, entropy: 0.7, endOfGeneration: false, ...partial };
+  return {
+    token: 0,
+    logprob: -1,
+    proposalLogprob: -0.5,
+    logNormalizer: 0,
+    entropy: 0.7,
+    endOfGeneration: false,
+    ...partial,
+  };
 }
 
 /** EOG logit by position for the variable-length model: unlikely to end at once, likelier later. */
@@ -157,7 +187,10 @@ describe("its metrics", () => {
   });
 
   it("scores a sequence by the mean, entropy negated; empty is -Infinity", () => {
-    const steps = [step({ proposalLogprob: -1, logprob: -2, entropy: 1 }), step({ proposalLogprob: -3, logprob: -4, entropy: 2 })];
+    const steps = [
+      step({ proposalLogprob: -1, logprob: -2, entropy: 1 }),
+      step({ proposalLogprob: -3, logprob: -4, entropy: 2 }),
+    ];
     assert.equal(sequenceScore(steps, "logprobs", 1), -2);
     assert.equal(sequenceScore(steps, "power_distribution", 0.25), -12);
     assert.equal(sequenceScore(steps, "entropy", 1), -1.5);
@@ -214,15 +247,28 @@ describe("power sampling", () => {
 
   it("samples p(x)^α over 27 answers (one block), where plain sampling at T = 1/α does not", async () => {
     const model = { vocab: 3, maxTokens: 3, salt: 30 };
-    const { target, plain } = exactDistributions(new FakeScalingSession({ ...model, seed: 0, temperature: 1 / alpha }), alpha);
+    const { target, plain } = exactDistributions(
+      new FakeScalingSession({ ...model, seed: 0, temperature: 1 / alpha }),
+      alpha,
+    );
     assert.equal(target.size, 27);
     assert.ok(totalVariation(target, plain) > 0.1, "the toy model must tell the two distributions apart");
 
     const sampled = chiSquare(await samplePowerRuns(model, { blockSize: 3, mcmcSteps: 20, alpha }, runs), target, runs);
-    assert.ok(sampled.stat < sampled.critical, `power sampling: χ² ${sampled.stat} ≥ ${sampled.critical} (dof ${sampled.dof})`);
+    assert.ok(
+      sampled.stat < sampled.critical,
+      `power sampling: χ² ${sampled.stat} ≥ ${sampled.critical} (dof ${sampled.dof})`,
+    );
 
-    const proposals = chiSquare(await samplePowerRuns(model, { blockSize: 3, mcmcSteps: 0, alpha }, runs), target, runs);
-    assert.ok(proposals.stat > proposals.critical, `plain sampling should be rejected: χ² ${proposals.stat} (dof ${proposals.dof})`);
+    const proposals = chiSquare(
+      await samplePowerRuns(model, { blockSize: 3, mcmcSteps: 0, alpha }, runs),
+      target,
+      runs,
+    );
+    assert.ok(
+      proposals.stat > proposals.critical,
+      `plain sampling should be rejected: χ² ${proposals.stat} (dof ${proposals.dof})`,
+    );
   });
 
   it("converges to the same target block by block (blockSize 1)", async () => {
@@ -239,7 +285,10 @@ describe("power sampling", () => {
     assert.equal(target.size, 40);
     assert.ok(totalVariation(target, plain) > 0.1);
     const counts = await samplePowerRuns(model, { blockSize: 3, mcmcSteps: 20, alpha: a }, runs);
-    assert.ok([...counts.keys()].some((k) => k.split(",").length < 3), "some answers end early");
+    assert.ok(
+      [...counts.keys()].some((k) => k.split(",").length < 3),
+      "some answers end early",
+    );
     const sampled = chiSquare(counts, target, runs);
     assert.ok(sampled.stat < sampled.critical, `χ² ${sampled.stat} ≥ ${sampled.critical} (dof ${sampled.dof})`);
   });
@@ -288,8 +337,19 @@ describe("power sampling", () => {
     let sawStop = false;
     let skipped = 0;
     for (let seed = 0; seed < 20; seed++) {
-      const session = new FakeScalingSession({ vocab: 3, eog: true, maxTokens: 6, seed, temperature: 0.5, logits: () => [0, 0, 0, 0.5] });
-      const result = await runIts(session, { method: "power_sampling", power: { blockSize: 6, mcmcSteps: 4, alpha: 2 } }, { temperature: 0.5, seed });
+      const session = new FakeScalingSession({
+        vocab: 3,
+        eog: true,
+        maxTokens: 6,
+        seed,
+        temperature: 0.5,
+        logits: () => [0, 0, 0, 0.5],
+      });
+      const result = await runIts(
+        session,
+        { method: "power_sampling", power: { blockSize: 6, mcmcSteps: 4, alpha: 2 } },
+        { temperature: 0.5, seed },
+      );
       const choice = result.choices[0]!;
       assertStepsMatchModel(session, choice.tokens, choice.steps);
       if (choice.finishReason === "stop") {
@@ -338,7 +398,14 @@ describe("smc", () => {
     it(`keeps N particles through ${resampling} resampling and never copies finished ones`, async () => {
       let events = 0;
       for (let seed = 0; seed < 5; seed++) {
-        const session = new FakeScalingSession({ vocab: 4, eog: true, maxTokens: 12, seed, temperature: 0.7, logits: eogLogits(seed) });
+        const session = new FakeScalingSession({
+          vocab: 4,
+          eog: true,
+          maxTokens: 12,
+          seed,
+          temperature: 0.7,
+          logits: eogLogits(seed),
+        });
         const particles = 6;
         const progress: { step: number; resampled: boolean }[] = [];
         const result = await runIts(
@@ -372,17 +439,35 @@ describe("smc", () => {
         const recomputed = choice.steps.reduce((s, x) => s + x.proposalLogprob, 0) / choice.steps.length;
         assert.ok(Math.abs(recomputed - choice.score!) < 1e-12);
         assert.equal(choice.score, Math.max(...smc.finalScores));
-        assert.equal(smc.finalScores.indexOf(choice.score!), smc.finalScores.findIndex((s) => s === Math.max(...smc.finalScores)));
+        assert.equal(
+          smc.finalScores.indexOf(choice.score!),
+          smc.finalScores.findIndex((s) => s === Math.max(...smc.finalScores)),
+        );
       }
       assert.ok(events > 0, "resampling happened");
     });
   }
 
   it("samples each step by power sampling with `power`", async () => {
-    const session = new FakeScalingSession({ vocab: 4, eog: true, maxTokens: 9, seed: 3, temperature: 0.5, logits: eogLogits(2) });
+    const session = new FakeScalingSession({
+      vocab: 4,
+      eog: true,
+      maxTokens: 9,
+      seed: 3,
+      temperature: 0.5,
+      logits: eogLogits(2),
+    });
     const result = await runIts(
       session,
-      { ...base, metric: "power_distribution", particles: 4, tokensPerStep: 3, resampling: "systematic", essThreshold: 0.9, power: { blockSize: 2, mcmcSteps: 2, alpha: 2 } },
+      {
+        ...base,
+        metric: "power_distribution",
+        particles: 4,
+        tokensPerStep: 3,
+        resampling: "systematic",
+        essThreshold: 0.9,
+        power: { blockSize: 2, mcmcSteps: 2, alpha: 2 },
+      },
       { temperature: 0.5, seed: 4 },
     );
     const ps = result.diagnostics.powerSampling!;
@@ -405,7 +490,10 @@ describe("smc", () => {
       const counts = new Array<number>(m).fill(0);
       for (const a of resampleAncestors(weights, "systematic", rng)) counts[a]!++;
       weights.forEach((w, i) => {
-        assert.ok(counts[i]! >= Math.floor(m * w - 1e-9) && counts[i]! <= Math.ceil(m * w + 1e-9), `count ${counts[i]} for M·w ${m * w}`);
+        assert.ok(
+          counts[i]! >= Math.floor(m * w - 1e-9) && counts[i]! <= Math.ceil(m * w + 1e-9),
+          `count ${counts[i]} for M·w ${m * w}`,
+        );
       });
     }
     const weights = [0.5, 0.3, 0.2, 0];
@@ -420,7 +508,14 @@ describe("smc", () => {
 
 describe("best-of-n", () => {
   it("returns top_k best first with scores recomputed from the steps", async () => {
-    const session = new FakeScalingSession({ vocab: 4, eog: true, maxTokens: 8, seed: 21, temperature: 0.9, logits: eogLogits(5) });
+    const session = new FakeScalingSession({
+      vocab: 4,
+      eog: true,
+      maxTokens: 8,
+      seed: 21,
+      temperature: 0.9,
+      logits: eogLogits(5),
+    });
     const candidates: number[] = [];
     const result = await runIts(
       session,
@@ -446,16 +541,38 @@ describe("best-of-n", () => {
   });
 
   it("breaks ties by candidate index", async () => {
-    const session = new FakeScalingSession({ vocab: 3, maxTokens: 4, seed: 1, temperature: 0.5, logits: () => [0, 0, 0] });
-    const result = await runIts(session, { method: "best_of_n", n: 5, metric: "logprobs", keepBest: 3 }, { temperature: 0.5, seed: 1 });
+    const session = new FakeScalingSession({
+      vocab: 3,
+      maxTokens: 4,
+      seed: 1,
+      temperature: 0.5,
+      logits: () => [0, 0, 0],
+    });
+    const result = await runIts(
+      session,
+      { method: "best_of_n", n: 5, metric: "logprobs", keepBest: 3 },
+      { temperature: 0.5, seed: 1 },
+    );
     assert.deepEqual(result.diagnostics.bestOfN!.chosen, [0, 1, 2]);
-    assert.ok(result.diagnostics.bestOfN!.scores.every((s) => s === Math.log(1 / 3) || Math.abs(s - Math.log(1 / 3)) < 1e-15));
+    assert.ok(
+      result.diagnostics.bestOfN!.scores.every((s) => s === Math.log(1 / 3) || Math.abs(s - Math.log(1 / 3)) < 1e-15),
+    );
     assert.equal(session.live, 0);
   });
 
   it("power-samples each candidate with `power`", async () => {
     const session = new FakeScalingSession({ vocab: 3, maxTokens: 5, seed: 8, temperature: 0.5, salt: 4 });
-    const result = await runIts(session, { method: "best_of_n", n: 3, metric: "power_distribution", keepBest: 1, power: { blockSize: 2, mcmcSteps: 3, alpha: 2 } }, { temperature: 0.5, seed: 3 });
+    const result = await runIts(
+      session,
+      {
+        method: "best_of_n",
+        n: 3,
+        metric: "power_distribution",
+        keepBest: 1,
+        power: { blockSize: 2, mcmcSteps: 3, alpha: 2 },
+      },
+      { temperature: 0.5, seed: 3 },
+    );
     const ps = result.diagnostics.powerSampling!;
     assert.equal(ps.chains.length, 3);
     assert.ok(ps.chains.every((blocks) => blocks.map((b) => b.length).join() === "2,4,5"));
@@ -466,7 +583,10 @@ describe("best-of-n", () => {
 
   it("rejects an entropy metric when the session has no entropy, disposing its chains", async () => {
     const session = new FakeScalingSession({ vocab: 3, maxTokens: 4, seed: 1, temperature: 1, entropy: false });
-    await assert.rejects(runIts(session, { method: "best_of_n", n: 3, metric: "entropy", keepBest: 1 }, { temperature: 1, seed: 1 }), /entropy/);
+    await assert.rejects(
+      runIts(session, { method: "best_of_n", n: 3, metric: "entropy", keepBest: 1 }, { temperature: 1, seed: 1 }),
+      /entropy/,
+    );
     assert.equal(session.live, 0);
   });
 });
@@ -474,9 +594,32 @@ describe("best-of-n", () => {
 describe("its runs", () => {
   const specs: ItsSpec[] = [
     { method: "power_sampling", power: { blockSize: 3, mcmcSteps: 4, alpha: 2 } },
-    { method: "smc", particles: 5, tokensPerStep: 2, metric: "entropy", resampling: "multinomial", essThreshold: 0.8, stopOnEos: true },
-    { method: "smc", particles: 3, tokensPerStep: 3, metric: "logprobs", resampling: "systematic", essThreshold: 1, stopOnEos: false, power: { blockSize: 2, mcmcSteps: 2, alpha: 2 } },
-    { method: "best_of_n", n: 4, metric: "power_distribution", keepBest: 2, power: { blockSize: 4, mcmcSteps: 3, alpha: 2 } },
+    {
+      method: "smc",
+      particles: 5,
+      tokensPerStep: 2,
+      metric: "entropy",
+      resampling: "multinomial",
+      essThreshold: 0.8,
+      stopOnEos: true,
+    },
+    {
+      method: "smc",
+      particles: 3,
+      tokensPerStep: 3,
+      metric: "logprobs",
+      resampling: "systematic",
+      essThreshold: 1,
+      stopOnEos: false,
+      power: { blockSize: 2, mcmcSteps: 2, alpha: 2 },
+    },
+    {
+      method: "best_of_n",
+      n: 4,
+      metric: "power_distribution",
+      keepBest: 2,
+      power: { blockSize: 4, mcmcSteps: 3, alpha: 2 },
+    },
   ];
   const sessionOptions = { vocab: 4, eog: true, maxTokens: 10, seed: 12, temperature: 0.5, logits: eogLogits(9) };
 
@@ -498,7 +641,12 @@ describe("its runs", () => {
       const controller = new AbortController();
       const session = new FakeScalingSession({ ...sessionOptions, signal: controller.signal });
       await assert.rejects(
-        runIts(session, spec, { temperature: 0.5, seed: 1, signal: controller.signal, onProgress: () => controller.abort() }),
+        runIts(session, spec, {
+          temperature: 0.5,
+          seed: 1,
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        }),
         (e: unknown) => e instanceof EngineError && e.kind === "aborted",
       );
       assert.equal(session.live, 0);

@@ -11,9 +11,21 @@ import { constantTensor, randomNormalTensor, toHalfBits } from "../../src/models
 
 test("toHalfBits rounds like IEEE binary16", () => {
   const cases: [number, number][] = [
-    [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [65504, 0x7bff],
-    [65520, 0x7c00], [1e9, 0x7c00], [-Infinity, 0xfc00], [2 ** -24, 0x0001], [2 ** -25, 0x0000],
-    [3 * 2 ** -25, 0x0002], [2 ** -14, 0x0400], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02],
+    [0, 0x0000],
+    [-0, 0x8000],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.1, 0x2e66],
+    [65504, 0x7bff],
+    [65520, 0x7c00],
+    [1e9, 0x7c00],
+    [-Infinity, 0xfc00],
+    [2 ** -24, 0x0001],
+    [2 ** -25, 0x0000],
+    [3 * 2 ** -25, 0x0002],
+    [2 ** -14, 0x0400],
+    [1 + 2 ** -11, 0x3c00],
+    [1 + 3 * 2 ** -11, 0x3c02],
   ];
   for (const [value, bits] of cases) assert.equal(toHalfBits(value), bits, `toHalfBits(${value})`);
   assert.equal(toHalfBits(NaN) & 0x7c00, 0x7c00);
@@ -63,15 +75,26 @@ test("a written file parses back with its metadata, tensor infos and aligned off
   assert.deepEqual(m.test!.f32s, [0.25, -1]);
 
   const ti = info.tensorInfo!;
-  assert.deepEqual(ti.map((x) => [x.name, x.dimensions.map(Number), x.ggmlType]), [
-    ["ones", [3], GgmlType.F32], ["f16", [5, 3], GgmlType.F16], ["q8", [64, 2], GgmlType.Q8_0],
-  ]);
-  assert.deepEqual(ti.map((x) => Number(x.offset)), [0, 32, 64]);
+  assert.deepEqual(
+    ti.map((x) => [x.name, x.dimensions.map(Number), x.ggmlType]),
+    [
+      ["ones", [3], GgmlType.F32],
+      ["f16", [5, 3], GgmlType.F16],
+      ["q8", [64, 2], GgmlType.Q8_0],
+    ],
+  );
+  assert.deepEqual(
+    ti.map((x) => Number(x.offset)),
+    [0, 32, 64],
+  );
 
   const bytes = await readFile(path);
   const at = (i: number): number => Number(ti[i]!.fileOffset);
   assert.equal(at(0) % 32, 0);
-  assert.deepEqual([0, 1, 2].map((k) => bytes.readFloatLE(at(0) + 4 * k)), [1, 1, 1]);
+  assert.deepEqual(
+    [0, 1, 2].map((k) => bytes.readFloatLE(at(0) + 4 * k)),
+    [1, 1, 1],
+  );
 
   // Q8_0 block: F16 scale d = max|x| / 127, then 32 int8 values, one of which is ±127.
   const q = at(2);

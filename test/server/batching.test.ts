@@ -31,7 +31,10 @@ describe("continuous batching", () => {
     // 4 x 47 decode-phase tokens; ideally 47 decodes of 4 sequences each. Independent loops
     // (node-llama-cpp's own dispatch) measured ~1 sequence per decode.
     assert.equal(sequences, 4 * 47);
-    assert.ok(sequences / decodes >= 3.5, `mean sequences per decode ${(sequences / decodes).toFixed(2)} (${decodes} decodes)`);
+    assert.ok(
+      sequences / decodes >= 3.5,
+      `mean sequences per decode ${(sequences / decodes).toFixed(2)} (${decodes} decodes)`,
+    );
   });
 
   it("queues requests beyond the sequences and serves them all", async () => {

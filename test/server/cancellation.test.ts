@@ -12,7 +12,12 @@ after(async () => {
   await server?.close();
 });
 
-const long = { model: "tiny", messages: [{ role: "user" as const, content: "Go on forever." }], max_tokens: 1500, seed: 1 };
+const long = {
+  model: "tiny",
+  messages: [{ role: "user" as const, content: "Go on forever." }],
+  max_tokens: 1500,
+  seed: 1,
+};
 
 async function generatedSoFar(): Promise<number> {
   return (await server.status()).stats.tokensGenerated;
@@ -34,7 +39,8 @@ describe("cancellation", () => {
     const controller = new AbortController();
     const pending = server.client.chat.completions.create(long, { signal: controller.signal });
     // Wait until the engine is generating for it, then hang up.
-    for (let i = 0; i < 200 && (await server.status()).sequences.every((s) => s.state === "idle"); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await server.status()).sequences.every((s) => s.state === "idle"); i++)
+      await new Promise((r) => setTimeout(r, 10));
     controller.abort();
     await assert.rejects(pending);
     const status = await waitForIdle(server, 2000);
@@ -51,7 +57,8 @@ describe("cancellation", () => {
     });
     const streams = await Promise.all(holders);
     // The role chunk goes out before the engine admits a request: wait until both really run.
-    for (let i = 0; i < 200 && (await server.status()).sequences.some((s) => s.state === "idle"); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await server.status()).sequences.some((s) => s.state === "idle"); i++)
+      await new Promise((r) => setTimeout(r, 10));
     const controller = new AbortController();
     const queued = server.client.chat.completions.create({ ...long, seed: 3 }, { signal: controller.signal });
     for (let i = 0; i < 200 && (await server.status()).queued === 0; i++) await new Promise((r) => setTimeout(r, 10));

@@ -10,7 +10,10 @@ let server: TestServer;
 let anyOrigin: TestApp;
 let noCors: TestApp;
 before(async () => {
-  server = await startTestServer({ parallel: 2 }, { auth: { keys: ["k1"] }, corsOrigins: [origin, "http://localhost:5173"] });
+  server = await startTestServer(
+    { parallel: 2 },
+    { auth: { keys: ["k1"] }, corsOrigins: [origin, "http://localhost:5173"] },
+  );
   anyOrigin = await listenTestApp(server.engine, { corsOrigins: ["*"] });
   noCors = await listenTestApp(server.engine);
 });
@@ -21,14 +24,22 @@ after(async () => {
 });
 
 // What a browser sends before the SDK's POST (header names as browsers list them: lower case, sorted).
-const requested = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-package-version,x-stainless-retry-count";
+const requested =
+  "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-package-version,x-stainless-retry-count";
 
 function preflight(url: string, from: string, headers = requested): Promise<Response> {
-  return fetch(url, { method: "OPTIONS", headers: { origin: from, "access-control-request-method": "POST", "access-control-request-headers": headers } });
+  return fetch(url, {
+    method: "OPTIONS",
+    headers: { origin: from, "access-control-request-method": "POST", "access-control-request-headers": headers },
+  });
 }
 
 function post(url: string, body: unknown, headers: Record<string, string>): Promise<Response> {
-  return fetch(url, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...headers } });
+  return fetch(url, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers },
+  });
 }
 
 const chat = { model: "tiny", messages: [{ role: "user", content: "Hi" }], max_tokens: 3 };
@@ -43,7 +54,10 @@ describe("CORS", () => {
     assert.match(res.headers.get("vary") ?? "", /Origin/);
     assert.ok(Number(res.headers.get("access-control-max-age")) > 0);
     // A preflight that names no headers gets the SDKs' list.
-    const bare = await fetch(`${server.baseURL}/models`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } });
+    const bare = await fetch(`${server.baseURL}/models`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "GET" },
+    });
     assert.equal(bare.status, 204);
     assert.match(bare.headers.get("access-control-allow-headers") ?? "", /authorization.*x-stainless-retry-count/);
   });
@@ -52,7 +66,9 @@ describe("CORS", () => {
     const res = await preflight(`${server.baseURL}/chat/completions`, "https://evil.example");
     assert.equal(res.headers.get("access-control-allow-origin"), null);
     assert.equal(res.headers.get("access-control-allow-headers"), null);
-    const get = await fetch(`${server.baseURL}/models`, { headers: { origin: "https://evil.example", authorization: "Bearer k1" } });
+    const get = await fetch(`${server.baseURL}/models`, {
+      headers: { origin: "https://evil.example", authorization: "Bearer k1" },
+    });
     assert.equal(get.status, 200);
     assert.equal(get.headers.get("access-control-allow-origin"), null);
   });
@@ -61,7 +77,11 @@ describe("CORS", () => {
     const json = await post(`${server.baseURL}/chat/completions`, chat, { origin, authorization: "Bearer k1" });
     assert.equal(json.status, 200);
     await json.json();
-    const stream = await post(`${server.baseURL}/chat/completions`, { ...chat, stream: true }, { origin, authorization: "Bearer k1" });
+    const stream = await post(
+      `${server.baseURL}/chat/completions`,
+      { ...chat, stream: true },
+      { origin, authorization: "Bearer k1" },
+    );
     assert.equal(stream.status, 200);
     assert.match(stream.headers.get("content-type") ?? "", /text\/event-stream/);
     assert.match(await stream.text(), /data: \[DONE\]/);
@@ -79,7 +99,11 @@ describe("CORS", () => {
     const res = await preflight(`${anyOrigin.baseURL}/chat/completions`, "https://anywhere.example");
     assert.equal(res.status, 204);
     assert.equal(res.headers.get("access-control-allow-origin"), "*");
-    const stream = await post(`${anyOrigin.baseURL}/chat/completions`, { ...chat, stream: true }, { origin: "https://anywhere.example" });
+    const stream = await post(
+      `${anyOrigin.baseURL}/chat/completions`,
+      { ...chat, stream: true },
+      { origin: "https://anywhere.example" },
+    );
     await stream.text();
     assert.equal(stream.headers.get("access-control-allow-origin"), "*");
   });

@@ -62,7 +62,8 @@ function parseExposition(text: string): { samples: Sample[]; types: Map<string, 
       series.set(key, [...(series.get(key) ?? []), b]);
     }
     for (const [key, list] of series) {
-      for (let i = 1; i < list.length; i++) assert.ok(list[i]!.value >= list[i - 1]!.value, `${family} buckets not cumulative`);
+      for (let i = 1; i < list.length; i++)
+        assert.ok(list[i]!.value >= list[i - 1]!.value, `${family} buckets not cumulative`);
       assert.equal(list.at(-1)!.labels.le, "+Inf");
       const count = samples.find((s) => s.name === `${family}_count` && JSON.stringify(s.labels) === key);
       assert.equal(count?.value, list.at(-1)!.value, `${family}_count`);
@@ -79,7 +80,9 @@ after(async () => {
   await server?.close();
 });
 
-async function scrape(root = server.root): Promise<{ samples: Sample[]; types: Map<string, string>; contentType: string }> {
+async function scrape(
+  root = server.root,
+): Promise<{ samples: Sample[]; types: Map<string, string>; contentType: string }> {
   const res = await fetch(`${root}/metrics`);
   assert.equal(res.status, 200);
   return { ...parseExposition(await res.text()), contentType: res.headers.get("content-type") ?? "" };
@@ -118,10 +121,14 @@ describe("metrics", () => {
     const before = (await scrape()).samples;
     const res = await server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 12, seed: 3 });
     const after = (await scrape()).samples;
-    const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      value(after, name, labels) - value(before, name, labels);
     assert.equal(delta("lavash_prompt_tokens_total", { model: "tiny" }), res.usage!.prompt_tokens);
     assert.equal(delta("lavash_completion_tokens_total", { model: "tiny" }), res.usage!.completion_tokens);
-    assert.equal(delta("lavash_prefix_cache_hit_tokens_total", { model: "tiny" }), res.usage!.prompt_tokens_details?.cached_tokens ?? 0);
+    assert.equal(
+      delta("lavash_prefix_cache_hit_tokens_total", { model: "tiny" }),
+      res.usage!.prompt_tokens_details?.cached_tokens ?? 0,
+    );
     assert.equal(delta("lavash_http_requests_total", { endpoint: "/v1/chat/completions", status: "200" }), 1);
     assert.equal(delta("lavash_time_to_first_token_seconds_count", { model: "tiny" }), 1);
   });
@@ -139,13 +146,16 @@ describe("metrics", () => {
       stream_options: { include_usage: true },
     });
     let pieces = 0;
-    let usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
+    let usage:
+      | { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }
+      | undefined;
     for await (const chunk of stream) {
       if (chunk.choices[0]?.delta.content) pieces++;
       if (chunk.usage) usage = chunk.usage;
     }
     const after = (await scrape()).samples;
-    const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      value(after, name, labels) - value(before, name, labels);
     assert.ok(usage);
     const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
     assert.ok(cached > 0, "the prompt was in the prefix cache");
@@ -165,7 +175,8 @@ describe("metrics", () => {
     await fetch(`${server.baseURL}/models/other%2Fmodel`);
     await fetch(`${server.root}/no/such/route?x=1`);
     const after = (await scrape()).samples;
-    const delta = (labels: Record<string, string>) => value(after, "lavash_http_requests_total", labels) - value(before, "lavash_http_requests_total", labels);
+    const delta = (labels: Record<string, string>) =>
+      value(after, "lavash_http_requests_total", labels) - value(before, "lavash_http_requests_total", labels);
     assert.equal(delta({ endpoint: "/v1/models/*", status: "200" }), 1);
     assert.equal(delta({ endpoint: "/v1/models/*", status: "404" }), 1);
     assert.equal(delta({ endpoint: "unmatched", status: "404" }), 1);
@@ -181,7 +192,9 @@ describe("metrics", () => {
     assert.ok(value(idle, "lavash_mean_sequences_per_decode") >= 1);
     // Three long streams on two sequences: two run, one waits.
     const streams = await Promise.all(
-      [1, 2, 3].map((seed) => server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 1500, seed, stream: true })),
+      [1, 2, 3].map((seed) =>
+        server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 1500, seed, stream: true }),
+      ),
     );
     try {
       let busy = idle;
@@ -206,7 +219,10 @@ describe("metrics", () => {
       const fresh = (await scrape(second.root)).samples;
       assert.equal(value(fresh, "lavash_completion_tokens_total"), 0);
       assert.equal((await fetch(`${off.root}/metrics`)).status, 404);
-      assert.equal((await off.client.chat.completions.create({ model: "tiny", messages, max_tokens: 2 })).usage?.completion_tokens, 2);
+      assert.equal(
+        (await off.client.chat.completions.create({ model: "tiny", messages, max_tokens: 2 })).usage?.completion_tokens,
+        2,
+      );
     } finally {
       await second.app.close();
       await off.app.close();

@@ -38,7 +38,9 @@ describe("openai v7 client", { skip }, () => {
     const client = new OpenAI!({ baseURL: server.baseURL, apiKey: "x", maxRetries: 0 });
     const request = { model: "tiny", messages, max_tokens: 10, seed: 5 };
     const plain = await client.chat.completions.create(request);
-    const final = await client.chat.completions.stream({ ...request, stream_options: { include_usage: true } }).finalChatCompletion();
+    const final = await client.chat.completions
+      .stream({ ...request, stream_options: { include_usage: true } })
+      .finalChatCompletion();
     assert.equal(final.choices[0]!.message.content, plain.choices[0]!.message.content);
     assert.deepEqual(final.usage, plain.usage);
   });
@@ -46,14 +48,26 @@ describe("openai v7 client", { skip }, () => {
   it("raises typed errors", async () => {
     const client = new OpenAI!({ baseURL: server.baseURL, apiKey: "x", maxRetries: 0 });
     await assert.rejects(client.chat.completions.create({ model: "nope", messages }), OpenAI!.NotFoundError);
-    await assert.rejects(client.chat.completions.create({ model: "tiny", messages, temperature: 9 }), OpenAI!.BadRequestError);
+    await assert.rejects(
+      client.chat.completions.create({ model: "tiny", messages, temperature: 9 }),
+      OpenAI!.BadRequestError,
+    );
     await assert.rejects(client.models.retrieve("nope"), OpenAI!.NotFoundError);
   });
 
   it("lists models and runs a legacy completion stream", async () => {
     const client = new OpenAI!({ baseURL: server.baseURL, apiKey: "x", maxRetries: 0 });
-    assert.deepEqual((await client.models.list()).data.map((m) => m.id), ["tiny"]);
-    const stream = await client.completions.create({ model: "tiny", prompt: "Hi", max_tokens: 4, seed: 2, stream: true });
+    assert.deepEqual(
+      (await client.models.list()).data.map((m) => m.id),
+      ["tiny"],
+    );
+    const stream = await client.completions.create({
+      model: "tiny",
+      prompt: "Hi",
+      max_tokens: 4,
+      seed: 2,
+      stream: true,
+    });
     let finish: string | null = null;
     for await (const chunk of stream) finish = chunk.choices[0]?.finish_reason ?? finish;
     assert.equal(finish, "length");

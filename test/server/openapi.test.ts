@@ -15,7 +15,11 @@ import { EXTENSION_PARAMETERS } from "../../src/endpoints/shared/request-fields.
 import { completionRequestSchema } from "../../src/endpoints/completions/schema.js";
 import { embeddingRequestSchema } from "../../src/endpoints/embeddings/schema.js";
 import { loadModelRequestSchema, unloadModelRequestSchema } from "../../src/endpoints/admin/schema.js";
-import { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../../src/endpoints/tokenize/schema.js";
+import {
+  detokenizeRequestSchema,
+  tokenizeChatRequestSchema,
+  tokenizeCompletionRequestSchema,
+} from "../../src/endpoints/tokenize/schema.js";
 import { buildApp } from "../../src/server/app.js";
 import {
   EVENT_KEYWORD,
@@ -66,15 +70,25 @@ after(async () => {
 /** Each operation of the document as "METHOD /path". */
 function documentedOperations(document: OpenApiDocument): string[] {
   return Object.entries(document.paths)
-    .flatMap(([path, item]) => Object.keys(item).filter((k) => HTTP_METHODS.includes(k)).map((m) => `${m.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((k) => HTTP_METHODS.includes(k))
+        .map((m) => `${m.toUpperCase()} ${path}`),
+    )
     .sort();
 }
 
 /** What the document lacks, and what it has that the router does not, compared with the routes registered. */
-function coverageGaps(document: OpenApiDocument, routes: readonly RegisteredRoute[]): { missing: string[]; extra: string[] } {
+function coverageGaps(
+  document: OpenApiDocument,
+  routes: readonly RegisteredRoute[],
+): { missing: string[]; extra: string[] } {
   const registered = routes.map((r) => `${r.method} ${openApiPath(r.url, ROUTE_DOCS[routeKey(r)] ?? {})}`).sort();
   const documented = documentedOperations(document);
-  return { missing: registered.filter((op) => !documented.includes(op)), extra: documented.filter((op) => !registered.includes(op)) };
+  return {
+    missing: registered.filter((op) => !documented.includes(op)),
+    extra: documented.filter((op) => !registered.includes(op)),
+  };
 }
 
 function operations(document: OpenApiDocument): [string, string, Json][] {
@@ -149,7 +163,10 @@ function errorRef(path: string, method: string, status: number): string {
 
 function assertValid(ref: string, value: unknown, what: string): void {
   const validate = validatorAt(ref);
-  assert.ok(validate(value), `${what} does not match ${ref}: ${JSON.stringify(validate.errors?.slice(0, 3))}\n${JSON.stringify(value).slice(0, 500)}`);
+  assert.ok(
+    validate(value),
+    `${what} does not match ${ref}: ${JSON.stringify(validate.errors?.slice(0, 3))}\n${JSON.stringify(value).slice(0, 500)}`,
+  );
 }
 
 describe("GET /openapi.json", () => {
@@ -172,17 +189,21 @@ describe("GET /openapi.json", () => {
       assert.ok(responses["200"], `${where} has no 200 response`);
       for (const [status, response] of Object.entries(responses)) {
         assert.match(status, /^[1-5]\d\d$/, where);
-        const resolved = ((response as Json).$ref ? resolvePointer(doc, (response as Json).$ref as string) : response) as Json;
+        const resolved = (
+          (response as Json).$ref ? resolvePointer(doc, (response as Json).$ref as string) : response
+        ) as Json;
         assert.equal(typeof resolved.description, "string", `${where} ${status} has no description`);
       }
       // Every template parameter is declared, as a required path parameter.
       const declared = ((op.parameters ?? []) as Json[]).filter((p) => p.in === "path").map((p) => p.name);
       const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       assert.deepEqual(declared, templated, `${where} parameters`);
-      for (const p of (op.parameters ?? []) as Json[]) assert.equal(p.required, true, `${where} path parameter ${p.name}`);
+      for (const p of (op.parameters ?? []) as Json[])
+        assert.equal(p.required, true, `${where} path parameter ${p.name}`);
       if (op.security) {
         for (const requirement of op.security as Json[])
-          for (const scheme of Object.keys(requirement)) assert.ok(doc.components.securitySchemes![scheme], `${where}: unknown scheme ${scheme}`);
+          for (const scheme of Object.keys(requirement))
+            assert.ok(doc.components.securitySchemes![scheme], `${where}: unknown scheme ${scheme}`);
       }
     }
   });
@@ -195,7 +216,8 @@ describe("GET /openapi.json", () => {
 
   it("documents exactly the routes the router registered", () => {
     const routes = server.app.openApi.routes();
-    for (const r of routes) assert.ok(server.app.hasRoute({ method: r.method as "GET", url: r.url }), `${routeKey(r)} is not in the router`);
+    for (const r of routes)
+      assert.ok(server.app.hasRoute({ method: r.method as "GET", url: r.url }), `${routeKey(r)} is not in the router`);
     assert.deepEqual(undocumentedRoutes(routes), []);
     assert.deepEqual(coverageGaps(doc, routes), { missing: [], extra: [] });
     assert.deepEqual(documentedOperations(doc), [...EXPECTED_OPERATIONS].sort());
@@ -223,7 +245,10 @@ describe("GET /openapi.json", () => {
 
   it("maps the models wildcard to a {model} path parameter", () => {
     const op = doc.paths["/v1/models/{model}"]!.get!;
-    assert.deepEqual((op.parameters as Json[]).map((p) => [p.name, p.in, p.required]), [["model", "path", true]]);
+    assert.deepEqual(
+      (op.parameters as Json[]).map((p) => [p.name, p.in, p.required]),
+      [["model", "path", true]],
+    );
     assert.equal(doc.paths["/v1/models/*"], undefined);
   });
 
@@ -232,10 +257,13 @@ describe("GET /openapi.json", () => {
     const inner = (error.properties as Json).error as Json;
     assert.deepEqual([...(inner.required as string[])].sort(), ["code", "message", "param", "type"]);
     for (const response of Object.values(doc.components.responses!))
-      assert.deepEqual((response.content as Json)["application/json"], { schema: { $ref: "#/components/schemas/Error" } });
+      assert.deepEqual((response.content as Json)["application/json"], {
+        schema: { $ref: "#/components/schemas/Error" },
+      });
     const chat = doc.paths["/v1/chat/completions"]!.post!;
     const statuses = Object.keys(chat.responses as Json);
-    for (const s of ["200", "400", "401", "404", "429", "500", "503"]) assert.ok(statuses.includes(s), `chat lacks ${s}`);
+    for (const s of ["200", "400", "401", "404", "429", "500", "503"])
+      assert.ok(statuses.includes(s), `chat lacks ${s}`);
     for (const [path, chunk] of [
       ["/v1/chat/completions", "ChatCompletionChunk"],
       ["/v1/completions", "CompletionChunk"],
@@ -270,10 +298,16 @@ describe("GET /openapi.json", () => {
       }
     }
     const expected = Object.entries(EXTENSION_PARAMETERS).flatMap(([param, e]) =>
-      e.endpoints.map((endpoint) => `${endpoint === "chat" ? "ChatCompletionRequest" : "CompletionRequest"}.${param}:${e.origin}`),
+      e.endpoints.map(
+        (endpoint) => `${endpoint === "chat" ? "ChatCompletionRequest" : "CompletionRequest"}.${param}:${e.origin}`,
+      ),
     );
     assert.deepEqual(marked.sort(), expected.sort());
-    assert.equal(JSON.stringify(schemas).split(`"${EXTENSION_KEYWORD}"`).length - 1, expected.length, "no mark outside top-level properties");
+    assert.equal(
+      JSON.stringify(schemas).split(`"${EXTENSION_KEYWORD}"`).length - 1,
+      expected.length,
+      "no mark outside top-level properties",
+    );
     const topK = (schemas.ChatCompletionRequest!.properties as Record<string, Json>).top_k!;
     assert.equal(topK.description, EXTENSION_PARAMETERS.top_k!.description);
   });
@@ -286,28 +320,83 @@ describe("request schemas in the document", () => {
 
   // [path, the zod schemas the route parses with (/tokenize: either), body, valid?]
   const samples: [string, z.ZodType[], unknown, boolean][] = [
-    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [{ role: "user", content: "Hi" }] }, true],
-    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [{ role: "user", content: "Hi" }], temperature: 5 }, false],
-    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [] }, false],
-    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [{ role: "user", content: "Hi" }], frobnicate: 1 }, false],
-    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [{ role: "user", content: "Hi" }], top_k: 40, min_p: null, reasoning_format: "parsed" }, true],
-    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [{ role: "wizard", content: "Hi" }] }, false],
     [
       "/v1/chat/completions",
       [chatCompletionRequestSchema],
-      { model: "tiny", messages: [{ role: "user", content: "Hi" }], response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } } },
+      { model: "tiny", messages: [{ role: "user", content: "Hi" }] },
+      true,
+    ],
+    [
+      "/v1/chat/completions",
+      [chatCompletionRequestSchema],
+      { model: "tiny", messages: [{ role: "user", content: "Hi" }], temperature: 5 },
+      false,
+    ],
+    ["/v1/chat/completions", [chatCompletionRequestSchema], { model: "tiny", messages: [] }, false],
+    [
+      "/v1/chat/completions",
+      [chatCompletionRequestSchema],
+      { model: "tiny", messages: [{ role: "user", content: "Hi" }], frobnicate: 1 },
+      false,
+    ],
+    [
+      "/v1/chat/completions",
+      [chatCompletionRequestSchema],
+      {
+        model: "tiny",
+        messages: [{ role: "user", content: "Hi" }],
+        top_k: 40,
+        min_p: null,
+        reasoning_format: "parsed",
+      },
+      true,
+    ],
+    [
+      "/v1/chat/completions",
+      [chatCompletionRequestSchema],
+      { model: "tiny", messages: [{ role: "wizard", content: "Hi" }] },
+      false,
+    ],
+    [
+      "/v1/chat/completions",
+      [chatCompletionRequestSchema],
+      {
+        model: "tiny",
+        messages: [{ role: "user", content: "Hi" }],
+        response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } },
+      },
       true,
     ],
     ["/v1/completions", [completionRequestSchema], { model: "tiny", prompt: "Hi" }, true],
-    ["/v1/completions", [completionRequestSchema], { model: "tiny", prompt: [[1, 2], [3]], max_tokens: 0, logprobs: 5 }, true],
+    [
+      "/v1/completions",
+      [completionRequestSchema],
+      { model: "tiny", prompt: [[1, 2], [3]], max_tokens: 0, logprobs: 5 },
+      true,
+    ],
     ["/v1/completions", [completionRequestSchema], { model: "tiny", prompt: [-1] }, false],
     ["/v1/completions", [completionRequestSchema], { model: "tiny", prompt: ["a", 1] }, false],
     ["/v1/completions", [completionRequestSchema], { model: "tiny", prompt: "Hi", logprobs: 6 }, false],
     ["/v1/embeddings", [embeddingRequestSchema], { model: "tiny", input: ["a", "b"], encoding_format: "base64" }, true],
     ["/v1/embeddings", [embeddingRequestSchema], { model: "tiny", input: "" }, false],
-    ["/tokenize", [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema], { prompt: "Hi", return_token_strs: true }, true],
-    ["/tokenize", [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema], { messages: [{ role: "user", content: "Hi" }], add_generation_prompt: true }, true],
-    ["/tokenize", [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema], { prompt: "Hi", messages: [{ role: "user", content: "Hi" }] }, false],
+    [
+      "/tokenize",
+      [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema],
+      { prompt: "Hi", return_token_strs: true },
+      true,
+    ],
+    [
+      "/tokenize",
+      [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema],
+      { messages: [{ role: "user", content: "Hi" }], add_generation_prompt: true },
+      true,
+    ],
+    [
+      "/tokenize",
+      [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema],
+      { prompt: "Hi", messages: [{ role: "user", content: "Hi" }] },
+      false,
+    ],
     ["/tokenize", [tokenizeCompletionRequestSchema, tokenizeChatRequestSchema], {}, false],
     ["/detokenize", [detokenizeRequestSchema], { tokens: [1, 2] }, true],
     ["/detokenize", [detokenizeRequestSchema], { tokens: [-1] }, false],
@@ -320,18 +409,27 @@ describe("request schemas in the document", () => {
   it("accept and refuse what the server's own zod schemas accept and refuse", () => {
     for (const [path, zodSchemas, body, valid] of samples) {
       const what = `${path} ${JSON.stringify(body)}`;
-      assert.equal(zodSchemas.some((s) => s.safeParse(body).success), valid, `zod: ${what}`);
+      assert.equal(
+        zodSchemas.some((s) => s.safeParse(body).success),
+        valid,
+        `zod: ${what}`,
+      );
       const validate = validatorAt(requestBodyRef(path, "post"));
       assert.equal(validate(body), valid, `document: ${what} ${JSON.stringify(validate.errors?.slice(0, 2))}`);
     }
     const covered = new Set(samples.map(([path]) => path));
-    for (const [path, method, op] of operations(doc)) if (op.requestBody) assert.ok(covered.has(path), `no samples for ${method} ${path}`);
+    for (const [path, method, op] of operations(doc))
+      if (op.requestBody) assert.ok(covered.has(path), `no samples for ${method} ${path}`);
   });
 
   it("are what the server enforces: a body the document refuses is a 400", async () => {
     for (const [path, , body, valid] of samples) {
       if (valid || path.startsWith("/models/")) continue; // the admin routes are off here (403 before parsing)
-      const res = await fetch(`${server.root}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const res = await fetch(`${server.root}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       assert.equal(res.status, 400, `${path} ${JSON.stringify(body)}`);
       assertValid(errorRef(path, "post", 400), await res.json(), "400 body");
     }
@@ -345,7 +443,11 @@ describe("responses match the document", () => {
     return res.json();
   }
   async function post(path: string, body: unknown): Promise<Response> {
-    const res = await fetch(`${server.root}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetch(`${server.root}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     assert.equal(res.status, 200, `${path}: ${res.status}`);
     return res;
   }
@@ -360,7 +462,8 @@ describe("responses match the document", () => {
       .filter((e) => e.startsWith("data: ") && e !== "data: [DONE]")
       .map((e) => JSON.parse(e.slice("data: ".length)) as unknown);
   }
-  const eventsRef = (path: string) => pointer("paths", path, "post", "responses", "200", "content", "text/event-stream", EVENT_KEYWORD);
+  const eventsRef = (path: string) =>
+    pointer("paths", path, "post", "responses", "200", "content", "text/event-stream", EVENT_KEYWORD);
   const chat = { model: "tiny", messages: [{ role: "user", content: "Hi" }], max_tokens: 4, seed: 1 };
 
   it("GET routes", async () => {
@@ -376,7 +479,12 @@ describe("responses match the document", () => {
   it("chat completions, whole and streamed", async () => {
     const whole = await post("/v1/chat/completions", { ...chat, logprobs: true, top_logprobs: 2, n: 2 });
     assertValid(okJsonRef("/v1/chat/completions", "post"), await whole.json(), "chat.completion");
-    const stream = await post("/v1/chat/completions", { ...chat, stream: true, stream_options: { include_usage: true }, logprobs: true });
+    const stream = await post("/v1/chat/completions", {
+      ...chat,
+      stream: true,
+      stream_options: { include_usage: true },
+      logprobs: true,
+    });
     const chunks = await events(stream);
     assert.ok(chunks.length > 2);
     for (const chunk of chunks) assertValid(eventsRef("/v1/chat/completions"), chunk, "chat.completion.chunk");
@@ -384,8 +492,14 @@ describe("responses match the document", () => {
 
   it("legacy completions, whole and streamed", async () => {
     const body = { model: "tiny", prompt: ["Hi", "there"], max_tokens: 3, seed: 1, logprobs: 2, echo: true };
-    assertValid(okJsonRef("/v1/completions", "post"), await (await post("/v1/completions", body)).json(), "text_completion");
-    const chunks = await events(await post("/v1/completions", { ...body, stream: true, stream_options: { include_usage: true } }));
+    assertValid(
+      okJsonRef("/v1/completions", "post"),
+      await (await post("/v1/completions", body)).json(),
+      "text_completion",
+    );
+    const chunks = await events(
+      await post("/v1/completions", { ...body, stream: true, stream_options: { include_usage: true } }),
+    );
     for (const chunk of chunks) assertValid(eventsRef("/v1/completions"), chunk, "text_completion chunk");
   });
 
@@ -396,14 +510,21 @@ describe("responses match the document", () => {
     }
     for (const body of [{ prompt: "Hi", return_token_strs: true }, { messages: [{ role: "user", content: "Hi" }] }])
       assertValid(okJsonRef("/tokenize", "post"), await (await post("/tokenize", body)).json(), "tokenize");
-    assertValid(okJsonRef("/detokenize", "post"), await (await post("/detokenize", { tokens: [1, 2, 3] })).json(), "detokenize");
+    assertValid(
+      okJsonRef("/detokenize", "post"),
+      await (await post("/detokenize", { tokens: [1, 2, 3] })).json(),
+      "detokenize",
+    );
     const metrics = await fetch(`${server.root}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain/, "the media type the document gives");
   });
 
   it("admin routes that are off answer the documented 403", async () => {
-    const res = await fetch(`${server.root}/models/unload`, { method: "POST", body: JSON.stringify({ model: "tiny" }) });
+    const res = await fetch(`${server.root}/models/unload`, {
+      method: "POST",
+      body: JSON.stringify({ model: "tiny" }),
+    });
     assert.equal(res.status, 403);
     assertValid(errorRef("/models/unload", "post", 403), await res.json(), "403 body");
   });

@@ -42,13 +42,19 @@ describe("overload", () => {
     await holding.next();
     await until(busy, "the first request to run");
 
-    const raw = await fetch(`${server.baseURL}/chat/completions`, { method: "POST", body: JSON.stringify({ ...ask, max_tokens: 2 }) });
+    const raw = await fetch(`${server.baseURL}/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ ...ask, max_tokens: 2 }),
+    });
     assert.equal(raw.status, 429);
     assert.equal(raw.headers.get("retry-after"), "1");
     assert.equal(raw.headers.get("retry-after-ms"), "1000");
     const body = (await raw.json()) as { error: { code: string; type: string } };
     assert.equal(body.error.code, "rate_limit_exceeded");
-    await assert.rejects(server.client.chat.completions.create({ ...ask, max_tokens: 2 }), (e: unknown) => e instanceof OpenAI.RateLimitError);
+    await assert.rejects(
+      server.client.chat.completions.create({ ...ask, max_tokens: 2 }),
+      (e: unknown) => e instanceof OpenAI.RateLimitError,
+    );
 
     // With retries the SDK waits Retry-After and tries again; it gets through once the holder
     // leaves, which happens only after its first try was refused.
@@ -67,7 +73,10 @@ describe("overload", () => {
     const longPrompt = "word ".repeat(3000);
     const before = (await server.status()).stats.promptTokensEvaluated;
     const controller = new AbortController();
-    const pending = server.client.completions.create({ model: "tiny", prompt: longPrompt, max_tokens: 5 }, { signal: controller.signal });
+    const pending = server.client.completions.create(
+      { model: "tiny", prompt: longPrompt, max_tokens: 5 },
+      { signal: controller.signal },
+    );
     await until(async () => (await server.status()).sequences.some((s) => s.state === "prefill"), "prefill");
     controller.abort();
     await assert.rejects(pending);

@@ -18,7 +18,12 @@ after(async () => {
 });
 
 // Thousands of tokens: far beyond half a second on any machine.
-const long = { model: "tiny", messages: [{ role: "user" as const, content: "Go on forever." }], max_tokens: 4000, seed: 1 };
+const long = {
+  model: "tiny",
+  messages: [{ role: "user" as const, content: "Go on forever." }],
+  max_tokens: 4000,
+  seed: 1,
+};
 
 describe("request timeout", () => {
   it("answers a JSON request that runs too long with a 504 and frees its sequence", async () => {

@@ -27,7 +27,14 @@ describe("graceful shutdown", () => {
   it("refuses new requests and lets a running stream finish", async () => {
     const server = await startTestServer({ parallel: 2, contextSize: 1024, threads: 1 });
     try {
-      const stream = await server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 80, seed: 1, stream: true, stream_options: { include_usage: true } });
+      const stream = await server.client.chat.completions.create({
+        model: "tiny",
+        messages,
+        max_tokens: 80,
+        seed: 1,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       const chunks = stream[Symbol.asyncIterator]();
       // Wait until the engine runs it (the role chunk goes out before admission).
       let first = await chunks.next();
@@ -36,14 +43,21 @@ describe("graceful shutdown", () => {
       let drained = false;
       const draining = drainAndClose(server.app, server.engine, 60_000).then(() => (drained = true));
       // In-process, as a request on a kept-alive connection would arrive: refused with a 503.
-      const refused = await server.app.inject({ method: "POST", url: "/v1/chat/completions", payload: { model: "tiny", messages } });
+      const refused = await server.app.inject({
+        method: "POST",
+        url: "/v1/chat/completions",
+        payload: { model: "tiny", messages },
+      });
       assert.equal(refused.statusCode, 503);
       assert.equal(refused.headers.connection, "close");
       const body = refused.json<{ error: { code: string; type: string; message: string } }>();
       assert.equal(body.error.code, "service_unavailable");
       assert.match(body.error.message, /shutting down/);
       // Over the network: the listener is closed, or the request is refused.
-      const fresh = await fetch(`${server.root}/health`).then((r) => r.status, () => "connection refused");
+      const fresh = await fetch(`${server.root}/health`).then(
+        (r) => r.status,
+        () => "connection refused",
+      );
       assert.ok(fresh === 503 || fresh === "connection refused", String(fresh));
 
       let finish: string | null = null;
@@ -69,8 +83,12 @@ describe("graceful shutdown", () => {
       const stream = await server.client.chat.completions.create({ ...long, stream: true });
       const json = server.client.chat.completions.create(long);
       json.catch(() => undefined);
-      for (let i = 0; i < 500 && (await server.status()).sequences.some((s) => s.state === "idle"); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok((await server.status()).sequences.every((s) => s.state !== "idle"), "both requests run");
+      for (let i = 0; i < 500 && (await server.status()).sequences.some((s) => s.state === "idle"); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.ok(
+        (await server.status()).sequences.every((s) => s.state !== "idle"),
+        "both requests run",
+      );
 
       const started = performance.now();
       const draining = drainAndClose(server.app, server.engine, 200);
@@ -104,10 +122,14 @@ describe("graceful shutdown", () => {
 
   it("lavash serve drains on SIGTERM and exits 0", { timeout: 120_000 }, async () => {
     const bin = fileURLToPath(new URL("../../bin/lavash.js", import.meta.url));
-    const child = spawn(process.execPath, [bin, "serve", "--host", "127.0.0.1", "--port", "0", "--ctx-size", "1024", "--parallel", "1", "--threads", "1"], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, LAVASH_API_KEY: "" },
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, "serve", "--host", "127.0.0.1", "--port", "0", "--ctx-size", "1024", "--parallel", "1", "--threads", "1"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, LAVASH_API_KEY: "" },
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const log: string[] = [];
     let listening: (url: string) => void = () => {};
@@ -121,13 +143,23 @@ describe("graceful shutdown", () => {
     try {
       const root = await bounded(address, 60_000, "listening line");
       for (let i = 0; ; i++) {
-        const status = await fetch(`${root}/health`).then((r) => r.status, () => 0);
+        const status = await fetch(`${root}/health`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) break;
         assert.ok(i < 600, "model loaded within 60 s");
         await new Promise((r) => setTimeout(r, 100));
       }
       const client = new OpenAI({ baseURL: `${root}/v1`, apiKey: "x", maxRetries: 0 });
-      const stream = await client.chat.completions.create({ model: "tiny", messages, max_tokens: 200, seed: 3, stream: true, stream_options: { include_usage: true } });
+      const stream = await client.chat.completions.create({
+        model: "tiny",
+        messages,
+        max_tokens: 200,
+        seed: 3,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       let finish: string | null = null;
       let completionTokens = 0;
       let signalled = false;
@@ -146,7 +178,10 @@ describe("graceful shutdown", () => {
       assert.equal(completionTokens, 200);
       // Promptly: no kept-alive connection holds the process open.
       assert.equal(await bounded(exited, 10_000, "exit"), 0, log.join("\n"));
-      assert.ok(log.some((l) => l.includes("SIGTERM: refusing new requests")), log.join("\n"));
+      assert.ok(
+        log.some((l) => l.includes("SIGTERM: refusing new requests")),
+        log.join("\n"),
+      );
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }

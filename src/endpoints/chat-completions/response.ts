@@ -1,6 +1,13 @@
 // chat.completion and chat.completion.chunk bodies, with every key the spec marks required
 // (openai-node's stream helpers throw on a missing role or finish_reason).
-import { SYSTEM_FINGERPRINT, newChatCompletionId, toWireUsage, unixSeconds, type TokenUsage, type WireUsage } from "../shared/response-fields.js";
+import {
+  SYSTEM_FINGERPRINT,
+  newChatCompletionId,
+  toWireUsage,
+  unixSeconds,
+  type TokenUsage,
+  type WireUsage,
+} from "../shared/response-fields.js";
 import type { WireItsDiagnostics } from "../shared/its/diagnostics.js";
 import { chatChoiceLogprobs, type ChatChoiceLogprobs, type ChatTokenLogprob } from "../shared/logprobs.js";
 
@@ -86,8 +93,17 @@ export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion 
 
 function chatMessage(c: ChatChoiceResult): ChatCompletionMessage {
   const calls = c.toolCalls ?? [];
-  const message: ChatCompletionMessage = { role: "assistant", content: calls.length > 0 && c.content === "" ? null : c.content, refusal: null };
-  if (calls.length > 0) message.tool_calls = calls.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.arguments } }));
+  const message: ChatCompletionMessage = {
+    role: "assistant",
+    content: calls.length > 0 && c.content === "" ? null : c.content,
+    refusal: null,
+  };
+  if (calls.length > 0)
+    message.tool_calls = calls.map((t) => ({
+      id: t.id,
+      type: "function",
+      function: { name: t.name, arguments: t.arguments },
+    }));
   if (c.reasoning !== undefined) message.reasoning_content = c.reasoning;
   return message;
 }
@@ -178,7 +194,9 @@ export class ChatStreamBuilder {
    * incomplete UTF-8 character, a possible stop sequence) can be reported when they are scored.
    */
   contentChunk(index: number, text: string, logprobs?: ChatTokenLogprob[]): ChatCompletionChunk {
-    return this.chunk([{ index, delta: { content: text }, logprobs: chatChoiceLogprobs(logprobs), finish_reason: null }]);
+    return this.chunk([
+      { index, delta: { content: text }, logprobs: chatChoiceLogprobs(logprobs), finish_reason: null },
+    ]);
   }
 
   /**
@@ -187,12 +205,21 @@ export class ChatStreamBuilder {
    */
   toolCallChunk(index: number, call: number, id: string, name: string, opensChoice: boolean): ChatCompletionChunk {
     const tool_calls: ToolCallDelta[] = [{ index: call, id, type: "function", function: { name, arguments: "" } }];
-    const delta: ChatDelta = opensChoice ? { role: "assistant", content: null, refusal: null, tool_calls } : { tool_calls };
+    const delta: ChatDelta = opensChoice
+      ? { role: "assistant", content: null, refusal: null, tool_calls }
+      : { tool_calls };
     return this.chunk([{ index, delta, logprobs: null, finish_reason: null }]);
   }
 
   toolArgumentsChunk(index: number, call: number, fragment: string): ChatCompletionChunk {
-    return this.chunk([{ index, delta: { tool_calls: [{ index: call, function: { arguments: fragment } }] }, logprobs: null, finish_reason: null }]);
+    return this.chunk([
+      {
+        index,
+        delta: { tool_calls: [{ index: call, function: { arguments: fragment } }] },
+        logprobs: null,
+        finish_reason: null,
+      },
+    ]);
   }
 
   reasoningChunk(index: number, text: string): ChatCompletionChunk {

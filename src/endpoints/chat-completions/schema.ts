@@ -285,7 +285,8 @@ function checkToolTurns(messages: readonly ChatMessageParam[], ctx: z.Refinement
     if (calls === null) {
       ctx.addIssue({
         code: "custom",
-        message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+        message:
+          "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
         path: ["messages", i, "role"],
         params: { code: "invalid_value" },
       });
@@ -308,7 +309,8 @@ function hasNoFunctionTurns(messages: unknown): boolean {
   if (!Array.isArray(messages)) return true;
   return messages.every((m: ChatMessageParam) => {
     if (m.role === "function") return false;
-    if (m.role === "assistant") return m.function_call == null && (m.tool_calls ?? []).every((c) => c.type === "function");
+    if (m.role === "assistant")
+      return m.function_call == null && (m.tool_calls ?? []).every((c) => c.type === "function");
     return true;
   });
 }
@@ -336,14 +338,15 @@ export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
       "'tool' messages, instead of 'function' messages and 'function_call' (custom tool calls are not supported either).",
   },
   when("tools", onlyFunctionTools, "only tools of type 'function' are supported"),
-  when("tool_choice", (v) => typeof v === "string" || (typeof v === "object" && v !== null && (v as { type?: unknown }).type === "function"), "allowed_tools and custom tool choices are not supported"),
+  when(
+    "tool_choice",
+    (v) =>
+      typeof v === "string" || (typeof v === "object" && v !== null && (v as { type?: unknown }).type === "function"),
+    "allowed_tools and custom tool choices are not supported",
+  ),
   when("functions", isEmpty),
   when("function_call", (v, body) => v === "none" || (v === "auto" && hasNoFunctions(body))),
-  when(
-    "modalities",
-    (v) => Array.isArray(v) && v.length === 1 && v[0] === "text",
-    "only [\"text\"] is accepted",
-  ),
+  when("modalities", (v) => Array.isArray(v) && v.length === 1 && v[0] === "text", 'only ["text"] is accepted'),
   never("audio"),
   never("prediction"),
   never("reasoning_effort"),

@@ -1,6 +1,13 @@
 // text_completion bodies. The legacy API uses the same object name for the response and for
 // stream chunks (there is no ".chunk" variant).
-import { SYSTEM_FINGERPRINT, newCompletionId, toWireUsage, unixSeconds, type TokenUsage, type WireUsage } from "../shared/response-fields.js";
+import {
+  SYSTEM_FINGERPRINT,
+  newCompletionId,
+  toWireUsage,
+  unixSeconds,
+  type TokenUsage,
+  type WireUsage,
+} from "../shared/response-fields.js";
 import type { WireItsDiagnostics } from "../shared/its/diagnostics.js";
 import type { LegacyLogprobs } from "../shared/logprobs.js";
 

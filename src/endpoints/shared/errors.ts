@@ -72,7 +72,10 @@ export function invalidJson(detail: string): ApiError {
 }
 
 /** 500. `cause` is the failure behind it, for the server's log (the client sees only the message). */
-export function serverError(message = "The server had an error while processing your request. Sorry about that!", cause?: unknown): ApiError {
+export function serverError(
+  message = "The server had an error while processing your request. Sorry about that!",
+  cause?: unknown,
+): ApiError {
   return new ApiError(500, message, { type: "server_error", ...(cause === undefined ? {} : { cause }) });
 }
 
@@ -90,7 +93,11 @@ export function invalidApiKey(presented: boolean): ApiError {
   const message = presented
     ? "Incorrect API key provided. Send one of the keys this server was started with (--api-key) as `Authorization: Bearer <key>`."
     : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
-  return new ApiError(401, message, { type: "invalid_request_error", code: "invalid_api_key", headers: { "WWW-Authenticate": "Bearer" } });
+  return new ApiError(401, message, {
+    type: "invalid_request_error",
+    code: "invalid_api_key",
+    headers: { "WWW-Authenticate": "Bearer" },
+  });
 }
 
 /**
@@ -98,11 +105,15 @@ export function invalidApiKey(presented: boolean): ApiError {
  * the SDKs retry every 5xx, and the same request would most likely run out of time again.
  */
 export function requestTimedOut(seconds: number): ApiError {
-  return new ApiError(504, `The request took longer than the server's limit of ${seconds} s and was stopped. Ask for fewer tokens (max_tokens) or raise --request-timeout.`, {
-    type: "server_error",
-    code: "request_timeout",
-    headers: { "x-should-retry": "false" },
-  });
+  return new ApiError(
+    504,
+    `The request took longer than the server's limit of ${seconds} s and was stopped. Ask for fewer tokens (max_tokens) or raise --request-timeout.`,
+    {
+      type: "server_error",
+      code: "request_timeout",
+      headers: { "x-should-retry": "false" },
+    },
+  );
 }
 
 export function rateLimited(message: string, retryAfterSeconds: number): ApiError {

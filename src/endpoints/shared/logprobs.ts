@@ -107,7 +107,8 @@ export function legacyLogprobs(
 function setOnce(dict: Record<string, number>, key: string, value: number): void {
   if (Object.prototype.hasOwnProperty.call(dict, key)) return;
   // Plain assignment of "__proto__" would replace the prototype instead of adding a key.
-  if (key === "__proto__") Object.defineProperty(dict, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(dict, key, { value, enumerable: true, writable: true, configurable: true });
   else dict[key] = value;
 }
 
@@ -124,5 +125,9 @@ export function concatLegacyLogprobs(a: LegacyLogprobs, b: LegacyLogprobs): Lega
 /** vLLM's return_tokens_as_token_ids: tokens written as `token_id:<id>`. */
 export function tokenNames(logprobs: PositionedTokenLogprob[], asIds: boolean): PositionedTokenLogprob[] {
   if (!asIds) return logprobs;
-  return logprobs.map((t) => ({ ...t, text: `token_id:${t.token}`, top: t.top.map((a) => ({ ...a, text: `token_id:${a.token}` })) }));
+  return logprobs.map((t) => ({
+    ...t,
+    text: `token_id:${t.token}`,
+    top: t.top.map((a) => ({ ...a, text: `token_id:${a.token}` })),
+  }));
 }

@@ -61,7 +61,8 @@ export const EXTENSION_PARAMETERS: Readonly<Record<string, ExtensionParameter>> 
   return_tokens_as_token_ids: {
     origin: "vllm",
     endpoints: ["chat", "completions"],
-    description: "With logprobs, write each token as 'token_id:<id>' instead of its text, so tokens that are not valid UTF-8 on their own stay identifiable.",
+    description:
+      "With logprobs, write each token as 'token_id:<id>' instead of its text, so tokens that are not valid UTF-8 on their own stay identifiable.",
   },
   reasoning_format: {
     origin: "llama.cpp",
@@ -144,7 +145,12 @@ export function checkBestOf(
   if (value.best_of < n) {
     ctx.addIssue({ code: "custom", message: BEST_OF_BELOW_N, path: ["best_of"], params: { code: "invalid_value" } });
   } else if (value.best_of > n && value.stream === true) {
-    ctx.addIssue({ code: "custom", message: STREAM_WITH_BEST_OF, path: ["best_of"], params: { code: "invalid_value" } });
+    ctx.addIssue({
+      code: "custom",
+      message: STREAM_WITH_BEST_OF,
+      path: ["best_of"],
+      params: { code: "invalid_value" },
+    });
   }
 }
 
@@ -159,7 +165,10 @@ export const MAX_CHOICES_PER_REQUEST = 128;
  * Refuses (400) a request whose prompts x max(n, best_of) exceeds MAX_CHOICES_PER_REQUEST, naming
  * the parameter to reduce: the prompts when they alone are too many, else best_of or n.
  */
-export function checkChoiceCount(prompts: number, req: { n?: number | null | undefined; best_of?: number | null | undefined }): void {
+export function checkChoiceCount(
+  prompts: number,
+  req: { n?: number | null | undefined; best_of?: number | null | undefined },
+): void {
   const n = req.n ?? 1;
   const candidates = bestOfCount(req);
   const total = prompts * candidates;

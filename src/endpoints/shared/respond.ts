@@ -5,7 +5,15 @@
 // best_of > n, best_of candidates are generated and the n with the highest mean token logprob
 // are returned.
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Engine, FinishReason, GenerateRequest, GenerationEvent, PositionedTokenLogprob, ToolCall, Usage } from "../../engine/types.js";
+import type {
+  Engine,
+  FinishReason,
+  GenerateRequest,
+  GenerationEvent,
+  PositionedTokenLogprob,
+  ToolCall,
+  Usage,
+} from "../../engine/types.js";
 import type { ItsProgress } from "../../its/types.js";
 import { followStop, throwIfStopped } from "../../server/in-flight.js";
 import type { TokenTimer } from "../../server/metrics.js";
@@ -83,7 +91,13 @@ export interface RunPlan {
   errorNames: EngineErrorNames;
 }
 
-export async function respond(request: FastifyRequest, reply: FastifyReply, engine: Engine, plan: RunPlan, shape: ResponseShape): Promise<unknown> {
+export async function respond(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  engine: Engine,
+  plan: RunPlan,
+  shape: ResponseShape,
+): Promise<unknown> {
   request.facts.model = plan.model;
   request.facts.stream = plan.stream;
   // A client that goes away (streaming or not) cancels its generations and frees the sequences.
@@ -144,7 +158,9 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
           break;
         case "text":
           request.tokenTimer?.text(base + event.index);
-          await sse.sendAll(shape.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0));
+          await sse.sendAll(
+            shape.text(base + event.index, event.text, event.logprobs, promptLength.get(base + event.index) ?? 0),
+          );
           break;
         case "reasoning":
           await sse.sendAll(shape.reasoning?.(base + event.index, event.text) ?? []);
@@ -157,7 +173,13 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
           break;
         case "finish":
           finished++;
-          await sse.sendAll(shape.finish(base + event.index, event.finishReason, finished === generations.length * plan.n ? its : undefined));
+          await sse.sendAll(
+            shape.finish(
+              base + event.index,
+              event.finishReason,
+              finished === generations.length * plan.n ? its : undefined,
+            ),
+          );
           break;
         case "usage":
           addUsage(usage, event.usage);
@@ -181,7 +203,8 @@ export async function respond(request: FastifyRequest, reply: FastifyReply, engi
   } catch (error) {
     const apiError = toApiError(error, plan.model, plan.errorNames);
     // The stream's 200 is already sent, so the error handler never sees this one: logged here.
-    if (apiError.status >= 500) request.log.error({ err: apiError.cause ?? error }, `internal error mid-stream: ${describeCause(apiError)}`);
+    if (apiError.status >= 500)
+      request.log.error({ err: apiError.cause ?? error }, `internal error mid-stream: ${describeCause(apiError)}`);
     await sse.error(apiError);
   } finally {
     abort.abort(); // no-op when everything finished; stops the rest if the stream broke off
@@ -227,12 +250,14 @@ async function collect(
       } else if (event.type === "reasoning") {
         const c = pool[event.index]!;
         c.reasoning = (c.reasoning ?? "") + event.text;
-      } else if (event.type === "tool_call") pool[event.index]!.toolCalls.push({ id: event.id, name: event.name, arguments: "" });
+      } else if (event.type === "tool_call")
+        pool[event.index]!.toolCalls.push({ id: event.id, name: event.name, arguments: "" });
       else if (event.type === "tool_arguments") pool[event.index]!.toolCalls[event.call]!.arguments += event.text;
       else if (event.type === "finish") {
         const c = pool[event.index]!;
         c.finishReason = event.finishReason;
-        if (event.logprobSum !== null && event.completionTokens > 0) c.meanLogprob = event.logprobSum / event.completionTokens;
+        if (event.logprobSum !== null && event.completionTokens > 0)
+          c.meanLogprob = event.logprobSum / event.completionTokens;
       } else if (event.type === "usage") addUsage(usage, event.usage);
       else if (event.type === "its_diagnostics") its = event.diagnostics;
     }

@@ -111,7 +111,11 @@ function issueToApiError(issue: Issue, body: unknown, base: readonly PathKey[]):
           "invalid_value",
         );
       }
-      return invalidRequest(`Invalid '${name}': expected a string in '${issue.format}' format.`, param, "invalid_value");
+      return invalidRequest(
+        `Invalid '${name}': expected a string in '${issue.format}' format.`,
+        param,
+        "invalid_value",
+      );
 
     case "invalid_key": {
       // zod puts the offending key itself at the end of the path; OpenAI names the container.
@@ -123,7 +127,11 @@ function issueToApiError(issue: Issue, body: unknown, base: readonly PathKey[]):
         inner?.code === "invalid_format" && inner.format === "regex" && inner.pattern !== undefined
           ? ` Expected a key that matches the pattern '${stripSlashes(inner.pattern)}'.`
           : "";
-      return invalidRequest(`Invalid key in '${parentParam ?? "body"}': '${key}'.${detail}`, parentParam, "invalid_value");
+      return invalidRequest(
+        `Invalid key in '${parentParam ?? "body"}': '${key}'.${detail}`,
+        parentParam,
+        "invalid_value",
+      );
     }
 
     case "not_multiple_of":
@@ -303,7 +311,7 @@ function expectedPhrase(expected: string): string {
 }
 
 function quote(value: unknown): string {
-  return typeof value === "string" ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  return typeof value === "string" ? `'${value}'` : (JSON.stringify(value) ?? String(value));
 }
 
 function listWithAnd(items: readonly string[]): string {

@@ -56,7 +56,9 @@ export const tokenizeChatRequestSchema = z
 
 export type TokenizeCompletionRequest = z.output<typeof tokenizeCompletionRequestSchema>;
 export type TokenizeChatRequest = z.output<typeof tokenizeChatRequestSchema>;
-export type TokenizeRequest = { kind: "text"; body: TokenizeCompletionRequest } | { kind: "chat"; body: TokenizeChatRequest };
+export type TokenizeRequest =
+  | { kind: "text"; body: TokenizeCompletionRequest }
+  | { kind: "chat"; body: TokenizeChatRequest };
 
 export const TOKENIZE_CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
   ...CHAT_UNSUPPORTED.filter((rule) => rule.name === "messages" || rule.name === "tools"),
@@ -72,14 +74,19 @@ export function parseTokenizeRequest(body: unknown): TokenizeRequest {
   if (body !== null && typeof body === "object" && !Array.isArray(body)) {
     const hasPrompt = "prompt" in body;
     const hasMessages = "messages" in body;
-    if (hasPrompt && hasMessages) throw invalidRequest("Specify either 'prompt' or 'messages', not both.", "messages", "invalid_value");
+    if (hasPrompt && hasMessages)
+      throw invalidRequest("Specify either 'prompt' or 'messages', not both.", "messages", "invalid_value");
     if (!hasPrompt && hasMessages) {
       const req = parseWith(tokenizeChatRequestSchema, body);
       rejectUnsupported(req, TOKENIZE_CHAT_UNSUPPORTED);
       return { kind: "chat", body: req };
     }
     if (!hasPrompt && !hasMessages)
-      throw invalidRequest("Missing required parameter: 'prompt' (text) or 'messages' (chat).", "prompt", "missing_required_parameter");
+      throw invalidRequest(
+        "Missing required parameter: 'prompt' (text) or 'messages' (chat).",
+        "prompt",
+        "missing_required_parameter",
+      );
   }
   return { kind: "text", body: parseWith(tokenizeCompletionRequestSchema, body) };
 }

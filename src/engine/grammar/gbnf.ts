@@ -147,8 +147,7 @@ export class GrammarBuilder {
       throw new UnsupportedSchemaError(r.keyword, r.path, `no JSON value satisfies the schema: ${r.message}`);
     }
     const pruned = new Map<string, Expr>();
-    for (const [name, body] of rules)
-      if (productive.has(name)) pruned.set(name, prune(body, productive, rules));
+    for (const [name, body] of rules) if (productive.has(name)) pruned.set(name, prune(body, productive, rules));
     const reachable = reachableRules(pruned, root);
     for (const name of [...pruned.keys()]) if (!reachable.has(name)) pruned.delete(name);
     const cycle = leftRecursion(pruned);
@@ -493,7 +492,9 @@ class Printer {
   /** `item{min,max}` using only counts llama.cpp honours exactly. */
   private repeat(item: Expr, min: number, max: number | null, owner: string): string {
     const atom =
-      item.t === "lit" || item.t === "cls" || item.t === "ref" ? this.expr(item, owner, "seq") : this.helper(`${owner}-item`, item);
+      item.t === "lit" || item.t === "cls" || item.t === "ref"
+        ? this.expr(item, owner, "seq")
+        : this.helper(`${owner}-item`, item);
     if (min > REPEAT_LIMIT || (max !== null && max > REPEAT_LIMIT)) {
       const text = this.split(atom, min, max, owner);
       return text.startsWith("(") ? text : `(${text})`;

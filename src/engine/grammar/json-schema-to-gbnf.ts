@@ -8,7 +8,16 @@ import * as cs from "./charset.js";
 import type { CharSet } from "./charset.js";
 import { UnsupportedSchemaError } from "./errors.js";
 import { alt, cls, EMPTY, GrammarBuilder, lit, never, opt, ref, rep, seq, type Expr } from "./gbnf.js";
-import { excludeStrings, intersectDfa, lengthBounds, lengthDfa, minimize, RegexError, isEmptyLanguage, type Dfa } from "./regex.js";
+import {
+  excludeStrings,
+  intersectDfa,
+  lengthBounds,
+  lengthDfa,
+  minimize,
+  RegexError,
+  isEmptyLanguage,
+  type Dfa,
+} from "./regex.js";
 import {
   SchemaCompiler,
   type ArrayShape,
@@ -115,7 +124,8 @@ function magnitude(lower: MagnitudeBound, upper: MagnitudeBound | null, fraction
   const lowI = lower.exclusive ? a + 1 : a;
   const highI = upper === null ? null : upper.value - 1;
   if (highI === null || lowI <= highI) parts.push(seq(uintRange(lowI, highI), fractions ? opt(FRACTION) : EMPTY));
-  if (fractions && lower.exclusive && (upper === null || a < upper.value)) parts.push(seq(lit(String(a)), NONZERO_FRACTION));
+  if (fractions && lower.exclusive && (upper === null || a < upper.value))
+    parts.push(seq(lit(String(a)), NONZERO_FRACTION));
   if (upper && !upper.exclusive && (lower.exclusive ? upper.value > a : upper.value >= a))
     parts.push(seq(lit(String(upper.value)), fractions ? opt(ZERO_FRACTION) : EMPTY));
   return parts.length > 0 ? alt(...parts) : never("minimum", "#", "empty range");
@@ -200,13 +210,13 @@ class Emitter {
   }
 
   private anyString(): Expr {
-    return ref(this.builtin("string", () => seq(lit('"'), rep(this.char(), 0, this.maxStringLength ?? null), lit('"'))));
+    return ref(
+      this.builtin("string", () => seq(lit('"'), rep(this.char(), 0, this.maxStringLength ?? null), lit('"'))),
+    );
   }
 
   private anyNumber(): Expr {
-    return ref(
-      this.builtin("number", () => seq(opt(lit("-")), uintRange(0, null), opt(FRACTION), opt(EXPONENT))),
-    );
+    return ref(this.builtin("number", () => seq(opt(lit("-")), uintRange(0, null), opt(FRACTION), opt(EXPONENT))));
   }
 
   private anyInteger(): Expr {
@@ -220,12 +230,22 @@ class Emitter {
         const member = seq(this.anyString(), lit(":"), this.ws(), value);
         const object = ref(
           this.builtin("object", () =>
-            seq(lit("{"), this.ws(), opt(seq(member, rep(seq(lit(","), this.ws(), member), 0, null), this.ws())), lit("}")),
+            seq(
+              lit("{"),
+              this.ws(),
+              opt(seq(member, rep(seq(lit(","), this.ws(), member), 0, null), this.ws())),
+              lit("}"),
+            ),
           ),
         );
         const array = ref(
           this.builtin("array", () =>
-            seq(lit("["), this.ws(), opt(seq(value, rep(seq(lit(","), this.ws(), value), 0, null), this.ws())), lit("]")),
+            seq(
+              lit("["),
+              this.ws(),
+              opt(seq(value, rep(seq(lit(","), this.ws(), value), 0, null), this.ws())),
+              lit("]"),
+            ),
           ),
         );
         return alt(object, array, this.anyString(), this.anyNumber(), lit("true"), lit("false"), lit("null"));
@@ -236,7 +256,13 @@ class Emitter {
   defRule(ptr: string): string {
     let name = this.defRules.get(ptr);
     if (!name) {
-      const last = ptr === "#" ? "root" : `def-${ptr.slice(ptr.lastIndexOf("/") + 1).replace(/~1/g, "/").replace(/~0/g, "~")}`;
+      const last =
+        ptr === "#"
+          ? "root"
+          : `def-${ptr
+              .slice(ptr.lastIndexOf("/") + 1)
+              .replace(/~1/g, "/")
+              .replace(/~0/g, "~")}`;
       name = this.g.reserve(last, ptr);
       this.defRules.set(ptr, name);
       const node = this.compiler.def(ptr);
@@ -275,7 +301,8 @@ class Emitter {
     if (t.boolean) parts.push(lit("true"), lit("false"));
     if (t.number) parts.push(this.emitNumber(t.number));
     if (t.string) parts.push(this.emitString(t.string, `${hint}-str`));
-    if (t.array) parts.push(this.shapeRule(t.array, `${hint}${t.object ? "-arr" : ""}`, (name) => this.emitArray(t.array!, name)));
+    if (t.array)
+      parts.push(this.shapeRule(t.array, `${hint}${t.object ? "-arr" : ""}`, (name) => this.emitArray(t.array!, name)));
     if (t.object) parts.push(this.shapeRule(t.object, hint, (name) => this.emitObject(t.object!, name)));
     return alt(...parts);
   }
@@ -316,11 +343,13 @@ class Emitter {
     }
     const parts: Expr[] = [];
     if (!max || max.value >= 0) {
-      const lower = min && min.value >= 0 ? { value: min.value, exclusive: min.exclusive } : { value: 0, exclusive: false };
+      const lower =
+        min && min.value >= 0 ? { value: min.value, exclusive: min.exclusive } : { value: 0, exclusive: false };
       parts.push(magnitude(lower, max ? { value: max.value, exclusive: max.exclusive } : null, true));
     }
     if (!min || min.value < 0) {
-      const lower = max && max.value < 0 ? { value: -max.value, exclusive: max.exclusive } : { value: 0, exclusive: true };
+      const lower =
+        max && max.value < 0 ? { value: -max.value, exclusive: max.exclusive } : { value: 0, exclusive: true };
       parts.push(seq(lit("-"), magnitude(lower, min ? { value: -min.value, exclusive: min.exclusive } : null, true)));
     }
     const body = alt(...parts);
@@ -341,7 +370,8 @@ class Emitter {
     try {
       let dfa = constraints.map((c) => c.dfa).reduce((a, b) => intersectDfa(a, b));
       const bounds = lengthBounds(dfa);
-      if (bounds.min < s.minLength || bounds.max > (max ?? Infinity)) dfa = intersectDfa(dfa, lengthDfa(s.minLength, max));
+      if (bounds.min < s.minLength || bounds.max > (max ?? Infinity))
+        dfa = intersectDfa(dfa, lengthDfa(s.minLength, max));
       dfa = minimize(dfa);
       if (isEmptyLanguage(dfa))
         return never(keyword, where, "no string satisfies the pattern, format and length constraints together");
@@ -365,7 +395,12 @@ class Emitter {
       const parts: Expr[] = [];
       for (const [to, ranges] of byTarget) {
         const onlyCloses = dfa.accept[to] && dfa.edges[to]!.length === 0;
-        parts.push(seq(this.encodeSet(cs.union(...ranges.map(([lo, hi]) => cs.range(lo, hi)))), onlyCloses ? lit('"') : ref(names[to]!)));
+        parts.push(
+          seq(
+            this.encodeSet(cs.union(...ranges.map(([lo, hi]) => cs.range(lo, hi)))),
+            onlyCloses ? lit('"') : ref(names[to]!),
+          ),
+        );
       }
       if (accepting) parts.push(lit('"'));
       this.g.define(names[s]!, alt(...parts));
@@ -374,13 +409,19 @@ class Emitter {
   }
 
   private emitArray(a: ArrayShape, name: string): Expr {
-    const element = (i: number): Expr => this.emit(i < a.prefix.length ? a.prefix[i]! : a.rest, `${name}-${i < a.prefix.length ? i : "item"}`);
+    const element = (i: number): Expr =>
+      this.emit(i < a.prefix.length ? a.prefix[i]! : a.rest, `${name}-${i < a.prefix.length ? i : "item"}`);
     // Where an element can never be valid, the array must end before it.
     let max = a.maxItems ?? Infinity;
     const firstNever = a.prefix.findIndex((p) => p.k === "never");
     if (firstNever >= 0) max = Math.min(max, firstNever);
     if (a.rest.k === "never") max = Math.min(max, a.prefix.length);
-    if (a.minItems > max) return never(a.prefix[firstNever]?.k === "never" || a.rest.k === "never" ? "items" : "minItems", a.path, "minItems cannot be met");
+    if (a.minItems > max)
+      return never(
+        a.prefix[firstNever]?.k === "never" || a.rest.k === "never" ? "items" : "minItems",
+        a.path,
+        "minItems cannot be met",
+      );
     const ws = this.ws();
     if (max === 0) return seq(lit("["), ws, lit("]"));
     const restItem = a.prefix.length < max ? element(a.prefix.length) : undefined;
@@ -410,7 +451,12 @@ class Emitter {
     for (const p of o.props) {
       const required = o.required.includes(p.name);
       if (p.node.k === "never") {
-        if (required) return never(p.node.reason.keyword, p.node.reason.path, `required property "${p.name}" can have no valid value`);
+        if (required)
+          return never(
+            p.node.reason.keyword,
+            p.node.reason.path,
+            `required property "${p.name}" can have no valid value`,
+          );
         continue;
       }
       const value = this.emit(p.node, `${name}-${p.name}`);
@@ -423,7 +469,11 @@ class Emitter {
     }
     let extra: Expr | undefined;
     if (o.additional.k !== "never") {
-      const key = this.propertyKey(o.props.map((p) => p.name), `${name}-key`, o.path);
+      const key = this.propertyKey(
+        o.props.map((p) => p.name),
+        `${name}-key`,
+        o.path,
+      );
       extra = seq(key, lit(":"), ws, this.emit(o.additional, `${name}-extra`));
       if (extra.t === "never") extra = undefined;
     }
@@ -470,10 +520,12 @@ class Emitter {
       const short = minimize(intersectDfa(excludeStrings(listed), lengthDfa(0, Math.min(longest, cap ?? longest))));
       if (!isEmptyLanguage(short)) parts.push(this.emitDfa(short, hint));
     } catch (e) {
-      if (e instanceof RegexError) throw new UnsupportedSchemaError("properties", path, `too many property names: ${e.message}`);
+      if (e instanceof RegexError)
+        throw new UnsupportedSchemaError("properties", path, `too many property names: ${e.message}`);
       throw e;
     }
-    if (cap === undefined || cap > longest) parts.push(seq(lit('"'), rep(this.char(), longest + 1, cap ?? null), lit('"')));
+    if (cap === undefined || cap > longest)
+      parts.push(seq(lit('"'), rep(this.char(), longest + 1, cap ?? null), lit('"')));
     return alt(...parts);
   }
 }

@@ -73,7 +73,8 @@ class Parser {
     }
     if (items.length === 1) return items[0]!;
     // a|b|c is [abc]: one transition instead of one NFA branch per letter.
-    if (items.every((i) => i.t === "set")) return { t: "set", set: cs.union(...items.map((i) => (i as { set: CharSet }).set)) };
+    if (items.every((i) => i.t === "set"))
+      return { t: "set", set: cs.union(...items.map((i) => (i as { set: CharSet }).set)) };
     return { t: "alt", items };
   }
 
@@ -294,9 +295,11 @@ class Parser {
         if (this.peek() === CH("{")) {
           this.i++;
           let text = "";
-          while (this.peek() !== undefined && this.peek() !== CH("}")) text += String.fromCodePoint(this.cps[this.i++]!);
+          while (this.peek() !== undefined && this.peek() !== CH("}"))
+            text += String.fromCodePoint(this.cps[this.i++]!);
           this.i++;
-          if (!/^[0-9a-fA-F]{1,6}$/.test(text) || parseInt(text, 16) > cs.MAX_CODE_POINT) this.fail("bad \\u{...} escape");
+          if (!/^[0-9a-fA-F]{1,6}$/.test(text) || parseInt(text, 16) > cs.MAX_CODE_POINT)
+            this.fail("bad \\u{...} escape");
           return cs.range(parseInt(text, 16));
         }
         const unit = this.hex(4);
@@ -506,7 +509,9 @@ export function trim(d: Dfa): Dfa {
   return {
     start: 0,
     accept: order.map((s) => d.accept[s]!),
-    edges: order.map((s) => d.edges[s]!.filter(([, , t]) => live.has(t)).map(([lo, hi, t]) => [lo, hi, index.get(t)!] as Edge)),
+    edges: order.map((s) =>
+      d.edges[s]!.filter(([, , t]) => live.has(t)).map(([lo, hi, t]) => [lo, hi, index.get(t)!] as Edge),
+    ),
   };
 }
 
@@ -524,7 +529,8 @@ export function intersectDfa(a: Dfa, b: Dfa): Dfa {
     let id = ids.get(key);
     if (id === undefined) {
       id = accept.length;
-      if (id >= MAX_DFA_STATES) throw new RegexError("string constraints are too complex to combine (too many automaton states)");
+      if (id >= MAX_DFA_STATES)
+        throw new RegexError("string constraints are too complex to combine (too many automaton states)");
       ids.set(key, id);
       accept.push(a.accept[x]! && b.accept[y]!);
       edges.push([]);

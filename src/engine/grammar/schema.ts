@@ -191,7 +191,11 @@ export class SchemaCompiler {
   private normalizeRef(ref: string, path: string): string {
     if (ref === "#") return "#";
     if (!ref.startsWith("#/"))
-      throw new UnsupportedSchemaError("$ref", path, `only local references ("#" or "#/...") are supported, not "${ref}"`);
+      throw new UnsupportedSchemaError(
+        "$ref",
+        path,
+        `only local references ("#" or "#/...") are supported, not "${ref}"`,
+      );
     let segments: string[];
     try {
       segments = ref
@@ -220,7 +224,8 @@ export class SchemaCompiler {
   compile(raw: unknown, path: string): Node {
     if (raw === true) return ANY;
     if (raw === false) return neverNode("false", path, "the schema `false` accepts nothing");
-    if (!isPlainObject(raw)) throw new UnsupportedSchemaError("schema", path, "a schema must be an object or a boolean");
+    if (!isPlainObject(raw))
+      throw new UnsupportedSchemaError("schema", path, "a schema must be an object or a boolean");
     for (const key of Object.keys(raw))
       if (!ANNOTATIONS.has(key) && !SUPPORTED.has(key))
         throw new UnsupportedSchemaError(key, path, `keyword "${key}" cannot be enforced by the grammar`);
@@ -298,7 +303,8 @@ export class SchemaCompiler {
     const v = raw[keyword];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
       throw new UnsupportedSchemaError(keyword, path, `"${keyword}" must be a non-negative integer`);
-    if (v > MAX_REPEAT_COUNT) throw new UnsupportedSchemaError(keyword, path, `"${keyword}" above ${MAX_REPEAT_COUNT} is not supported`);
+    if (v > MAX_REPEAT_COUNT)
+      throw new UnsupportedSchemaError(keyword, path, `"${keyword}" above ${MAX_REPEAT_COUNT} is not supported`);
     return v;
   }
 
@@ -307,7 +313,11 @@ export class SchemaCompiler {
       if (!(keyword in raw)) return null;
       const v = raw[keyword];
       if (typeof v !== "number" || !Number.isFinite(v))
-        throw new UnsupportedSchemaError(keyword, path, `"${keyword}" must be a number (draft-4 boolean form is not supported)`);
+        throw new UnsupportedSchemaError(
+          keyword,
+          path,
+          `"${keyword}" must be a number (draft-4 boolean form is not supported)`,
+        );
       return { value: v, exclusive, keyword, path };
     };
     return {
@@ -337,7 +347,8 @@ export class SchemaCompiler {
       try {
         patterns.push({ source, dfa: compilePattern(source), path });
       } catch (e) {
-        if (e instanceof RegexError) throw new UnsupportedSchemaError("pattern", path, `unsupported pattern: ${e.message}`);
+        if (e instanceof RegexError)
+          throw new UnsupportedSchemaError("pattern", path, `unsupported pattern: ${e.message}`);
         throw e;
       }
     }
@@ -392,10 +403,15 @@ export class SchemaCompiler {
         throw new UnsupportedSchemaError("required", path, '"required" must be an array of strings');
       required = [...new Set(r as string[])];
     }
-    const additional = "additionalProperties" in raw ? this.compile(raw.additionalProperties, `${path}/additionalProperties`) : ANY;
+    const additional =
+      "additionalProperties" in raw ? this.compile(raw.additionalProperties, `${path}/additionalProperties`) : ANY;
     if (this.options.strict) {
       if (raw.additionalProperties !== false)
-        throw new UnsupportedSchemaError("additionalProperties", path, "strict mode requires additionalProperties: false on every object");
+        throw new UnsupportedSchemaError(
+          "additionalProperties",
+          path,
+          "strict mode requires additionalProperties: false on every object",
+        );
       const missing = props.map((p) => p.name).filter((n) => !required.includes(n));
       if (missing.length > 0)
         throw new UnsupportedSchemaError(
@@ -421,7 +437,11 @@ export class SchemaCompiler {
         else of.push(b);
       }
     if (of.length > MAX_UNION_BRANCHES)
-      throw new UnsupportedSchemaError(keyword, path, `combining these unions gives more than ${MAX_UNION_BRANCHES} alternatives`);
+      throw new UnsupportedSchemaError(
+        keyword,
+        path,
+        `combining these unions gives more than ${MAX_UNION_BRANCHES} alternatives`,
+      );
     if (of.length === 0) return firstNever ?? neverNode(keyword, path, "no alternative is satisfiable");
     return of.length === 1 ? of[0]! : { k: "union", of };
   }
@@ -446,8 +466,18 @@ export class SchemaCompiler {
     if (a.k === "ref" && b.k === "ref" && a.ptr === b.ptr) return a;
     if (a.k === "ref") return this.intersect(this.expand(a, path), b, path);
     if (b.k === "ref") return this.intersect(a, this.expand(b, path), path);
-    if (a.k === "union") return this.union(a.of.map((x) => this.intersect(x, b, path)), "allOf", path);
-    if (b.k === "union") return this.union(b.of.map((x) => this.intersect(a, x, path)), "allOf", path);
+    if (a.k === "union")
+      return this.union(
+        a.of.map((x) => this.intersect(x, b, path)),
+        "allOf",
+        path,
+      );
+    if (b.k === "union")
+      return this.union(
+        b.of.map((x) => this.intersect(a, x, path)),
+        "allOf",
+        path,
+      );
     if (a.k === "consts") return this.filterConsts(a.values, b, path);
     if (b.k === "consts") return this.filterConsts(b.values, a, path);
     return this.intersectTyped(a.t, b.t, path);
@@ -455,7 +485,9 @@ export class SchemaCompiler {
 
   private filterConsts(values: readonly Json[], other: Node, path: string): Node {
     const kept = values.filter((v) => this.validate(other, v, path));
-    return kept.length > 0 ? { k: "consts", values: kept } : neverNode("enum", path, "no enum/const value satisfies the other keywords");
+    return kept.length > 0
+      ? { k: "consts", values: kept }
+      : neverNode("enum", path, "no enum/const value satisfies the other keywords");
   }
 
   private intersectTyped(a: Typed, b: Typed, path: string): Node {
@@ -486,7 +518,10 @@ export class SchemaCompiler {
   }
 
   private intersectObject(a: ObjectShape, b: ObjectShape, path: string): ObjectShape {
-    const names = [...a.props.map((p) => p.name), ...b.props.map((p) => p.name).filter((n) => !a.props.some((p) => p.name === n))];
+    const names = [
+      ...a.props.map((p) => p.name),
+      ...b.props.map((p) => p.name).filter((n) => !a.props.some((p) => p.name === n)),
+    ];
     const find = (o: ObjectShape, name: string): Node => o.props.find((p) => p.name === name)?.node ?? o.additional;
     return {
       props: names.map((name) => ({ name, node: this.intersect(find(a, name), find(b, name), path) })),
@@ -575,7 +610,8 @@ export class SchemaCompiler {
     if (a.k !== "typed" || b.k !== "typed") return false;
     const ta = a.t;
     const tb = b.t;
-    if ((ta.null && tb.null) || (ta.boolean && tb.boolean) || (ta.string && tb.string) || (ta.array && tb.array)) return false;
+    if ((ta.null && tb.null) || (ta.boolean && tb.boolean) || (ta.string && tb.string) || (ta.array && tb.array))
+      return false;
     if (ta.number && tb.number && !numbersDisjoint(ta.number, tb.number)) return false;
     if (ta.object && tb.object) {
       const oa = ta.object;
@@ -621,7 +657,8 @@ function intersectNumber(a: NumberShape, b: NumberShape): NumberShape {
 function intersectString(a: StringShape, b: StringShape): StringShape {
   return {
     minLength: Math.max(a.minLength, b.minLength),
-    maxLength: a.maxLength === null ? b.maxLength : b.maxLength === null ? a.maxLength : Math.min(a.maxLength, b.maxLength),
+    maxLength:
+      a.maxLength === null ? b.maxLength : b.maxLength === null ? a.maxLength : Math.min(a.maxLength, b.maxLength),
     patterns: [...a.patterns, ...b.patterns],
     formats: [...a.formats, ...b.formats],
     path: a.path,

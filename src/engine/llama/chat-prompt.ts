@@ -47,7 +47,9 @@ export class ChatPromptRenderer {
   }
 
   get templateName(): string {
-    return this.template ? "GGUF chat template (Jinja)" : `node-llama-cpp ${resolveChatWrapper(this.model).wrapperName} (the GGUF has no chat template)`;
+    return this.template
+      ? "GGUF chat template (Jinja)"
+      : `node-llama-cpp ${resolveChatWrapper(this.model).wrapperName} (the GGUF has no chat template)`;
   }
 
   render(messages: readonly ChatMessage[], options: RenderOptions = {}): Token[] {
@@ -79,14 +81,20 @@ export class ChatPromptRenderer {
     } catch (error) {
       // Templates reject what their model was not trained on (raise_exception), e.g. roles that
       // do not alternate: the client's request, not a server fault.
-      throw new EngineError("invalid_request", `The model's chat template could not render the messages: ${(error as Error).message}`, "prompt.messages");
+      throw new EngineError(
+        "invalid_request",
+        `The model's chat template could not render the messages: ${(error as Error).message}`,
+        "prompt.messages",
+      );
     }
     if (options.continueFinalMessage) text = cutAfterLastMark(text, lastMark);
 
     const pieces = text.split(new RegExp(`\u0001lavash${nonce}m(\\d+)\u0001`));
     // split() alternates template text and captured placeholder numbers. Measured on what the
     // template kept: a template may drop messages, so the request's own texts bound nothing.
-    const parts = pieces.map((piece, i) => (i % 2 === 0 ? { text: piece, special: true } : { text: texts[Number(piece)]!, special: false }));
+    const parts = pieces.map((piece, i) =>
+      i % 2 === 0 ? { text: piece, special: true } : { text: texts[Number(piece)]!, special: false },
+    );
     options.checkBytes?.(utf8Bytes(parts.map((p) => p.text)));
     const tokens: Token[] = [];
     // Appended one by one: push(...tokens) passes every token as an argument, and a long prompt
@@ -99,7 +107,10 @@ export class ChatPromptRenderer {
   private templateMessage(m: ChatMessage, mark: (text: string) => string): Record<string, unknown> {
     // Templates rarely know "developer"; OpenAI treats it as the system message of older models.
     // Empty stays empty: templates test it (Qwen puts no newline before calls of a content-less turn).
-    const out: Record<string, unknown> = { role: m.role === "developer" ? "system" : m.role, content: m.content === "" ? "" : mark(m.content) };
+    const out: Record<string, unknown> = {
+      role: m.role === "developer" ? "system" : m.role,
+      content: m.content === "" ? "" : mark(m.content),
+    };
     if (m.toolCalls && m.toolCalls.length > 0)
       out.tool_calls = m.toolCalls.map((c) => ({
         id: c.id,
@@ -114,17 +125,24 @@ export class ChatPromptRenderer {
    * For templates that know nothing of tools: the tools described in the system message, calls
    * written out in the syntax the model is asked to use, and results as user turns.
    */
-  private withToolsAsText(messages: readonly ChatMessage[], tools: readonly ToolDefinition[] | undefined): ChatMessage[] {
+  private withToolsAsText(
+    messages: readonly ChatMessage[],
+    tools: readonly ToolDefinition[] | undefined,
+  ): ChatMessage[] {
     const out: ChatMessage[] = messages.map((m) => {
       if (m.role === "tool") return { role: "user", content: `<tool_response>\n${m.content}\n</tool_response>` };
       if (m.toolCalls && m.toolCalls.length > 0)
-        return { role: "assistant", content: [m.content, toolCallText(this.toolSyntax, m.toolCalls)].filter((t) => t !== "").join("\n") };
+        return {
+          role: "assistant",
+          content: [m.content, toolCallText(this.toolSyntax, m.toolCalls)].filter((t) => t !== "").join("\n"),
+        };
       return m;
     });
     if (!tools) return out;
     const description = describeToolsForSystemPrompt(this.toolSyntax, tools);
     const first = out[0];
-    if (first && (first.role === "system" || first.role === "developer")) out[0] = { ...first, content: `${first.content}\n\n${description}` };
+    if (first && (first.role === "system" || first.role === "developer"))
+      out[0] = { ...first, content: `${first.content}\n\n${description}` };
     else out.unshift({ role: "system", content: description });
     return out;
   }
@@ -134,15 +152,28 @@ export class ChatPromptRenderer {
     // The wrapper adds its own text around every message's: the contents alone are a lower bound.
     checkBytes?.(utf8Bytes(messages.map((m) => m.content)));
     const history: ChatHistoryItem[] = messages.map((m) =>
-      m.role === "assistant" ? { type: "model", response: [m.content] } : m.role === "user" ? { type: "user", text: m.content } : { type: "system", text: m.content },
+      m.role === "assistant"
+        ? { type: "model", response: [m.content] }
+        : m.role === "user"
+          ? { type: "user", text: m.content }
+          : { type: "system", text: m.content },
     );
     history.push({ type: "model", response: [] });
-    return resolveChatWrapper(this.model).generateContextState({ chatHistory: history }).contextText.tokenize(this.model.tokenizer);
+    return resolveChatWrapper(this.model)
+      .generateContextState({ chatHistory: history })
+      .contextText.tokenize(this.model.tokenizer);
   }
 }
 
 function openAiTool(t: ToolDefinition): Record<string, unknown> {
-  return { type: "function", function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.parameters ?? { type: "object", properties: {} } } };
+  return {
+    type: "function",
+    function: {
+      name: t.name,
+      ...(t.description ? { description: t.description } : {}),
+      parameters: t.parameters ?? { type: "object", properties: {} },
+    },
+  };
 }
 
 /** Templates that print arguments with `tojson` want the object, not its text. */
@@ -156,6 +187,11 @@ function parseArguments(text: string): unknown {
 
 function cutAfterLastMark(text: string, mark: string): string {
   const at = text.lastIndexOf(mark);
-  if (at < 0) throw new EngineError("invalid_request", "The chat template dropped the final message, so it cannot be continued.", "prompt.messages");
+  if (at < 0)
+    throw new EngineError(
+      "invalid_request",
+      "The chat template dropped the final message, so it cannot be continued.",
+      "prompt.messages",
+    );
   return text.slice(0, at + mark.length);
 }

@@ -10,7 +10,13 @@
 import type { LlamaEmbeddingContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import type { EmbeddingInput, EmbeddingResult } from "../types.js";
-import { addSpecialTokens, checkPromptBytes, firstInvalidTokenId, utf8Bytes, vocabularyRange } from "./tokenizer-ops.js";
+import {
+  addSpecialTokens,
+  checkPromptBytes,
+  firstInvalidTokenId,
+  utf8Bytes,
+  vocabularyRange,
+} from "./tokenizer-ops.js";
 
 export interface EmbeddingContextOptions {
   /** Positions per input, at most; capped at the model's training context. */
@@ -54,14 +60,24 @@ export class ModelEmbeddings {
 
   async embed(input: EmbeddingInput): Promise<EmbeddingResult> {
     const reason = cannotEmbedReason(this.model);
-    if (reason !== null) throw new EngineError("unsupported", `The model \`${this.modelId}\` cannot compute embeddings: ${reason}.`, "model");
+    if (reason !== null)
+      throw new EngineError(
+        "unsupported",
+        `The model \`${this.modelId}\` cannot compute embeddings: ${reason}.`,
+        "model",
+      );
     if (input.dimensions !== undefined && input.dimensions !== this.vectorSize)
-      throw new EngineError("unsupported", `model '${this.modelId}' produces ${this.vectorSize}-dimensional embeddings only`, "dimensions", {
-        reason: "fixed_dimensions",
-        model: this.modelId,
-        dimensions: this.vectorSize,
-        requested: input.dimensions,
-      });
+      throw new EngineError(
+        "unsupported",
+        `model '${this.modelId}' produces ${this.vectorSize}-dimensional embeddings only`,
+        "dimensions",
+        {
+          reason: "fixed_dimensions",
+          model: this.modelId,
+          dimensions: this.vectorSize,
+          requested: input.dimensions,
+        },
+      );
 
     // Everything is checked before anything is evaluated: a bad last input fails the request fast.
     let total = 0;
@@ -70,16 +86,26 @@ export class ModelEmbeddings {
       if (item.kind === "tokens") {
         const bad = firstInvalidTokenId(item.tokens, this.vocabularySize);
         if (bad >= 0)
-          throw new EngineError("token_out_of_vocabulary", `token id ${item.tokens[bad]} (position ${bad} of input ${index}): ${vocabularyRange(this.vocabularySize)}`, "inputs", {
-            reason: "token_out_of_vocabulary",
-            token: item.tokens[bad]!,
-            vocabularySize: this.vocabularySize,
-            position: bad,
-            input: index,
-          });
+          throw new EngineError(
+            "token_out_of_vocabulary",
+            `token id ${item.tokens[bad]} (position ${bad} of input ${index}): ${vocabularyRange(this.vocabularySize)}`,
+            "inputs",
+            {
+              reason: "token_out_of_vocabulary",
+              token: item.tokens[bad]!,
+              vocabularySize: this.vocabularySize,
+              position: bad,
+              input: index,
+            },
+          );
         tokens = item.tokens as Token[];
       } else {
-        const bound = { contextSize: this.contextSize, longestTokenBytes: this.options.longestTokenBytes ?? null, field: "inputs" as const, input: index };
+        const bound = {
+          contextSize: this.contextSize,
+          longestTokenBytes: this.options.longestTokenBytes ?? null,
+          field: "inputs" as const,
+          input: index,
+        };
         checkPromptBytes(utf8Bytes([item.text]), bound);
         tokens = this.model.tokenize(item.text, false);
       }
@@ -87,21 +113,31 @@ export class ModelEmbeddings {
       const withSpecial = addSpecialTokens(this.model, tokens, "if_missing");
       // node-llama-cpp's embedding context needs one free position beyond the input.
       if (withSpecial.length >= this.contextSize)
-        throw new EngineError("context_length_exceeded", `input ${index} is ${withSpecial.length} tokens, the embedding context ${this.contextSize}`, "inputs", {
-          reason: "context_exceeded",
-          contextSize: this.contextSize,
-          promptTokens: withSpecial.length,
-          input: index,
-        });
+        throw new EngineError(
+          "context_length_exceeded",
+          `input ${index} is ${withSpecial.length} tokens, the embedding context ${this.contextSize}`,
+          "inputs",
+          {
+            reason: "context_exceeded",
+            contextSize: this.contextSize,
+            promptTokens: withSpecial.length,
+            input: index,
+          },
+        );
       total += withSpecial.length;
       // Counting stops at the input that passes the limit: the rest is not tokenized for nothing.
       if (total > MAX_EMBEDDING_TOKENS_PER_REQUEST)
-        throw new EngineError("tokens_per_request_exceeded", `${total} tokens in one request, more than ${MAX_EMBEDDING_TOKENS_PER_REQUEST}`, "inputs", {
-          reason: "tokens_per_request",
-          total,
-          max: MAX_EMBEDDING_TOKENS_PER_REQUEST,
-          complete: index === input.inputs.length - 1,
-        });
+        throw new EngineError(
+          "tokens_per_request_exceeded",
+          `${total} tokens in one request, more than ${MAX_EMBEDDING_TOKENS_PER_REQUEST}`,
+          "inputs",
+          {
+            reason: "tokens_per_request",
+            total,
+            max: MAX_EMBEDDING_TOKENS_PER_REQUEST,
+            complete: index === input.inputs.length - 1,
+          },
+        );
       return withSpecial;
     });
 
@@ -116,7 +152,11 @@ export class ModelEmbeddings {
           throw embeddingFailure(this.modelId, error);
         }
         if (vector.length === 0)
-          throw new EngineError("unsupported", `The model \`${this.modelId}\` cannot compute embeddings: llama.cpp returned none.`, "model");
+          throw new EngineError(
+            "unsupported",
+            `The model \`${this.modelId}\` cannot compute embeddings: llama.cpp returned none.`,
+            "model",
+          );
         this.vectorSize = vector.length;
         vectors.push(normalize(vector));
       }
@@ -186,7 +226,8 @@ function architectureMetadata(model: LlamaModel): { poolingType?: number; causal
   const arch = metadata[model.fileInfo.metadata.general.architecture];
   if (arch === null || typeof arch !== "object") return {};
   const { pooling_type: poolingType, attention } = arch as { pooling_type?: unknown; attention?: unknown };
-  const causal = attention !== null && typeof attention === "object" ? (attention as { causal?: unknown }).causal : undefined;
+  const causal =
+    attention !== null && typeof attention === "object" ? (attention as { causal?: unknown }).causal : undefined;
   return {
     poolingType: typeof poolingType === "number" ? poolingType : undefined,
     causal: typeof causal === "boolean" ? causal : undefined,

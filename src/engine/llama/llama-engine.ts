@@ -1,6 +1,14 @@
 // The local engine: GGUF models run by llama.cpp through node-llama-cpp, each model with one
 // context of `parallel` sequences driven by one ContextScheduler.
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
 import { EventChannel, MappedEventChannel } from "../event-channel.js";
 import { EngineError, type EngineField } from "../errors.js";
 import type {
@@ -21,7 +29,14 @@ import type {
 } from "../types.js";
 import { ChatPromptRenderer } from "./chat-prompt.js";
 import { ModelEmbeddings } from "./embeddings.js";
-import { checkPromptBytes, detokenizeTokens, longestTokenBytes, tokenizeInput, utf8Bytes, type PromptBound } from "./tokenizer-ops.js";
+import {
+  checkPromptBytes,
+  detokenizeTokens,
+  longestTokenBytes,
+  tokenizeInput,
+  utf8Bytes,
+  type PromptBound,
+} from "./tokenizer-ops.js";
 import { checkModelSource, resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
 import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./native.js";
 import { LlamaScalingSession } from "./scaling-session.js";
@@ -113,7 +128,9 @@ export class LlamaEngine implements Engine {
   }
 
   listModels(): ModelInfo[] {
-    return [...this.specs.keys()].map((id) => this.loaded.get(id)?.info ?? { id, created: this.createdAt, ownedBy: "lavash" });
+    return [...this.specs.keys()].map(
+      (id) => this.loaded.get(id)?.info ?? { id, created: this.createdAt, ownedBy: "lavash" },
+    );
   }
 
   getModel(id: string): ModelInfo | undefined {
@@ -129,17 +146,24 @@ export class LlamaEngine implements Engine {
 
     const n = request.n ?? 1;
     const maxTokens = request.maxTokens ?? contextSize - promptTokens.length;
-    const job = newJob({
-      promptTokens,
-      maxTokens,
-      stop: request.stop.filter((s) => s.length > 0),
-      samplers: await this.withGrammar(entry, request, samplerConfigs(request.sampling, n, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize })),
-      lazyGrammar: this.lazyToolGrammar(entry, request),
-      logprobs: request.logprobs ?? null,
-      scoreChoices: request.scoreChoices ?? false,
-      echo: request.echo ?? false,
-      channel: this.eventChannel(entry, request, () => cancel()),
-    }, n);
+    const job = newJob(
+      {
+        promptTokens,
+        maxTokens,
+        stop: request.stop.filter((s) => s.length > 0),
+        samplers: await this.withGrammar(
+          entry,
+          request,
+          samplerConfigs(request.sampling, n, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize }),
+        ),
+        lazyGrammar: this.lazyToolGrammar(entry, request),
+        logprobs: request.logprobs ?? null,
+        scoreChoices: request.scoreChoices ?? false,
+        echo: request.echo ?? false,
+        channel: this.eventChannel(entry, request, () => cancel()),
+      },
+      n,
+    );
     const cancel = (): void => {
       if (job.cancelled) return;
       job.cancelled = true;
@@ -154,7 +178,8 @@ export class LlamaEngine implements Engine {
   status(): EngineStatus {
     const schedulers = [...this.loaded.values()].map((m) => m.scheduler);
     const stats = { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 };
-    for (const s of schedulers) for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += s.stats[key];
+    for (const s of schedulers)
+      for (const key of Object.keys(stats) as (keyof typeof stats)[]) stats[key] += s.stats[key];
     return {
       state: this.currentState,
       models: [...this.specs.keys()],
@@ -171,7 +196,11 @@ export class LlamaEngine implements Engine {
     checkContextFits(request, promptTokens.length, contextSize);
     const maxTokens = request.maxTokens ?? contextSize - promptTokens.length;
     request.admit?.(promptTokens.length, maxTokens);
-    const [proposal] = samplerConfigs(checkScalingSampling(request.sampling), 1, { promptTokens, maxTokens, vocabularySize: entry.vocabularySize });
+    const [proposal] = samplerConfigs(checkScalingSampling(request.sampling), 1, {
+      promptTokens,
+      maxTokens,
+      vocabularySize: entry.vocabularySize,
+    });
     const session = new LlamaScalingSession({
       llama: this.llama!,
       model: entry.model,
@@ -194,8 +223,15 @@ export class LlamaEngine implements Engine {
     const contextSize = entry.scheduler.contextSize;
     // Counting is what /tokenize is for, so it counts past the context; but not text that cannot
     // fit it at all (the tokenizer would block the event loop on it for seconds).
-    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, field: input.kind === "text" ? "prompt" : "prompt.messages" };
-    return { tokens: tokenizeInput(entry.model, entry.prompt, input, (bytes) => checkPromptBytes(bytes, bound)), contextSize };
+    const bound: PromptBound = {
+      contextSize,
+      longestTokenBytes: entry.longestTokenBytes,
+      field: input.kind === "text" ? "prompt" : "prompt.messages",
+    };
+    return {
+      tokens: tokenizeInput(entry.model, entry.prompt, input, (bytes) => checkPromptBytes(bytes, bound)),
+      contextSize,
+    };
   }
 
   async detokenize(model: string, tokens: number[]): Promise<string> {
@@ -208,7 +244,12 @@ export class LlamaEngine implements Engine {
     let embedder = this.embedders.get(model);
     if (!embedder) {
       const { contextSize, batchSize, threads } = this.options;
-      embedder = new ModelEmbeddings(model, entry.model, entry.vocabularySize, { contextSize, batchSize, threads, longestTokenBytes: entry.longestTokenBytes });
+      embedder = new ModelEmbeddings(model, entry.model, entry.vocabularySize, {
+        contextSize,
+        batchSize,
+        threads,
+        longestTokenBytes: entry.longestTokenBytes,
+      });
       this.embedders.set(model, embedder);
     }
     return embedder.embed(input);
@@ -221,8 +262,10 @@ export class LlamaEngine implements Engine {
     const entry = this.loaded.get(id);
     if (entry) return entry;
     // During startup the server answers 503 (clients retry); later a request waits for a reload.
-    if (this.currentState === "failed") throw new EngineError("not_ready", "The models failed to load; see the server log.");
-    if (this.currentState !== "ready" || this.llama === null) throw new EngineError("not_ready", `The model \`${id}\` is still loading; retry shortly.`);
+    if (this.currentState === "failed")
+      throw new EngineError("not_ready", "The models failed to load; see the server log.");
+    if (this.currentState !== "ready" || this.llama === null)
+      throw new EngineError("not_ready", `The model \`${id}\` is still loading; retry shortly.`);
     return this.load(id);
   }
 
@@ -232,9 +275,17 @@ export class LlamaEngine implements Engine {
     await this.ready;
     const known = this.specs.get(request.id);
     if (!known && request.source === undefined)
-      throw new EngineError("model_not_found", `model '${request.id}' is not configured and no source was given`, "model");
+      throw new EngineError(
+        "model_not_found",
+        `model '${request.id}' is not configured and no source was given`,
+        "model",
+      );
     if (known && request.source !== undefined && known.source !== request.source)
-      throw new EngineError("invalid_request", `A model named '${request.id}' is already served from ${known.source}: unload it with forget first, or choose another name.`, "model");
+      throw new EngineError(
+        "invalid_request",
+        `A model named '${request.id}' is already served from ${known.source}: unload it with forget first, or choose another name.`,
+        "model",
+      );
     const spec = known ?? (request as ModelSpec);
     this.specs.set(spec.id, spec);
     // A failure drops the model from the list (load() does, or here when it was never served):
@@ -301,15 +352,19 @@ export class LlamaEngine implements Engine {
   private startKeepAlive(): void {
     const seconds = this.options.keepAlive;
     if (seconds === undefined || seconds <= 0) return;
-    this.keepAliveTimer = setInterval(() => {
-      for (const [id, entry] of this.loaded) {
-        const idle = entry.scheduler.queued === 0 && entry.scheduler.sequenceStatus().every((s) => s.state === "idle");
-        if (idle && Date.now() - (this.lastUsed.get(id) ?? 0) > seconds * 1000) {
-          this.options.logger.info(`Model '${id}' idle for ${seconds} s: unloading (keep-alive)`);
-          void this.unloadModel(id);
+    this.keepAliveTimer = setInterval(
+      () => {
+        for (const [id, entry] of this.loaded) {
+          const idle =
+            entry.scheduler.queued === 0 && entry.scheduler.sequenceStatus().every((s) => s.state === "idle");
+          if (idle && Date.now() - (this.lastUsed.get(id) ?? 0) > seconds * 1000) {
+            this.options.logger.info(`Model '${id}' idle for ${seconds} s: unloading (keep-alive)`);
+            void this.unloadModel(id);
+          }
         }
-      }
-    }, Math.min(seconds * 1000, 1000) / 2);
+      },
+      Math.min(seconds * 1000, 1000) / 2,
+    );
     this.keepAliveTimer.unref();
   }
 
@@ -332,12 +387,19 @@ export class LlamaEngine implements Engine {
    * tool_choice required or named: the calls' grammar from the first token; auto: see
    * lazyToolGrammar. Either way the tools' schemas are checked here, before anything runs.
    */
-  private async withGrammar(entry: LoadedModel, request: GenerateRequest, configs: NativeSamplerConfig[]): Promise<NativeSamplerConfig[]> {
+  private async withGrammar(
+    entry: LoadedModel,
+    request: GenerateRequest,
+    configs: NativeSamplerConfig[],
+  ): Promise<NativeSamplerConfig[]> {
     const calling = request.prompt.kind === "chat" ? request.prompt.tools : undefined;
-    let gbnf: Promise<LlamaGrammar> | null = request.outputConstraint ? entry.grammars.grammarFor(request.outputConstraint) : null;
+    let gbnf: Promise<LlamaGrammar> | null = request.outputConstraint
+      ? entry.grammars.grammarFor(request.outputConstraint)
+      : null;
     if (calling) {
       // The endpoint refuses an output grammar beside tool_choice auto: the two would compete.
-      if (request.outputConstraint && calling.toolChoice === "auto") throw new Error("internal: an output constraint with tool choice auto");
+      if (request.outputConstraint && calling.toolChoice === "auto")
+        throw new Error("internal: an output constraint with tool choice auto");
       // Building the text checks every tool's schema (a 400 before anything runs); auto compiles
       // its grammar only when a choice opens a call (lazyToolGrammar).
       const calls = toolCallGbnf(entry.prompt.toolSyntax, calling);
@@ -356,12 +418,17 @@ export class LlamaEngine implements Engine {
     return {
       trigger: syntax.trigger,
       opening: callsOpening(syntax),
-      stateAfter: async (written) => nativeGrammarState(entry.model, await entry.grammars.compile(toolCallGbnf(syntax, calling, written))),
+      stateAfter: async (written) =>
+        nativeGrammarState(entry.model, await entry.grammars.compile(toolCallGbnf(syntax, calling, written))),
     };
   }
 
   /** Chat with tools or reasoning: text is split into content, reasoning and calls per choice. */
-  private eventChannel(entry: LoadedModel, request: GenerateRequest, onReturn: () => void): EventChannel<GenerationEvent> {
+  private eventChannel(
+    entry: LoadedModel,
+    request: GenerateRequest,
+    onReturn: () => void,
+  ): EventChannel<GenerationEvent> {
     const chat = request.prompt.kind === "chat" ? request.prompt : null;
     if (!chat || (!chat.tools && !chat.separateReasoning)) return new EventChannel<GenerationEvent>(onReturn);
     const outputs = new ChatChoiceOutputs({
@@ -375,20 +442,30 @@ export class LlamaEngine implements Engine {
   private tokenizePrompt(entry: LoadedModel, request: Pick<GenerateRequest, "prompt" | "maxTokens">): Token[] {
     const prompt = request.prompt;
     const contextSize = entry.scheduler.contextSize;
-    const bound: PromptBound = { contextSize, longestTokenBytes: entry.longestTokenBytes, field: prompt.kind === "chat" ? "prompt.messages" : "prompt" };
+    const bound: PromptBound = {
+      contextSize,
+      longestTokenBytes: entry.longestTokenBytes,
+      field: prompt.kind === "chat" ? "prompt.messages" : "prompt",
+    };
     const checkBytes = (bytes: number): void => checkPromptBytes(bytes, bound);
     let tokens: Token[];
-    if (prompt.kind === "chat") tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools, checkBytes });
+    if (prompt.kind === "chat")
+      tokens = entry.prompt.render(prompt.messages, { tools: prompt.tools?.tools, checkBytes });
     else if (prompt.kind === "tokens") {
       // Before the ids are read one by one: a list longer than the context is refused as it is.
       checkContextFits(request, prompt.tokens.length, contextSize);
       for (const t of prompt.tokens)
         if (!Number.isInteger(t) || t < 0 || t >= entry.vocabularySize)
-          throw new EngineError("token_out_of_vocabulary", `token id ${t} of the prompt is outside the vocabulary (0..${entry.vocabularySize - 1})`, "prompt.tokens", {
-            reason: "token_out_of_vocabulary",
-            token: t,
-            vocabularySize: entry.vocabularySize,
-          });
+          throw new EngineError(
+            "token_out_of_vocabulary",
+            `token id ${t} of the prompt is outside the vocabulary (0..${entry.vocabularySize - 1})`,
+            "prompt.tokens",
+            {
+              reason: "token_out_of_vocabulary",
+              token: t,
+              vocabularySize: entry.vocabularySize,
+            },
+          );
       tokens = prompt.tokens as Token[];
     } else if (prompt.suffix !== undefined) {
       checkBytes(utf8Bytes([prompt.text, prompt.suffix]));
@@ -409,7 +486,12 @@ export class LlamaEngine implements Engine {
   private infillTokens(entry: LoadedModel, prefix: string, suffix: string): Token[] {
     const { prefix: pre, suffix: suf, middle: mid } = entry.model.tokens.infill;
     if (pre === null || suf === null || mid === null)
-      throw new EngineError("unsupported", `model '${entry.info.id}' has no fill-in-the-middle tokens`, "prompt.suffix", { reason: "no_infill_tokens", model: entry.info.id });
+      throw new EngineError(
+        "unsupported",
+        `model '${entry.info.id}' has no fill-in-the-middle tokens`,
+        "prompt.suffix",
+        { reason: "no_infill_tokens", model: entry.info.id },
+      );
     return [pre, ...entry.model.tokenize(prefix, false), suf, ...entry.model.tokenize(suffix, false), mid];
   }
 
@@ -454,14 +536,25 @@ export class LlamaEngine implements Engine {
     const threads = spec.threads ?? options.threads;
     const gpuLayers = options.gpu === false ? 0 : (spec.gpuLayers ?? options.gpuLayers ?? "auto");
     // "auto" offloads what fits, so only the CPU side is checked then.
-    const shape = { contextSize, sequences: parallel, batchSize: options.batchSize, gpuLayers: gpuLayers === "auto" ? 0 : gpuLayers };
+    const shape = {
+      contextSize,
+      sequences: parallel,
+      batchSize: options.batchSize,
+      gpuLayers: gpuLayers === "auto" ? 0 : gpuLayers,
+    };
     const estimate = await estimateMemory(llama, path, shape).catch((error: unknown) => {
-      throw new EngineError("load_failed", `${path} is not a model llama.cpp can read: ${(error as Error).message}`, "source");
+      throw new EngineError(
+        "load_failed",
+        `${path} is not a model llama.cpp can read: ${(error as Error).message}`,
+        "source",
+      );
     });
     await checkFits(llama, spec.id, estimate, shape).catch((error: unknown) => {
       throw new ModelDoesNotFit((error as Error).message);
     });
-    options.logger.info(`Loading model '${spec.id}' from ${path} (estimated ${(estimate.ram / 2 ** 20).toFixed(0)} MiB RAM)`);
+    options.logger.info(
+      `Loading model '${spec.id}' from ${path} (estimated ${(estimate.ram / 2 ** 20).toFixed(0)} MiB RAM)`,
+    );
     const model = await llama.loadModel({
       modelPath: path,
       gpuLayers,
@@ -490,7 +583,16 @@ export class LlamaEngine implements Engine {
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };
     const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-    const entry: LoadedModel = { info, grammars: new OutputGrammars(llama), model, vocabularySize, longestTokenBytes: longestTokenBytes(model), context, prompt, scheduler };
+    const entry: LoadedModel = {
+      info,
+      grammars: new OutputGrammars(llama),
+      model,
+      vocabularySize,
+      longestTokenBytes: longestTokenBytes(model),
+      context,
+      prompt,
+      scheduler,
+    };
     this.loaded.set(spec.id, entry);
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +
@@ -511,18 +613,31 @@ class ModelDoesNotFit extends EngineError {
 function asLoadFailure(id: string, error: unknown): EngineError {
   if (error instanceof ModelDoesNotFit) return error;
   const reason = error instanceof Error ? error.message : String(error);
-  return new EngineError("load_failed", `model '${id}' could not be loaded: ${reason}`, error instanceof EngineError ? error.field : "source");
+  return new EngineError(
+    "load_failed",
+    `model '${id}' could not be loaded: ${reason}`,
+    error instanceof EngineError ? error.field : "source",
+  );
 }
 
 /** The prompt, and the prompt plus the tokens asked for, must fit one sequence's context. */
-function checkContextFits(request: Pick<GenerateRequest, "prompt" | "maxTokens">, promptLength: number, contextSize: number): void {
+function checkContextFits(
+  request: Pick<GenerateRequest, "prompt" | "maxTokens">,
+  promptLength: number,
+  contextSize: number,
+): void {
   const field = request.prompt.kind === "chat" ? "prompt.messages" : "prompt";
   if (promptLength >= contextSize)
-    throw new EngineError("context_length_exceeded", `the prompt's ${promptLength} tokens do not fit the context of ${contextSize}`, field, {
-      reason: "context_exceeded",
-      contextSize,
-      promptTokens: promptLength,
-    });
+    throw new EngineError(
+      "context_length_exceeded",
+      `the prompt's ${promptLength} tokens do not fit the context of ${contextSize}`,
+      field,
+      {
+        reason: "context_exceeded",
+        contextSize,
+        promptTokens: promptLength,
+      },
+    );
   if (request.maxTokens !== null && promptLength + request.maxTokens > contextSize)
     throw new EngineError(
       "context_length_exceeded",

@@ -40,15 +40,28 @@ const gib = (bytes: number): string => `${(bytes / GiB).toFixed(2)} GiB`;
  * Throws EngineError("invalid_request") when the estimate exceeds what is free. Weights are
  * memory-mapped, so RAM is compared with free memory plus the page cache the kernel can drop.
  */
-export async function checkFits(llama: Llama, id: string, estimate: MemoryEstimate, shape: ContextShape): Promise<void> {
+export async function checkFits(
+  llama: Llama,
+  id: string,
+  estimate: MemoryEstimate,
+  shape: ContextShape,
+): Promise<void> {
   const freeRam = freemem() + reclaimableCache();
   const advice = `lower ctx_size (${shape.contextSize}) or parallel (${shape.sequences}), or pick a smaller quantization`;
   if (estimate.ram > freeRam)
-    throw new EngineError("invalid_request", `Model '${id}' needs about ${gib(estimate.ram)} of RAM but ${gib(freeRam)} is free: ${advice}.`, "model");
+    throw new EngineError(
+      "invalid_request",
+      `Model '${id}' needs about ${gib(estimate.ram)} of RAM but ${gib(freeRam)} is free: ${advice}.`,
+      "model",
+    );
   if (estimate.vram > 0) {
     const vram = await llama.getVramState();
     if (vram.total > 0 && estimate.vram > vram.free)
-      throw new EngineError("invalid_request", `Model '${id}' needs about ${gib(estimate.vram)} of GPU memory but ${gib(vram.free)} is free: ${advice}, or offload fewer layers.`, "model");
+      throw new EngineError(
+        "invalid_request",
+        `Model '${id}' needs about ${gib(estimate.vram)} of GPU memory but ${gib(vram.free)} is free: ${advice}, or offload fewer layers.`,
+        "model",
+      );
   }
 }
 

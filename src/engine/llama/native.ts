@@ -6,7 +6,14 @@
 // tick carrying every active sequence, its own chunked prefill, and samplers configured without
 // the whole-vocabulary top-k sort the JS layer adds by default. test/engine/llama/native.test.ts pins
 // the behaviour this file relies on.
-import { LlamaGrammarEvaluationState, type Llama, type LlamaContext, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import {
+  LlamaGrammarEvaluationState,
+  type Llama,
+  type LlamaContext,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
 
 export type BatchLogitIndex = number & { readonly __batchLogitIndex: never };
 
@@ -27,9 +34,23 @@ export interface NativeContext {
     sampler: NativeSampler,
     probabilities: boolean,
     confidence: boolean,
-    logits: [tokens: readonly number[], includeMax: boolean, includeMin: boolean, includeSelected: boolean, includeTop: number],
+    logits: [
+      tokens: readonly number[],
+      includeMax: boolean,
+      includeMin: boolean,
+      includeSelected: boolean,
+      includeTop: number,
+    ],
     totalLogitWeight: boolean,
-  ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: number[] | undefined, totalLogitWeight: number | undefined]>;
+  ): Promise<
+    [
+      token: Token | -1,
+      probabilities: undefined,
+      confidence: undefined,
+      logits: number[] | undefined,
+      totalLogitWeight: number | undefined,
+    ]
+  >;
   /** Samples and reports Σ exp(logit − max) over the candidates after the sampler's chain (one pass, no copy). */
   sampleToken(
     index: BatchLogitIndex,
@@ -38,7 +59,15 @@ export interface NativeContext {
     confidence: false,
     logits: false,
     totalLogitWeight: true,
-  ): Promise<[token: Token | -1, probabilities: undefined, confidence: undefined, logits: undefined, totalLogitWeight: number | undefined]>;
+  ): Promise<
+    [
+      token: Token | -1,
+      probabilities: undefined,
+      confidence: undefined,
+      logits: undefined,
+      totalLogitWeight: number | undefined,
+    ]
+  >;
   /** Samples and reports every candidate's logit (after the sampler's chain), sorted best first. */
   sampleToken(
     index: BatchLogitIndex,

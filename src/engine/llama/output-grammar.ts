@@ -14,7 +14,9 @@ export class OutputGrammars {
 
   /** Throws EngineError("invalid_request") naming what the schema asks that lavash cannot enforce. */
   async grammarFor(constraint: OutputConstraint): Promise<LlamaGrammar> {
-    return this.compile(constraint.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(constraint.schema, constraint.strict));
+    return this.compile(
+      constraint.kind === "json_object" ? JSON_OBJECT_GBNF : this.convert(constraint.schema, constraint.strict),
+    );
   }
 
   /** A grammar from GBNF text, compiled once. */

@@ -31,7 +31,8 @@ export class PrefillPacer {
     if (promptTokens === 0) {
       if (decoding > 0) this.decodeMs = average(this.decodeMs, ms);
     } else if (decoding === 0) this.promptTokenMs = average(this.promptTokenMs, ms / promptTokens);
-    else if (this.decodeMs !== null) this.promptTokenMs = average(this.promptTokenMs, Math.max(ms - this.decodeMs, 0.01) / promptTokens);
+    else if (this.decodeMs !== null)
+      this.promptTokenMs = average(this.promptTokenMs, Math.max(ms - this.decodeMs, 0.01) / promptTokens);
   }
 }
 

@@ -37,7 +37,9 @@ export function planPrefill(remaining: readonly number[], room: number, allowanc
   let extra = Math.min(left, allowance - counts.reduce((a, b) => a + b, 0));
   if (extra <= 0) return counts;
   // The rest of the allowance: fewest tokens left first.
-  const order = remaining.map((_, i) => i).sort((a, b) => remaining[a]! - counts[a]! - (remaining[b]! - counts[b]!) || a - b);
+  const order = remaining
+    .map((_, i) => i)
+    .sort((a, b) => remaining[a]! - counts[a]! - (remaining[b]! - counts[b]!) || a - b);
   for (const i of order) {
     if (extra <= 0) break;
     const rest = remaining[i]!;

@@ -13,14 +13,21 @@ export interface SamplerContext {
   vocabularySize: number;
 }
 
-export function samplerConfigs(sampling: SamplingParams, choices: number, context: SamplerContext): NativeSamplerConfig[] {
+export function samplerConfigs(
+  sampling: SamplingParams,
+  choices: number,
+  context: SamplerContext,
+): NativeSamplerConfig[] {
   const base = baseConfig(sampling, context);
   const seed = sampling.seed === undefined ? randomInt(2 ** 32) : seedToUint32(sampling.seed);
   // Choice 0 keeps the request's seed, so n=1 and the first of n choices agree.
   return Array.from({ length: choices }, (_, j) => ({ ...base, seed: j === 0 ? seed : choiceSeed(seed, j) }));
 }
 
-function baseConfig(sampling: SamplingParams, { promptTokens, maxTokens, vocabularySize }: SamplerContext): NativeSamplerConfig {
+function baseConfig(
+  sampling: SamplingParams,
+  { promptTokens, maxTokens, vocabularySize }: SamplerContext,
+): NativeSamplerConfig {
   const config: NativeSamplerConfig = {};
   if (sampling.temperature > 0) {
     config.temperature = sampling.temperature;

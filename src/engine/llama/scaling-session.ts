@@ -75,7 +75,12 @@ export class LlamaScalingSession implements ScalingSession {
     const k = this.chains++;
     const seed = k === 0 ? proposal.seed : choiceSeed(proposal.seed, k);
     const bias = { tokenBiasKeys: proposal.tokenBiasKeys, tokenBiasValues: proposal.tokenBiasValues };
-    const chain = new LlamaChain(this, tokens, createNativeSampler(llama, model, { ...proposal, seed }), new StepScorer(llama, model, native, bias, proposal.temperature, entropy));
+    const chain = new LlamaChain(
+      this,
+      tokens,
+      createNativeSampler(llama, model, { ...proposal, seed }),
+      new StepScorer(llama, model, native, bias, proposal.temperature, entropy),
+    );
     this.live.add(chain);
     return chain;
   }
@@ -97,22 +102,37 @@ export class LlamaScalingSession implements ScalingSession {
    * Runs one job of `count` tokens after prompt + `tokens`, drawn and scored by `chain` (null: the
    * session's own prefill, admitted like a request); returns the steps and the reused prompt tokens.
    */
-  async run(tokens: readonly Token[], count: number, chain: Pick<ChainExtension, "sampler" | "scorer"> | null): Promise<{ steps: ScoredStep[]; cachedPromptTokens: number }> {
+  async run(
+    tokens: readonly Token[],
+    count: number,
+    chain: Pick<ChainExtension, "sampler" | "scorer"> | null,
+  ): Promise<{ steps: ScoredStep[]; cachedPromptTokens: number }> {
     const { scheduler, promptTokens, signal } = this.options;
     if (signal?.aborted) throw new EngineError("aborted", "The request was cancelled.");
     const steps: ScoredStep[] = [];
     const channel = new EventChannel<GenerationEvent>(() => cancel());
-    const job = newJob({
-      promptTokens: [...promptTokens, ...tokens],
-      maxTokens: count,
-      stop: [],
-      samplers: [{}],
-      logprobs: null,
-      scoreChoices: false,
-      echo: false,
-      channel,
-      ...(chain ? { chain: { ...chain, onStep: (step: ScoredStep) => steps.push(step), reuseKvCache: this.options.reuseKvCache } } : {}),
-    }, 1);
+    const job = newJob(
+      {
+        promptTokens: [...promptTokens, ...tokens],
+        maxTokens: count,
+        stop: [],
+        samplers: [{}],
+        logprobs: null,
+        scoreChoices: false,
+        echo: false,
+        channel,
+        ...(chain
+          ? {
+              chain: {
+                ...chain,
+                onStep: (step: ScoredStep) => steps.push(step),
+                reuseKvCache: this.options.reuseKvCache,
+              },
+            }
+          : {}),
+      },
+      1,
+    );
     const cancel = (): void => {
       if (job.cancelled) return;
       job.cancelled = true;

@@ -11,7 +11,14 @@ import type { Llama, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
 import type { EventChannel } from "../event-channel.js";
 import type { GenerationEvent, SchedulerStats, SequenceStatus, TokenLogprob } from "../types.js";
-import { configureSampler, createNativeSampler, nativeContext, type BatchLogitIndex, type NativeContext, type NativeSampler } from "./native.js";
+import {
+  configureSampler,
+  createNativeSampler,
+  nativeContext,
+  type BatchLogitIndex,
+  type NativeContext,
+  type NativeSampler,
+} from "./native.js";
 import { PrefillPacer } from "./prefill-pacer.js";
 import { planPrefill } from "./prefill-plan.js";
 import { ActiveSequence, type ChainExtension, type Job } from "./sequence.js";
@@ -85,7 +92,12 @@ export class ContextScheduler {
    * finished request is answered at once.
    */
   private staged: [EventChannel<GenerationEvent>, GenerationEvent][] = [];
-  readonly stats: SchedulerStats = { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 };
+  readonly stats: SchedulerStats = {
+    decodeSteps: 0,
+    sequencesDecoded: 0,
+    promptTokensEvaluated: 0,
+    tokensGenerated: 0,
+  };
 
   constructor(
     private readonly llama: Llama,
@@ -113,7 +125,10 @@ export class ContextScheduler {
   submit(job: Job, admitted = false): void {
     if (this.closed) throw new EngineError("not_ready", "The model is shutting down.");
     if (!admitted && this.queue.length >= this.options.maxQueue && !this.slots.some((s) => s.active === null))
-      throw new EngineError("overloaded", `All ${this.options.parallel} sequences are busy and ${this.queue.length} requests are waiting.`);
+      throw new EngineError(
+        "overloaded",
+        `All ${this.options.parallel} sequences are busy and ${this.queue.length} requests are waiting.`,
+      );
     this.serials.set(job, this.nextSerial++);
     this.queue.push(job);
     this.wakeUp();
@@ -247,8 +262,20 @@ export class ContextScheduler {
     const slot = this.slots[target]!;
     slot.cached = [];
     const sampler = job.chain?.sampler ?? createNativeSampler(this.llama, this.model, job.samplers[choice]!);
-    const scorer = job.logprobs !== null || job.scoreChoices ? new TokenScorer(this.llama, this.model, this.native, this.pieces, job.logprobs ?? 0) : null;
-    const seq = new ActiveSequence(target, job, choice, sampler, scorer, reused, (tokens) => this.model.detokenize(tokens), (event) => this.staged.push([job.channel, event]));
+    const scorer =
+      job.logprobs !== null || job.scoreChoices
+        ? new TokenScorer(this.llama, this.model, this.native, this.pieces, job.logprobs ?? 0)
+        : null;
+    const seq = new ActiveSequence(
+      target,
+      job,
+      choice,
+      sampler,
+      scorer,
+      reused,
+      (tokens) => this.model.detokenize(tokens),
+      (event) => this.staged.push([job.channel, event]),
+    );
     slot.active = seq;
     job.running++;
     if (choice === 0 && reused > 0) job.cachedPromptTokens = reused;
@@ -270,7 +297,8 @@ export class ContextScheduler {
   private spareSlot(except: number): number {
     let best = -1;
     for (const [i, slot] of this.slots.entries())
-      if (i !== except && slot.active === null && (best < 0 || slot.cached.length < this.slots[best]!.cached.length)) best = i;
+      if (i !== except && slot.active === null && (best < 0 || slot.cached.length < this.slots[best]!.cached.length))
+        best = i;
     return best;
   }
 
@@ -287,8 +315,17 @@ export class ContextScheduler {
     // While others decode, prompt tokens share one allowance per tick (fixed, or paced), above
     // each prefilling sequence's floor (planPrefill: none of them waits while others decode).
     const prefilling = active.filter((seq) => seq.phase === "prefill");
-    const allowance = decoding === 0 ? budget : this.pacer ? this.pacer.allowance(AUTO_MAX_CHUNK) : (this.options.prefillChunk as number);
-    const counts = planPrefill(prefilling.map((seq) => seq.promptRemaining), budget, allowance);
+    const allowance =
+      decoding === 0
+        ? budget
+        : this.pacer
+          ? this.pacer.allowance(AUTO_MAX_CHUNK)
+          : (this.options.prefillChunk as number);
+    const counts = planPrefill(
+      prefilling.map((seq) => seq.promptRemaining),
+      budget,
+      allowance,
+    );
     let promptTokens = 0;
     for (const [i, seq] of prefilling.entries()) {
       const count = counts[i]!;
@@ -307,7 +344,9 @@ export class ContextScheduler {
     });
 
     this.native.initBatch(this.options.batchSize - budget);
-    const placed = inputs.map(({ seq, tokens, logitIndexes }) => this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)));
+    const placed = inputs.map(({ seq, tokens, logitIndexes }) =>
+      this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)),
+    );
     const started = performance.now();
     const decoded = this.native.decodeBatch();
     this.flushEvents();
@@ -344,7 +383,9 @@ export class ContextScheduler {
       }
       await this.forkWaitingChoices(seq, index);
     }
-    const token = seq.job.chain ? await this.drawChainStep(seq.job.chain, index, seq.sampler) : await this.native.sampleToken(index, seq.sampler);
+    const token = seq.job.chain
+      ? await this.drawChainStep(seq.job.chain, index, seq.sampler)
+      : await this.native.sampleToken(index, seq.sampler);
     if (token === -1) {
       this.fail(seq.job, new EngineError("internal", "The sampler produced no token."));
       return;
@@ -354,7 +395,11 @@ export class ContextScheduler {
   }
 
   /** A scaling chain's draw, scored and handed to the chain before the token is accepted. */
-  private async drawChainStep(chain: ChainExtension, index: BatchLogitIndex, sampler: NativeSampler): Promise<Token | -1> {
+  private async drawChainStep(
+    chain: ChainExtension,
+    index: BatchLogitIndex,
+    sampler: NativeSampler,
+  ): Promise<Token | -1> {
     const step = await chain.scorer.score(index, sampler);
     if (step === null) return -1;
     chain.onStep(step);
@@ -369,7 +414,8 @@ export class ContextScheduler {
   private async forkWaitingChoices(leader: ActiveSequence, index: BatchLogitIndex): Promise<void> {
     const job = leader.job;
     const forks: Promise<void>[] = [];
-    while (job.waiting.length > 0 && this.slots.some((s) => s.active === null)) forks.push(this.start(job, job.waiting.shift()!, { slot: leader.slot, index }));
+    while (job.waiting.length > 0 && this.slots.some((s) => s.active === null))
+      forks.push(this.start(job, job.waiting.shift()!, { slot: leader.slot, index }));
     await Promise.all(forks);
     if (job.waiting.length === 0) {
       const at = this.queue.indexOf(job);
@@ -393,7 +439,9 @@ export class ContextScheduler {
     if (written === null) return;
     seq.grammarOn = true;
     const config = seq.job.samplers[seq.choice]!;
-    const history = config.repeatPenaltyTokens ? Uint32Array.from([...config.repeatPenaltyTokens, ...seq.generated]) : undefined;
+    const history = config.repeatPenaltyTokens
+      ? Uint32Array.from([...config.repeatPenaltyTokens, ...seq.generated])
+      : undefined;
     const grammarEvaluationState = await seq.job.lazyGrammar!.stateAfter(written);
     configureSampler(seq.sampler, { ...config, repeatPenaltyTokens: history, grammarEvaluationState });
   }
@@ -403,7 +451,14 @@ export class ContextScheduler {
     if (seq.prefillPos === 0) {
       // The first prompt token has nothing before it to predict it: a placeholder entry.
       const first = prompt[0]!;
-      seq.promptLogprobs.push({ token: first, text: this.pieces.text(first), bytes: this.pieces.bytes(first), logprob: 0, top: [], offset: 0 });
+      seq.promptLogprobs.push({
+        token: first,
+        text: this.pieces.text(first),
+        bytes: this.pieces.bytes(first),
+        logprob: 0,
+        top: [],
+        offset: 0,
+      });
     }
     for (let i = 0; i < tokens.length; i++) {
       const next = prompt[seq.prefillPos + i + 1];
@@ -416,14 +471,24 @@ export class ContextScheduler {
   private finish(seq: ActiveSequence, reason: "stop" | "length"): void {
     const job = seq.job;
     this.flushEvents();
-    job.channel.push({ type: "finish", index: seq.choice, finishReason: reason, completionTokens: seq.generated.length, logprobSum: seq.scorer ? seq.logprobSum : null });
+    job.channel.push({
+      type: "finish",
+      index: seq.choice,
+      finishReason: reason,
+      completionTokens: seq.generated.length,
+      logprobSum: seq.scorer ? seq.logprobSum : null,
+    });
     job.completionTokens += seq.generated.length;
     job.finished++;
     this.release(seq, false);
     if (job.finished === job.samplers.length) {
       job.channel.push({
         type: "usage",
-        usage: { promptTokens: job.promptTokens.length, completionTokens: job.completionTokens, cachedPromptTokens: job.cachedPromptTokens },
+        usage: {
+          promptTokens: job.promptTokens.length,
+          completionTokens: job.completionTokens,
+          cachedPromptTokens: job.cachedPromptTokens,
+        },
       });
       job.channel.end();
     }

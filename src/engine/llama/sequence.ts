@@ -5,7 +5,13 @@ import type { Token } from "node-llama-cpp";
 import { EventChannel } from "../event-channel.js";
 import { StopMatcher } from "../text/stop-matcher.js";
 import { TokenTextDecoder } from "../text/token-text-decoder.js";
-import type { FinishReason as AnyFinishReason, GenerationEvent, PositionedTokenLogprob, ScoredStep, TokenLogprob } from "../types.js";
+import type {
+  FinishReason as AnyFinishReason,
+  GenerationEvent,
+  PositionedTokenLogprob,
+  ScoredStep,
+  TokenLogprob,
+} from "../types.js";
 import type { BatchLogitIndex, NativeSampler, NativeSamplerConfig } from "./native.js";
 import type { TokenScorer } from "./token-scorer.js";
 
@@ -43,7 +49,19 @@ export interface Job {
 }
 
 /** What a job is given; the scheduler's bookkeeping starts from zero. */
-export type JobSpec = Pick<Job, "promptTokens" | "maxTokens" | "stop" | "samplers" | "logprobs" | "scoreChoices" | "echo" | "channel" | "lazyGrammar" | "chain">;
+export type JobSpec = Pick<
+  Job,
+  | "promptTokens"
+  | "maxTokens"
+  | "stop"
+  | "samplers"
+  | "logprobs"
+  | "scoreChoices"
+  | "echo"
+  | "channel"
+  | "lazyGrammar"
+  | "chain"
+>;
 
 /** A job for `spec` with its `choices` waiting, nothing evaluated yet. */
 export function newJob(spec: JobSpec, choices: number): Job {
@@ -156,7 +174,12 @@ export class ActiveSequence {
    * when the choice is over, else null. End-of-generation tokens count as generated but add no
    * text and no logprob entry.
    */
-  accept(token: Token, isEndOfGeneration: boolean, contextSize: number, score: TokenLogprob | null): FinishReason | null {
+  accept(
+    token: Token,
+    isEndOfGeneration: boolean,
+    contextSize: number,
+    score: TokenLogprob | null,
+  ): FinishReason | null {
     this.generated.push(token);
     if (score) this.logprobSum += score.logprob;
     if (isEndOfGeneration) return this.finishText("stop");
@@ -165,7 +188,11 @@ export class ActiveSequence {
       this.recentText = (this.recentText + piece).slice(-256);
       this.lastPieceLength = piece.length;
     }
-    if (score && this.job.logprobs !== null) this.pendingLogprobs.push({ entry: { ...score, offset: this.decodedChars }, end: this.pushedChars + piece.length });
+    if (score && this.job.logprobs !== null)
+      this.pendingLogprobs.push({
+        entry: { ...score, offset: this.decodedChars },
+        end: this.pushedChars + piece.length,
+      });
     this.decodedChars += piece.length;
     if (this.pushText(piece)) return "stop";
     if (this.generated.length >= this.job.maxTokens || this.nPast >= contextSize) return this.finishText("length");
@@ -205,7 +232,9 @@ export class ActiveSequence {
       text += decoder.push(token);
     }
     text += decoder.flush();
-    const logprobs = this.scoresPrompt ? this.promptLogprobs.map((entry, i) => ({ ...entry, offset: offsets[i]! })) : null;
+    const logprobs = this.scoresPrompt
+      ? this.promptLogprobs.map((entry, i) => ({ ...entry, offset: offsets[i]! }))
+      : null;
     return { type: "prompt", text, logprobs };
   }
 
@@ -238,6 +267,7 @@ export class ActiveSequence {
   }
 
   private emit(text: string, logprobs: PositionedTokenLogprob[] | null): void {
-    if (text.length > 0 || (logprobs !== null && logprobs.length > 0)) this.send({ type: "text", index: this.choice, text, logprobs });
+    if (text.length > 0 || (logprobs !== null && logprobs.length > 0))
+      this.send({ type: "text", index: this.choice, text, logprobs });
   }
 }

@@ -8,7 +8,13 @@
 // 152k tokens on 2 cores), done only when a metric needs it.
 import type { Llama, LlamaModel } from "node-llama-cpp";
 import type { ScoredStep } from "../types.js";
-import { createNativeSampler, type BatchLogitIndex, type NativeContext, type NativeSampler, type NativeSamplerConfig } from "./native.js";
+import {
+  createNativeSampler,
+  type BatchLogitIndex,
+  type NativeContext,
+  type NativeSampler,
+  type NativeSamplerConfig,
+} from "./native.js";
 import type { StepScoring } from "./sequence.js";
 import { logitPairs } from "./token-scorer.js";
 
@@ -30,11 +36,19 @@ export class StepScorer implements StepScoring {
   async score(index: BatchLogitIndex, sampler: NativeSampler): Promise<ScoredStep | null> {
     const [token, , , , proposalWeight] = await this.native.sampleToken(index, sampler, false, false, false, true);
     if (token === -1) return null;
-    const [argmax, , , logits, weight] = await this.native.sampleToken(index, this.base, false, false, [[token], false, false, true, 0], true);
+    const [argmax, , , logits, weight] = await this.native.sampleToken(
+      index,
+      this.base,
+      false,
+      false,
+      [[token], false, false, true, 0],
+      true,
+    );
     const base = logitPairs(logits ?? []);
     const max = base.get(argmax as number);
     const own = base.get(token);
-    if (max === undefined || own === undefined || weight === undefined || proposalWeight === undefined) throw new Error("llama.cpp returned no logits to score with");
+    if (max === undefined || own === undefined || weight === undefined || proposalWeight === undefined)
+      throw new Error("llama.cpp returned no logits to score with");
     // llama.cpp divides float logits by a float temperature (z/T, rounded to float): so do these.
     const t = Math.fround(this.temperature);
     const proposalLogit = Math.fround(own / t);

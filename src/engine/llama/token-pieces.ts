@@ -105,13 +105,15 @@ function makeDecoder(model: LlamaModel, pieces: readonly unknown[]): Decoder {
   const fallback: Decoder = (token) => literal(model.detokenize([token], true));
 
   // Unused ids (vocabulary padding) render as nothing in llama.cpp's output: no bytes.
-  const decoder = (escaped: (piece: string, attrs: TokenAttributes) => number[]): Decoder => (token) => {
-    const piece = pieces[token];
-    if (typeof piece !== "string") return fallback(token);
-    const attrs = model.getTokenAttributes(token);
-    if (attrs.unused) return [];
-    return isLiteral(attrs) ? literal(piece) : escaped(piece, attrs);
-  };
+  const decoder =
+    (escaped: (piece: string, attrs: TokenAttributes) => number[]): Decoder =>
+    (token) => {
+      const piece = pieces[token];
+      if (typeof piece !== "string") return fallback(token);
+      const attrs = model.getTokenAttributes(token);
+      if (attrs.unused) return [];
+      return isLiteral(attrs) ? literal(piece) : escaped(piece, attrs);
+    };
   if (model.vocabularyType === LlamaVocabularyType.bpe) {
     return decoder((piece) => {
       const out: number[] = [];

@@ -25,20 +25,36 @@ export class TokenScorer {
   ) {
     this.exact = createNativeSampler(llama, model, {});
     // A top-k sampler whose candidates are the `alternatives` best tokens, already ordered.
-    this.best = alternatives > 0 ? createNativeSampler(llama, model, { topK: alternatives, temperature: 1, seed: 0 }) : null;
+    this.best =
+      alternatives > 0 ? createNativeSampler(llama, model, { topK: alternatives, temperature: 1, seed: 0 }) : null;
   }
 
   /** Scores `token` at the batch position `index` (whose logits predict it). */
   async score(index: BatchLogitIndex, token: Token): Promise<TokenLogprob> {
-    const [argmax, , , logits, weight] = await this.native.sampleToken(index, this.exact, false, false, [[token], false, false, true, 0], true);
+    const [argmax, , , logits, weight] = await this.native.sampleToken(
+      index,
+      this.exact,
+      false,
+      false,
+      [[token], false, false, true, 0],
+      true,
+    );
     const values = logitPairs(logits ?? []);
     const max = values.get(argmax as number);
     const own = values.get(token);
-    if (max === undefined || own === undefined || weight === undefined) throw new Error("llama.cpp returned no logits to score with");
+    if (max === undefined || own === undefined || weight === undefined)
+      throw new Error("llama.cpp returned no logits to score with");
     const normalizer = max + Math.log(weight);
     const top: TokenAlternative[] = [];
     if (this.best) {
-      const [, , , bestLogits] = await this.native.sampleToken(index, this.best, false, false, [[], false, false, false, this.alternatives], false);
+      const [, , , bestLogits] = await this.native.sampleToken(
+        index,
+        this.best,
+        false,
+        false,
+        [[], false, false, false, this.alternatives],
+        false,
+      );
       for (const [t, logit] of logitPairs(bestLogits ?? [])) top.push(this.alternative(t, logit - normalizer));
       top.sort((a, b) => b.logprob - a.logprob);
     }

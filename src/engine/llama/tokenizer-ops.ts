@@ -7,7 +7,12 @@ import type { TokenizeInput } from "../types.js";
 import type { ChatPromptRenderer } from "./chat-prompt.js";
 
 /** `checkBytes` sees the UTF-8 length of the text before it is tokenized (see checkPromptBytes). */
-export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, input: TokenizeInput, checkBytes?: (bytes: number) => void): Token[] {
+export function tokenizeInput(
+  model: LlamaModel,
+  renderer: ChatPromptRenderer,
+  input: TokenizeInput,
+  checkBytes?: (bytes: number) => void,
+): Token[] {
   if (input.kind === "text") {
     checkBytes?.(utf8Bytes([input.text]));
     // Control-token text in a prompt stays plain text, as in completions (README: control tokens).
@@ -19,8 +24,15 @@ export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, i
   const lastRole = input.messages.at(-1)?.role;
   // The endpoint refuses these (tokenize/mapping.ts); here they would render a wrong prompt.
   if (continueFinalMessage && (addGenerationPrompt || lastRole !== "assistant"))
-    throw new Error("internal: continueFinalMessage needs the last message from the assistant and no generation prompt");
-  const tokens = renderer.render(input.messages, { generationPrompt: addGenerationPrompt, continueFinalMessage, tools: input.tools, ...(checkBytes ? { checkBytes } : {}) });
+    throw new Error(
+      "internal: continueFinalMessage needs the last message from the assistant and no generation prompt",
+    );
+  const tokens = renderer.render(input.messages, {
+    generationPrompt: addGenerationPrompt,
+    continueFinalMessage,
+    tools: input.tools,
+    ...(checkBytes ? { checkBytes } : {}),
+  });
   return input.addSpecialTokens === true ? addSpecialTokens(model, tokens, "always") : tokens;
 }
 
@@ -39,7 +51,8 @@ export function tokenizeInput(model: LlamaModel, renderer: ChatPromptRenderer, i
  */
 export function longestTokenBytes(model: LlamaModel): number | null {
   const type = model.vocabularyType;
-  if (type !== LlamaVocabularyType.bpe && type !== LlamaVocabularyType.spm && type !== LlamaVocabularyType.rwkv) return null;
+  if (type !== LlamaVocabularyType.bpe && type !== LlamaVocabularyType.spm && type !== LlamaVocabularyType.rwkv)
+    return null;
   const texts = model.fileInfo.metadata.tokenizer?.ggml?.tokens;
   if (!Array.isArray(texts) || texts.length === 0) return null;
   let longest = 0;
@@ -94,12 +107,17 @@ export function utf8Bytes(texts: Iterable<string>): number {
 export function detokenizeTokens(model: LlamaModel, vocabularySize: number, tokens: readonly number[]): string {
   const bad = firstInvalidTokenId(tokens, vocabularySize);
   if (bad >= 0)
-    throw new EngineError("token_out_of_vocabulary", `token id ${tokens[bad]} at position ${bad}: ${vocabularyRange(vocabularySize)}`, "tokens", {
-      reason: "token_out_of_vocabulary",
-      token: tokens[bad]!,
-      vocabularySize,
-      position: bad,
-    });
+    throw new EngineError(
+      "token_out_of_vocabulary",
+      `token id ${tokens[bad]} at position ${bad}: ${vocabularyRange(vocabularySize)}`,
+      "tokens",
+      {
+        reason: "token_out_of_vocabulary",
+        token: tokens[bad]!,
+        vocabularySize,
+        position: bad,
+      },
+    );
   return model.detokenize(tokens as Token[], true);
 }
 

@@ -75,9 +75,14 @@ export function buildOpenApiDocument(routes: readonly RegisteredRoute[], version
         bearerAuth: {
           type: "http",
           scheme: "bearer",
-          description: "One of the keys the server was started with (--api-key). A server started without keys is open.",
+          description:
+            "One of the keys the server was started with (--api-key). A server started without keys is open.",
         },
-        adminKey: { type: "http", scheme: "bearer", description: "One of the admin keys the server was started with (--admin-key)." },
+        adminKey: {
+          type: "http",
+          scheme: "bearer",
+          description: "One of the admin keys the server was started with (--admin-key).",
+        },
       },
     },
   };
@@ -104,7 +109,9 @@ function operation(path: string, doc: RouteDoc): JsonSchema {
   const statuses = [...new Set([...doc.errors, ...EVERY_ROUTE_ERRORS])].sort((a, b) => a - b);
   op.responses = {
     "200": okResponse(doc.ok),
-    ...Object.fromEntries(statuses.map((s) => [String(s), { $ref: `#/components/responses/${ERROR_RESPONSES[s].name}` }])),
+    ...Object.fromEntries(
+      statuses.map((s) => [String(s), { $ref: `#/components/responses/${ERROR_RESPONSES[s].name}` }]),
+    ),
   };
   const security = SECURITY[doc.auth];
   if (security !== undefined) op.security = security;
@@ -123,7 +130,8 @@ function pathParameters(path: string, doc: RouteDoc): JsonSchema[] {
 
 function okResponse(ok: RouteDoc["ok"]): JsonSchema {
   const content: Record<string, JsonSchema> = {};
-  if (ok.json !== undefined) content["application/json"] = { schema: typeof ok.json === "string" ? schemaRef(ok.json) : ok.json };
+  if (ok.json !== undefined)
+    content["application/json"] = { schema: typeof ok.json === "string" ? schemaRef(ok.json) : ok.json };
   if (ok.text !== undefined) content[ok.text] = { schema: { type: "string" } };
   if (ok.events !== undefined) {
     content["text/event-stream"] = {
@@ -134,7 +142,11 @@ function okResponse(ok: RouteDoc["ok"]): JsonSchema {
       [EVENT_KEYWORD]: schemaRef(ok.events),
     };
   }
-  return { description: ok.description, headers: { "x-request-id": { $ref: "#/components/headers/RequestId" } }, content };
+  return {
+    description: ok.description,
+    headers: { "x-request-id": { $ref: "#/components/headers/RequestId" } },
+    content,
+  };
 }
 
 interface ErrorResponseDoc {
@@ -151,28 +163,49 @@ const ERROR_RESPONSES: Record<ErrorStatus, ErrorResponseDoc> = {
       "The request is invalid: `param` names the parameter and `code` says why (invalid_value, invalid_type, " +
       "missing_required_parameter, unknown_parameter, unsupported_parameter, context_length_exceeded, ...).",
   },
-  401: { name: "Unauthorized", description: "No API key, or a wrong one (code invalid_api_key); only on a server started with keys." },
-  403: { name: "AdminDisabled", description: "The admin endpoints are off: the server was started without --admin-key (code admin_disabled)." },
+  401: {
+    name: "Unauthorized",
+    description: "No API key, or a wrong one (code invalid_api_key); only on a server started with keys.",
+  },
+  403: {
+    name: "AdminDisabled",
+    description: "The admin endpoints are off: the server was started without --admin-key (code admin_disabled).",
+  },
   404: { name: "NotFound", description: "The model does not exist (code model_not_found)." },
   413: { name: "PayloadTooLarge", description: "The body is larger than the server's limit (code request_too_large)." },
-  429: { name: "RateLimited", description: "The queue is full (code rate_limit_exceeded): retry after Retry-After.", retry: true },
+  429: {
+    name: "RateLimited",
+    description: "The queue is full (code rate_limit_exceeded): retry after Retry-After.",
+    retry: true,
+  },
   500: { name: "ServerError", description: "An error in the server (type server_error)." },
-  501: { name: "NotImplemented", description: "This engine cannot load or unload models while serving (code not_implemented)." },
+  501: {
+    name: "NotImplemented",
+    description: "This engine cannot load or unload models while serving (code not_implemented).",
+  },
   503: {
     name: "ServiceUnavailable",
-    description: "A model is loading, or the server is shutting down (code service_unavailable): retry after Retry-After.",
+    description:
+      "A model is loading, or the server is shutting down (code service_unavailable): retry after Retry-After.",
     retry: true,
   },
   504: {
     name: "RequestTimeout",
-    description: "The generation ran past the server's --request-timeout and was stopped (code request_timeout; x-should-retry: false).",
+    description:
+      "The generation ran past the server's --request-timeout and was stopped (code request_timeout; x-should-retry: false).",
   },
 };
 
 const HEADERS: Record<string, JsonSchema> = {
-  RequestId: { description: "The request's id, also in the server's log line.", schema: { type: "string", pattern: "^req_[0-9a-f]{32}$" } },
+  RequestId: {
+    description: "The request's id, also in the server's log line.",
+    schema: { type: "string", pattern: "^req_[0-9a-f]{32}$" },
+  },
   RetryAfter: { description: "Seconds to wait before retrying.", schema: { type: "integer", minimum: 1 } },
-  RetryAfterMs: { description: "Milliseconds to wait before retrying (the OpenAI SDKs prefer it).", schema: { type: "integer", minimum: 0 } },
+  RetryAfterMs: {
+    description: "Milliseconds to wait before retrying (the OpenAI SDKs prefer it).",
+    schema: { type: "integer", minimum: 0 },
+  },
 };
 
 function errorResponse(doc: ErrorResponseDoc): JsonSchema {

@@ -44,13 +44,22 @@ const usage = z.object({
 const itsDiagnostics = z
   .object({
     method: z.string().describe("The `its` method that ran: power_sampling, smc or best_of_n."),
-    tokens_evaluated: count.describe("Tokens the model evaluated for the request: the prompt once, re-evaluations, every decode."),
-    prompt_tokens_evaluated: count.describe("Of tokens_evaluated, those evaluated as prompt: the prompt once and chain tokens evaluated again."),
+    tokens_evaluated: count.describe(
+      "Tokens the model evaluated for the request: the prompt once, re-evaluations, every decode.",
+    ),
+    prompt_tokens_evaluated: count.describe(
+      "Of tokens_evaluated, those evaluated as prompt: the prompt once and chain tokens evaluated again.",
+    ),
     tokens_sampled: count.describe("Tokens sampled, proposals included."),
     wall_time_ms: z.number().min(0),
     power_sampling: z
       .object({
-        acceptance_rate: z.number().min(0).max(1).nullable().describe("Accepted / proposed Metropolis-Hastings moves; null when none was proposed."),
+        acceptance_rate: z
+          .number()
+          .min(0)
+          .max(1)
+          .nullable()
+          .describe("Accepted / proposed Metropolis-Hastings moves; null when none was proposed."),
         chains: z
           .array(z.array(z.object({ length: count, proposals: count, accepted: count, skipped: count })))
           .describe("Per chain, per block: the chain's length after the block and its Metropolis-Hastings counts."),
@@ -60,7 +69,13 @@ const itsDiagnostics = z
       .object({
         steps: count,
         resampling: z
-          .array(z.object({ step: count, ess: z.number(), ancestors: z.array(count).describe("For each particle slot, the particle it now copies.") }))
+          .array(
+            z.object({
+              step: count,
+              ess: z.number(),
+              ancestors: z.array(count).describe("For each particle slot, the particle it now copies."),
+            }),
+          )
           .describe("Each resampling: the step, the effective sample size before it, the ancestors."),
         final_weights: z.array(z.number()),
         final_scores: z.array(z.number()),
@@ -79,7 +94,10 @@ const itsDiagnostics = z
 
 const chatTopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.int()).nullable() });
 const chatTokenLogprob = chatTopLogprob.extend({ top_logprobs: z.array(chatTopLogprob) });
-const chatChoiceLogprobs = z.object({ content: z.array(chatTokenLogprob).nullable(), refusal: z.array(chatTokenLogprob).nullable() });
+const chatChoiceLogprobs = z.object({
+  content: z.array(chatTokenLogprob).nullable(),
+  refusal: z.array(chatTokenLogprob).nullable(),
+});
 const chatFinishReason = z.enum(["stop", "length", "tool_calls", "content_filter", "function_call"]);
 const completionCommon = {
   id: z.string(),
@@ -98,8 +116,20 @@ const chatCompletion = z.object({
         role: z.literal("assistant"),
         content: z.string().nullable(),
         refusal: z.string().nullable(),
-        tool_calls: z.array(z.object({ id: z.string(), type: z.literal("function"), function: z.object({ name: z.string(), arguments: z.string() }) })).optional(),
-        reasoning_content: z.string().nullable().optional().describe("Extension (reasoning_format): the model's <think> text."),
+        tool_calls: z
+          .array(
+            z.object({
+              id: z.string(),
+              type: z.literal("function"),
+              function: z.object({ name: z.string(), arguments: z.string() }),
+            }),
+          )
+          .optional(),
+        reasoning_content: z
+          .string()
+          .nullable()
+          .optional()
+          .describe("Extension (reasoning_format): the model's <think> text."),
       }),
       logprobs: chatChoiceLogprobs.nullable(),
       finish_reason: chatFinishReason,
@@ -135,7 +165,10 @@ const chatCompletionChunk = z.object({
       finish_reason: chatFinishReason.nullable(),
     }),
   ),
-  usage: usage.nullable().optional().describe("With stream_options.include_usage: null on every chunk but the last, which has no choices."),
+  usage: usage
+    .nullable()
+    .optional()
+    .describe("With stream_options.include_usage: null on every chunk but the last, which has no choices."),
   its: itsDiagnostics.optional().describe("With `its`: the run's diagnostics, on the final chunk only."),
 });
 
@@ -153,7 +186,9 @@ function textCompletion<F extends z.ZodType, U extends z.ZodType>(finishReason: 
   return z.object({
     ...completionCommon,
     object: z.literal("text_completion"),
-    choices: z.array(z.object({ text: z.string(), index: count, logprobs: legacyLogprobs.nullable(), finish_reason: finishReason })),
+    choices: z.array(
+      z.object({ text: z.string(), index: count, logprobs: legacyLogprobs.nullable(), finish_reason: finishReason }),
+    ),
     usage: usageField,
     its: itsDiagnostics.optional(),
   });
@@ -174,7 +209,10 @@ const embeddingList = z.object({
     z.object({
       object: z.literal("embedding"),
       index: count,
-      embedding: z.union([z.array(z.number()), z.string().describe("encoding_format base64: the little-endian float32 bytes")]),
+      embedding: z.union([
+        z.array(z.number()),
+        z.string().describe("encoding_format base64: the little-endian float32 bytes"),
+      ]),
     }),
   ),
   model: z.string(),
@@ -193,7 +231,10 @@ const tokenizeResponse = z.object({
   count,
   max_model_len: count,
   tokens: z.array(count),
-  token_strs: z.array(z.string()).nullable().describe("Each token's text decoded alone; null unless return_token_strs."),
+  token_strs: z
+    .array(z.string())
+    .nullable()
+    .describe("Each token's text decoded alone; null unless return_token_strs."),
 });
 
 const detokenizeResponse = z.object({ prompt: z.string() });
@@ -215,7 +256,12 @@ const status = z.object({
     }),
   ),
   queued: count,
-  stats: z.object({ decodeSteps: count, sequencesDecoded: count, promptTokensEvaluated: count, tokensGenerated: count }),
+  stats: z.object({
+    decodeSteps: count,
+    sequencesDecoded: count,
+    promptTokensEvaluated: count,
+    tokensGenerated: count,
+  }),
   meanSequencesPerDecode: z.number().min(0),
 });
 
@@ -224,7 +270,8 @@ const status = z.object({
 export const itsDiagnosticsSchema: Describes<typeof itsDiagnostics, WireItsDiagnostics> = itsDiagnostics;
 export const errorResponseSchema: Describes<typeof errorResponse, ErrorBody> = errorResponse;
 export const chatCompletionSchema: Describes<typeof chatCompletion, ChatCompletion> = chatCompletion;
-export const chatCompletionChunkSchema: Describes<typeof chatCompletionChunk, ChatCompletionChunk> = chatCompletionChunk;
+export const chatCompletionChunkSchema: Describes<typeof chatCompletionChunk, ChatCompletionChunk> =
+  chatCompletionChunk;
 /** buildCompletion's result: every choice finished, usage always there. */
 type FullCompletion = Omit<Completion, "choices" | "usage"> & {
   choices: (CompletionChoice & { finish_reason: CompletionFinishReason })[];

@@ -3,7 +3,13 @@
 // router gets them, and the document, built on the first request, describes exactly those.
 import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
-import { buildOpenApiDocument, routeKey, undocumentedRoutes, type OpenApiDocument, type RegisteredRoute } from "./document.js";
+import {
+  buildOpenApiDocument,
+  routeKey,
+  undocumentedRoutes,
+  type OpenApiDocument,
+  type RegisteredRoute,
+} from "./document.js";
 
 export interface OpenApiRoutes {
   /** Every route registered so far, but the HEAD twins Fastify adds for GET routes. */
@@ -32,7 +38,11 @@ export function registerOpenApi(app: FastifyInstance): void {
     document: () => {
       if (document !== undefined) return document;
       const missing = undocumentedRoutes(routes);
-      if (missing.length > 0) app.log.warn({ routes: missing.map(routeKey) }, "routes missing from the OpenAPI document (src/server/openapi/routes.ts)");
+      if (missing.length > 0)
+        app.log.warn(
+          { routes: missing.map(routeKey) },
+          "routes missing from the OpenAPI document (src/server/openapi/routes.ts)",
+        );
       return (document = buildOpenApiDocument(routes, packageVersion()));
     },
   };
@@ -42,7 +52,9 @@ export function registerOpenApi(app: FastifyInstance): void {
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
     return typeof pkg.version === "string" ? pkg.version : "0.0.0";
   } catch {
     return "0.0.0";

@@ -52,7 +52,11 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: "OpenAI",
     auth: "key",
     body: "ChatCompletionRequest",
-    ok: { description: "A chat.completion, or with `stream: true` chat.completion.chunk events.", json: "ChatCompletion", events: "ChatCompletionChunk" },
+    ok: {
+      description: "A chat.completion, or with `stream: true` chat.completion.chunk events.",
+      json: "ChatCompletion",
+      events: "ChatCompletionChunk",
+    },
     errors: GENERATION_ERRORS,
   },
   "POST /v1/completions": {
@@ -62,13 +66,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: "OpenAI",
     auth: "key",
     body: "CompletionRequest",
-    ok: { description: "A text_completion, or with `stream: true` text_completion chunk events.", json: "Completion", events: "CompletionChunk" },
+    ok: {
+      description: "A text_completion, or with `stream: true` text_completion chunk events.",
+      json: "Completion",
+      events: "CompletionChunk",
+    },
     errors: GENERATION_ERRORS,
   },
   "POST /v1/embeddings": {
     operationId: "createEmbedding",
     summary: "Embeddings",
-    description: "L2-normalized embedding vectors, with the model's own pooling; `encoding_format: base64` gives little-endian float32.",
+    description:
+      "L2-normalized embedding vectors, with the model's own pooling; `encoding_format: base64` gives little-endian float32.",
     tag: "OpenAI",
     auth: "key",
     body: "EmbeddingRequest",
@@ -88,14 +97,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: "Retrieve a model",
     tag: "OpenAI",
     auth: "key",
-    wildcard: { name: "model", description: "The model's id. An id containing `/` may be sent encoded (`%2F`) or raw." },
+    wildcard: {
+      name: "model",
+      description: "The model's id. An id containing `/` may be sent encoded (`%2F`) or raw.",
+    },
     ok: { description: "The model.", json: "Model" },
     errors: [404],
   },
   "GET /v1/status": {
     operationId: "getStatus",
     summary: "Scheduler status (lavash)",
-    description: "Each sequence's state, the queue and the scheduler's counters, with the mean number of sequences per decode.",
+    description:
+      "Each sequence's state, the queue and the scheduler's counters, with the mean number of sequences per decode.",
     tag: "Operations",
     auth: "key",
     ok: { description: "The engine's status.", json: "Status" },
@@ -113,7 +126,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "GET /metrics": {
     operationId: "getMetrics",
     summary: "Prometheus metrics",
-    description: "Prometheus text exposition format. Off with `--no-metrics` (the route is then not registered, nor documented).",
+    description:
+      "Prometheus text exposition format. Off with `--no-metrics` (the route is then not registered, nor documented).",
     tag: "Operations",
     auth: "optional-key",
     ok: { description: "The metrics.", text: "text/plain" },
@@ -148,7 +162,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "POST /models/unload": {
     operationId: "unloadModel",
     summary: "Unload a model (admin)",
-    description: "Frees a model's memory (its next request loads it again), or with `forget: true` stops serving it. Needs an --admin-key.",
+    description:
+      "Frees a model's memory (its next request loads it again), or with `forget: true` stops serving it. Needs an --admin-key.",
     ...ADMIN,
     body: "UnloadModelRequest",
     ok: { description: "The model's new state.", json: "ModelState" },
@@ -156,7 +171,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "GET /openapi.json": {
     operationId: "getOpenApiDocument",
     summary: "This OpenAPI document",
-    description: "OpenAPI 3.1, generated from the request schemas the server validates with and the routes it registered.",
+    description:
+      "OpenAPI 3.1, generated from the request schemas the server validates with and the routes it registered.",
     tag: "Operations",
     auth: "key",
     ok: { description: "The OpenAPI 3.1 document.", json: { type: "object", required: ["openapi", "info", "paths"] } },

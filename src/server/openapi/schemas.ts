@@ -9,7 +9,11 @@ import { EXTENSION_PARAMETERS, type Endpoint } from "../../endpoints/shared/requ
 import { completionRequestSchema } from "../../endpoints/completions/schema.js";
 import { embeddingRequestSchema } from "../../endpoints/embeddings/schema.js";
 import { loadModelRequestSchema, unloadModelRequestSchema } from "../../endpoints/admin/schema.js";
-import { detokenizeRequestSchema, tokenizeChatRequestSchema, tokenizeCompletionRequestSchema } from "../../endpoints/tokenize/schema.js";
+import {
+  detokenizeRequestSchema,
+  tokenizeChatRequestSchema,
+  tokenizeCompletionRequestSchema,
+} from "../../endpoints/tokenize/schema.js";
 import * as responses from "./responses.js";
 
 export type JsonSchema = Record<string, unknown>;
@@ -112,8 +116,13 @@ function markExtensions(name: SchemaName, json: JsonSchema): JsonSchema {
   for (const [param, extension] of Object.entries(EXTENSION_PARAMETERS)) {
     if (!extension.endpoints.includes(endpoint)) continue;
     const property = properties[param];
-    if (property === undefined) throw new Error(`extension parameter '${param}' is listed for ${endpoint} but ${name} has no such property`);
-    properties[param] = { description: extension.description, ...property, [EXTENSION_KEYWORD]: { origin: extension.origin } };
+    if (property === undefined)
+      throw new Error(`extension parameter '${param}' is listed for ${endpoint} but ${name} has no such property`);
+    properties[param] = {
+      description: extension.description,
+      ...property,
+      [EXTENSION_KEYWORD]: { origin: extension.origin },
+    };
   }
   return json;
 }

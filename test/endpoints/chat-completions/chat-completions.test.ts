@@ -39,7 +39,11 @@ describe("chat completions", () => {
   });
 
   it("counts prompt tokens as the chat template renders them", async () => {
-    const short = await server.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 1 });
+    const short = await server.client.chat.completions.create({
+      model: "tiny",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 1,
+    });
     const long = await server.client.chat.completions.create({
       model: "tiny",
       messages: [{ role: "user", content: "hi hi hi hi hi" }],
@@ -62,7 +66,8 @@ describe("chat completions", () => {
   it("samples randomly when no seed is given", async () => {
     const request = { model: "tiny", messages, max_tokens: 16, temperature: 1 };
     const outputs = new Set<string | null>();
-    for (let i = 0; i < 3; i++) outputs.add((await server.client.chat.completions.create(request)).choices[0]!.message.content);
+    for (let i = 0; i < 3; i++)
+      outputs.add((await server.client.chat.completions.create(request)).choices[0]!.message.content);
     assert.ok(outputs.size > 1, "three unseeded samples were all identical");
   });
 
@@ -74,7 +79,13 @@ describe("chat completions", () => {
   });
 
   it("honours max_completion_tokens over max_tokens", async () => {
-    const res = await server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 20, max_completion_tokens: 5, seed: 3 });
+    const res = await server.client.chat.completions.create({
+      model: "tiny",
+      messages,
+      max_tokens: 20,
+      max_completion_tokens: 5,
+      seed: 3,
+    });
     assert.equal(res.choices[0]!.finish_reason, "length");
     assert.equal(res.usage!.completion_tokens, 5);
   });
@@ -117,7 +128,13 @@ describe("chat completions", () => {
   });
 
   it("sends no usage chunk without include_usage", async () => {
-    const stream = await server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 4, seed: 5, stream: true });
+    const stream = await server.client.chat.completions.create({
+      model: "tiny",
+      messages,
+      max_tokens: 4,
+      seed: 5,
+      stream: true,
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.ok(chunks.every((c) => c.choices.length === 1 && !("usage" in c)));

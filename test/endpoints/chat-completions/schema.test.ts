@@ -2,14 +2,25 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
 import { ApiError } from "../../../src/endpoints/shared/errors.js";
-import { parseChatCompletionRequest, type ChatCompletionRequest } from "../../../src/endpoints/chat-completions/schema.js";
+import {
+  parseChatCompletionRequest,
+  type ChatCompletionRequest,
+} from "../../../src/endpoints/chat-completions/schema.js";
 import { chatTopLogprobs, chatMaxTokens, flattenContent } from "../../../src/endpoints/chat-completions/mapping.js";
-import { EXTENSION_PARAMETERS, bestOfCount, normalizeStop, wantsStreamUsage } from "../../../src/endpoints/shared/request-fields.js";
+import {
+  EXTENSION_PARAMETERS,
+  bestOfCount,
+  normalizeStop,
+  wantsStreamUsage,
+} from "../../../src/endpoints/shared/request-fields.js";
 import { samplingExtensions } from "../../../src/endpoints/shared/sampling-mapping.js";
 
 const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
 
-function rejects(body: unknown, expected: { param: string | null; code: string | null; message?: string | RegExp }): ApiError {
+function rejects(
+  body: unknown,
+  expected: { param: string | null; code: string | null; message?: string | RegExp },
+): ApiError {
   try {
     parseChatCompletionRequest(body);
   } catch (e) {
@@ -56,7 +67,13 @@ describe("chat request schema: accepted", () => {
         messages: [
           { role: "developer", content: "d" },
           { role: "system", content: [{ type: "text", text: "s" }], name: "sys" },
-          { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] },
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "a" },
+              { type: "text", text: "b" },
+            ],
+          },
           {
             role: "assistant",
             content: null,
@@ -67,7 +84,13 @@ describe("chat request schema: accepted", () => {
           },
           { role: "tool", tool_call_id: "call_1", content: "42" },
           { role: "function", name: "f", content: null },
-          { role: "assistant", content: [{ type: "text", text: "x" }, { type: "refusal", refusal: "no" }] },
+          {
+            role: "assistant",
+            content: [
+              { type: "text", text: "x" },
+              { type: "refusal", refusal: "no" },
+            ],
+          },
         ],
       },
       { unsupported: [] },
@@ -185,7 +208,13 @@ describe("chat request schema: accepted", () => {
     const content = req.messages[0]!.content;
     assert.ok(Array.isArray(content));
     assert.equal(flattenContent(content), "one");
-    assert.equal(flattenContent([{ type: "text", text: "yes" }, { type: "refusal", refusal: "but no" }]), "yes\nbut no");
+    assert.equal(
+      flattenContent([
+        { type: "text", text: "yes" },
+        { type: "refusal", refusal: "but no" },
+      ]),
+      "yes\nbut no",
+    );
   });
 });
 
@@ -230,28 +259,60 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
   it("type errors say what was expected and what came", () => {
     rejects(
       { ...base, n: "2" },
-      { param: "n", code: "invalid_type", message: "Invalid type for 'n': expected an integer, but got a string instead." },
+      {
+        param: "n",
+        code: "invalid_type",
+        message: "Invalid type for 'n': expected an integer, but got a string instead.",
+      },
     );
     rejects(
       { ...base, n: 1.5 },
-      { param: "n", code: "invalid_type", message: "Invalid type for 'n': expected an integer, but got a decimal instead." },
+      {
+        param: "n",
+        code: "invalid_type",
+        message: "Invalid type for 'n': expected an integer, but got a decimal instead.",
+      },
     );
-    rejects({ ...base, temperature: "hot" }, { param: "temperature", code: "invalid_type", message: /expected a decimal, but got a string/ });
+    rejects(
+      { ...base, temperature: "hot" },
+      { param: "temperature", code: "invalid_type", message: /expected a decimal, but got a string/ },
+    );
     rejects({ ...base, stream: "yes" }, { param: "stream", code: "invalid_type", message: /expected a boolean/ });
-    rejects({ ...base, model: null }, { param: "model", code: "invalid_type", message: /expected a string, but got null/ });
+    rejects(
+      { ...base, model: null },
+      { param: "model", code: "invalid_type", message: /expected a string, but got null/ },
+    );
     rejects({ ...base, messages: "hi" }, { param: "messages", code: "invalid_type", message: /expected an array/ });
-    rejects({ ...base, stop: 5 }, { param: "stop", code: "invalid_type", message: /expected one of a string or an array/ });
+    rejects(
+      { ...base, stop: 5 },
+      { param: "stop", code: "invalid_type", message: /expected one of a string or an array/ },
+    );
     rejects({ ...base, stop: [1] }, { param: "stop[0]", code: "invalid_type" });
     rejects([], { param: null, code: "invalid_type", message: /must be a JSON object/ });
   });
 
   it("missing required parameters", () => {
-    rejects({ model: "m" }, { param: "messages", code: "missing_required_parameter", message: "Missing required parameter: 'messages'." });
+    rejects(
+      { model: "m" },
+      { param: "messages", code: "missing_required_parameter", message: "Missing required parameter: 'messages'." },
+    );
     rejects({ messages: base.messages }, { param: "model", code: "missing_required_parameter" });
-    rejects({ ...base, messages: [{ content: "x" }] }, { param: "messages[0].role", code: "missing_required_parameter" });
-    rejects({ ...base, messages: [{ role: "user" }] }, { param: "messages[0].content", code: "missing_required_parameter" });
-    rejects({ ...base, messages: [{ role: "assistant" }] }, { param: "messages[0].content", code: "missing_required_parameter" });
-    rejects({ ...base, messages: [{ role: "tool", content: "x" }] }, { param: "messages[0].tool_call_id", code: "missing_required_parameter" });
+    rejects(
+      { ...base, messages: [{ content: "x" }] },
+      { param: "messages[0].role", code: "missing_required_parameter" },
+    );
+    rejects(
+      { ...base, messages: [{ role: "user" }] },
+      { param: "messages[0].content", code: "missing_required_parameter" },
+    );
+    rejects(
+      { ...base, messages: [{ role: "assistant" }] },
+      { param: "messages[0].content", code: "missing_required_parameter" },
+    );
+    rejects(
+      { ...base, messages: [{ role: "tool", content: "x" }] },
+      { param: "messages[0].tool_call_id", code: "missing_required_parameter" },
+    );
   });
 
   it("array lengths", () => {
@@ -260,7 +321,8 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
       {
         param: "messages",
         code: "empty_array",
-        message: "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        message:
+          "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
       },
     );
     rejects(
@@ -268,7 +330,8 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
       {
         param: "stop",
         code: "array_above_max_length",
-        message: "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 5 instead.",
+        message:
+          "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length 5 instead.",
       },
     );
   });
@@ -279,10 +342,14 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
       {
         param: "messages[0].role",
         code: "invalid_value",
-        message: "Invalid value: 'wizard'. Supported values are: 'developer', 'system', 'user', 'assistant', 'tool', and 'function'.",
+        message:
+          "Invalid value: 'wizard'. Supported values are: 'developer', 'system', 'user', 'assistant', 'tool', and 'function'.",
       },
     );
-    rejects({ ...base, tool_choice: "sometimes" }, { param: "tool_choice", code: "invalid_value", message: /'none', 'auto', and 'required'/ });
+    rejects(
+      { ...base, tool_choice: "sometimes" },
+      { param: "tool_choice", code: "invalid_value", message: /'none', 'auto', and 'required'/ },
+    );
     rejects({ ...base, response_format: { type: "xml" } }, { param: "response_format.type", code: "invalid_value" });
     rejects(
       { ...base, response_format: { type: "json_schema", json_schema: { name: "has space" } } },
@@ -291,8 +358,14 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
   });
 
   it("unknown top-level parameters", () => {
-    rejects({ ...base, foo: 1 }, { param: "foo", code: "unknown_parameter", message: "Unrecognized request argument supplied: foo" });
-    rejects({ ...base, foo: 1, bar: 2 }, { param: "foo", code: "unknown_parameter", message: "Unrecognized request arguments supplied: foo, bar" });
+    rejects(
+      { ...base, foo: 1 },
+      { param: "foo", code: "unknown_parameter", message: "Unrecognized request argument supplied: foo" },
+    );
+    rejects(
+      { ...base, foo: 1, bar: 2 },
+      { param: "foo", code: "unknown_parameter", message: "Unrecognized request arguments supplied: foo, bar" },
+    );
     // Legacy-completions parameters that chat has no extension for.
     rejects({ ...base, suffix: "x" }, { param: "suffix", code: "unknown_parameter" });
     rejects({ ...base, echo: true }, { param: "echo", code: "unknown_parameter" });
@@ -300,8 +373,14 @@ describe("chat request schema: rejected with OpenAI's errors", () => {
 
   it("stream_options requires stream: true", () => {
     const message = "The 'stream_options' parameter is only allowed when 'stream' is enabled.";
-    rejects({ ...base, stream_options: { include_usage: true } }, { param: "stream_options", code: "invalid_value", message });
-    rejects({ ...base, stream: false, stream_options: { include_usage: true } }, { param: "stream_options", code: "invalid_value", message });
+    rejects(
+      { ...base, stream_options: { include_usage: true } },
+      { param: "stream_options", code: "invalid_value", message },
+    );
+    rejects(
+      { ...base, stream: false, stream_options: { include_usage: true } },
+      { param: "stream_options", code: "invalid_value", message },
+    );
     parseChatCompletionRequest({ ...base, stream: false, stream_options: null });
   });
 
@@ -354,7 +433,15 @@ describe("chat request schema: sampling and scoring surface", () => {
     });
     assert.equal(low.n, 128);
     assert.equal(low.top_logprobs, 20);
-    const high = parseChatCompletionRequest({ ...base, n: 2, best_of: 20, top_k: 50, min_p: 1, repetition_penalty: 5, logprobs: true });
+    const high = parseChatCompletionRequest({
+      ...base,
+      n: 2,
+      best_of: 20,
+      top_k: 50,
+      min_p: 1,
+      repetition_penalty: 5,
+      logprobs: true,
+    });
     assert.equal(high.best_of, 20);
     parseChatCompletionRequest({ ...base, top_k: 0 });
     parseChatCompletionRequest({ ...base, top_k: 1 });
@@ -362,9 +449,15 @@ describe("chat request schema: sampling and scoring surface", () => {
 
   it("range errors for the new parameters", () => {
     rejects({ ...base, top_logprobs: -1, logprobs: true }, { param: "top_logprobs", code: "integer_below_min_value" });
-    rejects({ ...base, logprobs: 1 }, { param: "logprobs", code: "invalid_type", message: /expected a boolean, but got an integer/ });
+    rejects(
+      { ...base, logprobs: 1 },
+      { param: "logprobs", code: "invalid_type", message: /expected a boolean, but got an integer/ },
+    );
     rejects({ ...base, logit_bias: { "1": 100.5 } }, { param: "logit_bias.1", code: "decimal_above_max_value" });
-    rejects({ ...base, logit_bias: { "-1": 1 } }, { param: "logit_bias", code: "invalid_value", message: /Invalid key in 'logit_bias': '-1'/ });
+    rejects(
+      { ...base, logit_bias: { "-1": 1 } },
+      { param: "logit_bias", code: "invalid_value", message: /Invalid key in 'logit_bias': '-1'/ },
+    );
     rejects({ ...base, logit_bias: { "1": "x" } }, { param: "logit_bias.1", code: "invalid_type" });
     rejects(
       { ...base, top_k: -2 },
@@ -392,9 +485,20 @@ describe("chat request schema: sampling and scoring surface", () => {
   it("best_of must cover n, and best_of > n cannot stream", () => {
     rejects(
       { ...base, n: 3, best_of: 2 },
-      { param: "best_of", code: "invalid_value", message: "Invalid value for 'best_of': 'best_of' must be greater than or equal to 'n'." },
+      {
+        param: "best_of",
+        code: "invalid_value",
+        message: "Invalid value for 'best_of': 'best_of' must be greater than or equal to 'n'.",
+      },
     );
-    rejects({ ...base, best_of: 2, stream: true }, { param: "best_of", code: "invalid_value", message: /'stream' is not supported when 'best_of' is greater than 'n'/ });
+    rejects(
+      { ...base, best_of: 2, stream: true },
+      {
+        param: "best_of",
+        code: "invalid_value",
+        message: /'stream' is not supported when 'best_of' is greater than 'n'/,
+      },
+    );
     rejects({ ...base, n: 2, best_of: 3, stream: true }, { param: "best_of", code: "invalid_value" });
     // Equal counts rank nothing away, so the candidates can stream as they are generated.
     parseChatCompletionRequest({ ...base, n: 2, best_of: 2, stream: true });
@@ -422,7 +526,9 @@ describe("chat request schema: sampling and scoring surface", () => {
       // The SDK's types do not know the extensions, but it sends whatever the body holds.
       const extensions = { top_k: 40, min_p: 0.05, repetition_penalty: 1.1, best_of: 2 };
       await client.chat.completions
-        .create({ model: "m", messages: [{ role: "user", content: "hi" }], ...extensions } as Parameters<typeof client.chat.completions.create>[0])
+        .create({ model: "m", messages: [{ role: "user", content: "hi" }], ...extensions } as Parameters<
+          typeof client.chat.completions.create
+        >[0])
         .catch(() => {});
     });
     assert.equal(bodies.length, 2);
@@ -449,11 +555,31 @@ describe("chat request schema: sampling and scoring surface", () => {
           logit_bias: { "7": -100, "151645": 5 },
         }),
       ),
-      { topK: 40, minP: 0.1, repetitionPenalty: 1.2, presencePenalty: 0.5, frequencyPenalty: -1, logitBias: [[7, -100], [151645, 5]] },
+      {
+        topK: 40,
+        minP: 0.1,
+        repetitionPenalty: 1.2,
+        presencePenalty: 0.5,
+        frequencyPenalty: -1,
+        logitBias: [
+          [7, -100],
+          [151645, 5],
+        ],
+      },
     );
     // The values that mean "off" come out absent.
-    for (const off of [{ top_k: -1 }, { top_k: 0 }, { min_p: 0 }, { repetition_penalty: 1 }, { top_k: null, min_p: null }]) {
-      assert.deepEqual(samplingExtensions(off), { presencePenalty: 0, frequencyPenalty: 0, logitBias: [] }, JSON.stringify(off));
+    for (const off of [
+      { top_k: -1 },
+      { top_k: 0 },
+      { min_p: 0 },
+      { repetition_penalty: 1 },
+      { top_k: null, min_p: null },
+    ]) {
+      assert.deepEqual(
+        samplingExtensions(off),
+        { presencePenalty: 0, frequencyPenalty: 0, logitBias: [] },
+        JSON.stringify(off),
+      );
     }
   });
 

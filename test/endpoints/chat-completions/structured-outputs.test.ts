@@ -39,7 +39,9 @@ function checkPerson(value: unknown): void {
   assert.ok(Number.isInteger(p.age) && (p.age as number) >= 0 && (p.age as number) <= 120);
   assert.ok(["admin", "user", "guest"].includes(p.role as string));
   assert.ok(p.nickname === null || (typeof p.nickname === "string" && [...p.nickname].length <= 5));
-  assert.ok(Array.isArray(p.tags) && p.tags.length <= 3 && p.tags.every((t) => typeof t === "string" && [...t].length <= 4));
+  assert.ok(
+    Array.isArray(p.tags) && p.tags.length <= 3 && p.tags.every((t) => typeof t === "string" && [...t].length <= 4),
+  );
 }
 
 describe("structured outputs", () => {
@@ -58,9 +60,20 @@ describe("structured outputs", () => {
   });
 
   it("works with the SDK's .parse() and a zod schema", async () => {
-    const Reply = z.object({ title: z.string().max(6), score: z.number().int().min(1).max(9), flags: z.array(z.enum(["x", "y"])).max(2), note: z.string().max(4).nullable() });
+    const Reply = z.object({
+      title: z.string().max(6),
+      score: z.number().int().min(1).max(9),
+      flags: z.array(z.enum(["x", "y"])).max(2),
+      note: z.string().max(4).nullable(),
+    });
     for (const seed of [1, 2, 3]) {
-      const res = await server.client.chat.completions.parse({ model: "tiny", messages, seed, max_tokens: 300, response_format: zodResponseFormat(Reply, "reply") });
+      const res = await server.client.chat.completions.parse({
+        model: "tiny",
+        messages,
+        seed,
+        max_tokens: 300,
+        response_format: zodResponseFormat(Reply, "reply"),
+      });
       const parsed = res.choices[0]!.message.parsed;
       assert.ok(parsed, `seed ${seed}: no parsed value`);
       assert.ok(parsed.score >= 1 && parsed.score <= 9);
@@ -68,14 +81,26 @@ describe("structured outputs", () => {
   });
 
   it("streams the same JSON as the non-streaming response", async () => {
-    const request = { model: "tiny", messages, seed: 9, max_tokens: 300, response_format: { type: "json_schema" as const, json_schema: { name: "person", schema: person, strict: true } } };
+    const request = {
+      model: "tiny",
+      messages,
+      seed: 9,
+      max_tokens: 300,
+      response_format: { type: "json_schema" as const, json_schema: { name: "person", schema: person, strict: true } },
+    };
     const plain = await server.client.chat.completions.create(request);
     const final = await server.client.chat.completions.stream(request).finalChatCompletion();
     assert.equal(final.choices[0]!.message.content, plain.choices[0]!.message.content);
   });
 
   it("constrains json_object to a JSON object", async () => {
-    const res = await server.client.chat.completions.create({ model: "tiny", messages, seed: 2, max_tokens: 40, response_format: { type: "json_object" } });
+    const res = await server.client.chat.completions.create({
+      model: "tiny",
+      messages,
+      seed: 2,
+      max_tokens: 40,
+      response_format: { type: "json_object" },
+    });
     const text = res.choices[0]!.message.content!;
     assert.match(text, /^\s*\{/);
     if (res.choices[0]!.finish_reason === "stop") assert.equal(typeof JSON.parse(text), "object");
@@ -86,9 +111,15 @@ describe("structured outputs", () => {
       server.client.chat.completions.create({
         model: "tiny",
         messages,
-        response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object", not: { required: ["a"] } } } },
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "x", schema: { type: "object", not: { required: ["a"] } } },
+        },
       }),
-      (e: unknown) => e instanceof OpenAI.BadRequestError && /"not"/.test(e.message) && e.param === "response_format.json_schema.schema",
+      (e: unknown) =>
+        e instanceof OpenAI.BadRequestError &&
+        /"not"/.test(e.message) &&
+        e.param === "response_format.json_schema.schema",
     );
   });
 });

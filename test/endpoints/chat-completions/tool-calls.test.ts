@@ -37,7 +37,10 @@ const timeParams = {
   additionalProperties: false,
 };
 const tools: ChatCompletionTool[] = [
-  { type: "function", function: { name: "get_weather", description: "Weather forecast", parameters: weatherParams, strict: true } },
+  {
+    type: "function",
+    function: { name: "get_weather", description: "Weather forecast", parameters: weatherParams, strict: true },
+  },
   { type: "function", function: { name: "get_time", parameters: timeParams, strict: true } },
 ];
 const ajv = new Ajv({ strict: false });
@@ -59,7 +62,15 @@ describe("tool calls", () => {
   it("tool_choice required: every choice is schema-valid calls, content null, finish_reason tool_calls", async () => {
     // Parallel calls allowed: the random model may go on calling until max_tokens, so a choice
     // cut by the limit may end in an unfinished call; every finished call must be valid.
-    const res = await server.client.chat.completions.create({ model: "tiny", messages, tools, tool_choice: "required", seed: 1, max_tokens: 200, n: 2 });
+    const res = await server.client.chat.completions.create({
+      model: "tiny",
+      messages,
+      tools,
+      tool_choice: "required",
+      seed: 1,
+      max_tokens: 200,
+      n: 2,
+    });
     let finished = 0;
     for (const choice of res.choices) {
       assert.ok(["tool_calls", "length"].includes(choice.finish_reason), choice.finish_reason);
@@ -76,7 +87,15 @@ describe("tool calls", () => {
 
   it("parallel_tool_calls false: exactly one call", async () => {
     for (const seed of [4, 5]) {
-      const res = await server.client.chat.completions.create({ model: "tiny", messages, tools, tool_choice: "required", parallel_tool_calls: false, seed, max_tokens: 300 });
+      const res = await server.client.chat.completions.create({
+        model: "tiny",
+        messages,
+        tools,
+        tool_choice: "required",
+        parallel_tool_calls: false,
+        seed,
+        max_tokens: 300,
+      });
       assert.equal(res.choices[0]!.finish_reason, "tool_calls");
       const calls = functionCalls(res.choices[0]!.message.tool_calls);
       assert.equal(calls.length, 1);
@@ -97,7 +116,10 @@ describe("tool calls", () => {
       });
       assert.equal(res.choices[0]!.finish_reason, "stop");
       const calls = functionCalls(res.choices[0]!.message.tool_calls);
-      assert.deepEqual(calls.map((c) => c.function.name), ["get_time"]);
+      assert.deepEqual(
+        calls.map((c) => c.function.name),
+        ["get_time"],
+      );
       checkCall(calls[0]!);
     }
   });
@@ -109,8 +131,12 @@ describe("tool calls", () => {
     const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     stream.on("chunk", (chunk) => chunks.push(chunk));
     const streamed = await stream.finalChatCompletion();
-    const strip = (calls: FunctionCall[]) => calls.map((c) => ({ name: c.function.name, arguments: c.function.arguments }));
-    assert.deepEqual(strip(functionCalls(streamed.choices[0]!.message.tool_calls)), strip(functionCalls(plain.choices[0]!.message.tool_calls)));
+    const strip = (calls: FunctionCall[]) =>
+      calls.map((c) => ({ name: c.function.name, arguments: c.function.arguments }));
+    assert.deepEqual(
+      strip(functionCalls(streamed.choices[0]!.message.tool_calls)),
+      strip(functionCalls(plain.choices[0]!.message.tool_calls)),
+    );
     assert.equal(streamed.choices[0]!.finish_reason, "tool_calls");
 
     // The wire form: the first delta opens the choice with content null and call 0 (id, type,
@@ -132,7 +158,13 @@ describe("tool calls", () => {
   });
 
   it("tool_choice auto: text unless the model opens a call, then a grammar-valid call", async () => {
-    const text = await server.client.chat.completions.create({ model: "tiny", messages, tools, seed: 3, max_tokens: 20 });
+    const text = await server.client.chat.completions.create({
+      model: "tiny",
+      messages,
+      tools,
+      seed: 3,
+      max_tokens: 20,
+    });
     assert.equal(text.choices[0]!.message.tool_calls, undefined);
     assert.ok(text.choices[0]!.message.content!.length > 0);
     assert.equal(text.choices[0]!.finish_reason, "length");
@@ -209,34 +241,65 @@ describe("tool calls", () => {
     });
     const call = res.choices[0]!.message.tool_calls?.[0];
     assert.equal(call?.type, "function");
-    if (call?.type === "function") assert.deepEqual(Lookup.parse(call.function.parsed_arguments), call.function.parsed_arguments);
+    if (call?.type === "function")
+      assert.deepEqual(Lookup.parse(call.function.parsed_arguments), call.function.parsed_arguments);
   });
 
   it("renders earlier calls and tool results into the template (Qwen's <tool_call> / <tool_response>)", async () => {
     const history = [
       { role: "user", content: "Weather?" },
-      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } },
+        ],
+      },
       { role: "tool", tool_call_id: "call_1", content: "sunny <|im_end|>" },
     ];
     const root = server.baseURL.replace(/\/v1$/, "");
-    const tokenize = async (body: unknown) => (await (await fetch(`${root}/tokenize`, { method: "POST", body: JSON.stringify(body) })).json()) as { tokens: number[] };
+    const tokenize = async (body: unknown) =>
+      (await (await fetch(`${root}/tokenize`, { method: "POST", body: JSON.stringify(body) })).json()) as {
+        tokens: number[];
+      };
     const { tokens } = await tokenize({ model: "tiny", messages: history, tools, add_generation_prompt: true });
-    const { prompt } = (await (await fetch(`${root}/detokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", tokens }) })).json()) as { prompt: string };
-    assert.ok(prompt.includes('# Tools'), prompt);
+    const { prompt } = (await (
+      await fetch(`${root}/detokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", tokens }) })
+    ).json()) as { prompt: string };
+    assert.ok(prompt.includes("# Tools"), prompt);
     assert.ok(prompt.includes('"name": "get_weather"'), prompt);
-    assert.ok(prompt.includes('<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>'), prompt);
-    assert.ok(prompt.includes("<|im_start|>user\n<tool_response>\nsunny <|im_end|>\n</tool_response><|im_end|>\n<|im_start|>assistant\n"), prompt);
+    assert.ok(
+      prompt.includes(
+        '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>',
+      ),
+      prompt,
+    );
+    assert.ok(
+      prompt.includes(
+        "<|im_start|>user\n<tool_response>\nsunny <|im_end|>\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
+      ),
+      prompt,
+    );
     // Four turns close with the special <|im_end|>; the tool's text "<|im_end|>" stays text.
     assert.equal(tokens.filter((t) => t === 151_645).length, 4);
     // And the chat endpoint takes the same history.
-    const res = await server.client.chat.completions.create({ model: "tiny", messages: history as OpenAI.Chat.ChatCompletionMessageParam[], tools, seed: 1, max_tokens: 5 });
+    const res = await server.client.chat.completions.create({
+      model: "tiny",
+      messages: history as OpenAI.Chat.ChatCompletionMessageParam[],
+      tools,
+      seed: 1,
+      max_tokens: 5,
+    });
     assert.equal(res.usage!.prompt_tokens, tokens.length);
   });
 
   it("reasoning_format parsed moves <think> text to reasoning_content", async () => {
     // Token 151667 is <think>: biased, the model opens a thought and (random) never closes it.
     const params = { model: "tiny", messages, seed: 1, max_tokens: 6, logit_bias: { "151667": 100 } };
-    const parsed = await server.client.chat.completions.create({ ...params, reasoning_format: "parsed" } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+    const parsed = await server.client.chat.completions.create({
+      ...params,
+      reasoning_format: "parsed",
+    } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
     const message = parsed.choices[0]!.message as { content: string | null; reasoning_content?: string | null };
     assert.equal(message.content, "");
     assert.equal(message.reasoning_content, "<think>".repeat(5));
@@ -249,7 +312,11 @@ describe("tool calls", () => {
 describe("tool call errors", () => {
   const bad = async (body: Record<string, unknown>): Promise<InstanceType<typeof OpenAI.BadRequestError>> => {
     try {
-      await server.client.chat.completions.create({ model: "tiny", messages, ...body } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
+      await server.client.chat.completions.create({
+        model: "tiny",
+        messages,
+        ...body,
+      } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
     } catch (error) {
       assert.ok(error instanceof OpenAI.BadRequestError, String(error));
       return error;
@@ -270,7 +337,22 @@ describe("tool call errors", () => {
 
   it("a strict tool whose schema cannot be enforced names the keyword and the tool", async () => {
     const e = await bad({
-      tools: [tools[0], { type: "function", function: { name: "f", strict: true, parameters: { type: "object", properties: { a: { not: { type: "string" } } }, required: ["a"], additionalProperties: false } } }],
+      tools: [
+        tools[0],
+        {
+          type: "function",
+          function: {
+            name: "f",
+            strict: true,
+            parameters: {
+              type: "object",
+              properties: { a: { not: { type: "string" } } },
+              required: ["a"],
+              additionalProperties: false,
+            },
+          },
+        },
+      ],
       tool_choice: "required",
     });
     assert.equal(e.param, "tools[1].function.parameters");

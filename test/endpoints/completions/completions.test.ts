@@ -13,7 +13,12 @@ after(async () => {
 
 describe("legacy completions", () => {
   it("returns a text_completion with exact usage", async () => {
-    const res = await server.client.completions.create({ model: "tiny", prompt: "Once upon a time", max_tokens: 10, seed: 2 });
+    const res = await server.client.completions.create({
+      model: "tiny",
+      prompt: "Once upon a time",
+      max_tokens: 10,
+      seed: 2,
+    });
     assert.match(res.id, /^cmpl-/);
     assert.equal(res.object, "text_completion");
     assert.equal(res.choices.length, 1);
@@ -21,7 +26,12 @@ describe("legacy completions", () => {
     assert.equal(res.choices[0]!.logprobs, null);
     assert.equal(res.choices[0]!.finish_reason, "length");
     // "Once upon a time" is 4 tokens in the Qwen vocabulary; no BOS is added.
-    assert.deepEqual(res.usage, { prompt_tokens: 4, completion_tokens: 10, total_tokens: 14, prompt_tokens_details: { cached_tokens: 0 } });
+    assert.deepEqual(res.usage, {
+      prompt_tokens: 4,
+      completion_tokens: 10,
+      total_tokens: 14,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
   });
 
   it("defaults max_tokens to 16, as OpenAI does", async () => {
@@ -45,7 +55,11 @@ describe("legacy completions", () => {
   it("streams the same text as the non-streaming response, with usage", async () => {
     const request = { model: "tiny", prompt: "The capital of France is", max_tokens: 20, seed: 11 };
     const plain = await server.client.completions.create(request);
-    const stream = await server.client.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
+    const stream = await server.client.completions.create({
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     const text = chunks.map((c) => c.choices[0]?.text ?? "").join("");
@@ -55,11 +69,14 @@ describe("legacy completions", () => {
     assert.equal(finish.choices[0]!.finish_reason, "length");
     assert.deepEqual(chunks.at(-1)!.choices, []);
     const { prompt_tokens, completion_tokens, total_tokens } = chunks.at(-1)!.usage!;
-    assert.deepEqual({ prompt_tokens, completion_tokens, total_tokens }, {
-      prompt_tokens: plain.usage!.prompt_tokens,
-      completion_tokens: plain.usage!.completion_tokens,
-      total_tokens: plain.usage!.total_tokens,
-    });
+    assert.deepEqual(
+      { prompt_tokens, completion_tokens, total_tokens },
+      {
+        prompt_tokens: plain.usage!.prompt_tokens,
+        completion_tokens: plain.usage!.completion_tokens,
+        total_tokens: plain.usage!.total_tokens,
+      },
+    );
     // The streamed request found the same prompt already in a sequence's KV cache.
     // The last two prompt tokens are always evaluated again (deterministic logits).
     assert.equal(chunks.at(-1)!.usage!.prompt_tokens_details?.cached_tokens, plain.usage!.prompt_tokens - 2);

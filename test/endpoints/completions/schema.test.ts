@@ -4,7 +4,11 @@ import OpenAI from "openai";
 import { ApiError } from "../../../src/endpoints/shared/errors.js";
 import { samplingExtensions } from "../../../src/endpoints/shared/sampling-mapping.js";
 import { COMPLETIONS_UNSUPPORTED, parseCompletionRequest } from "../../../src/endpoints/completions/schema.js";
-import { completionTopLogprobs, completionMaxTokens, promptInputs } from "../../../src/endpoints/completions/mapping.js";
+import {
+  completionTopLogprobs,
+  completionMaxTokens,
+  promptInputs,
+} from "../../../src/endpoints/completions/mapping.js";
 
 function rejects(body: unknown, param: string | null, code: string, message?: string | RegExp): void {
   assert.throws(
@@ -65,7 +69,9 @@ describe("completions request schema", () => {
         return new Response("{}", { status: 500, headers: { "content-type": "application/json" } });
       },
     });
-    await client.completions.create({ model: "m", prompt: "hi", max_tokens: 3, stop: ["."], temperature: 0 }).catch(() => {});
+    await client.completions
+      .create({ model: "m", prompt: "hi", max_tokens: 3, stop: ["."], temperature: 0 })
+      .catch(() => {});
     await client.completions
       .create({ model: "m", prompt: "hi", stream: true, stream_options: { include_usage: true } })
       .catch(() => {});
@@ -90,7 +96,12 @@ describe("completions request schema", () => {
   });
 
   it("rejects unknown parameters and stream_options without stream", () => {
-    rejects({ model: "m", prompt: "x", messages: [] }, "messages", "unknown_parameter", "Unrecognized request argument supplied: messages");
+    rejects(
+      { model: "m", prompt: "x", messages: [] },
+      "messages",
+      "unknown_parameter",
+      "Unrecognized request argument supplied: messages",
+    );
     rejects(
       { model: "m", prompt: "x", stream_options: { include_usage: true } },
       "stream_options",
@@ -124,7 +135,10 @@ describe("completions request schema", () => {
       repetitionPenalty: 1.3,
       presencePenalty: -2,
       frequencyPenalty: 2,
-      logitBias: [[1, 5], [151643, -100]],
+      logitBias: [
+        [1, 5],
+        [151643, -100],
+      ],
     });
   });
 
@@ -134,7 +148,12 @@ describe("completions request schema", () => {
     assert.equal(completionTopLogprobs(parseCompletionRequest({ model: "m", prompt: "x", logprobs: 0 })), 0);
     assert.equal(completionTopLogprobs(parseCompletionRequest({ model: "m", prompt: "x", logprobs: 5 })), 5);
     rejects({ model: "m", prompt: "x", logprobs: -1 }, "logprobs", "integer_below_min_value");
-    rejects({ model: "m", prompt: "x", logprobs: true }, "logprobs", "invalid_type", /expected an integer, but got a boolean/);
+    rejects(
+      { model: "m", prompt: "x", logprobs: true },
+      "logprobs",
+      "invalid_type",
+      /expected an integer, but got a boolean/,
+    );
   });
 
   it("ranges of penalties, logit_bias and the vLLM extensions", () => {
@@ -142,7 +161,12 @@ describe("completions request schema", () => {
     rejects({ model: "m", prompt: "x", presence_penalty: -2.01 }, "presence_penalty", "decimal_below_min_value");
     rejects({ model: "m", prompt: "x", frequency_penalty: 2.01 }, "frequency_penalty", "decimal_above_max_value");
     rejects({ model: "m", prompt: "x", logit_bias: { "5": -100.1 } }, "logit_bias.5", "decimal_below_min_value");
-    rejects({ model: "m", prompt: "x", logit_bias: { "1.5": 1 } }, "logit_bias", "invalid_value", /Invalid key in 'logit_bias': '1.5'/);
+    rejects(
+      { model: "m", prompt: "x", logit_bias: { "1.5": 1 } },
+      "logit_bias",
+      "invalid_value",
+      /Invalid key in 'logit_bias': '1.5'/,
+    );
     rejects({ model: "m", prompt: "x", top_k: -2 }, "top_k", "integer_below_min_value");
     rejects({ model: "m", prompt: "x", min_p: 2 }, "min_p", "decimal_above_max_value");
     rejects({ model: "m", prompt: "x", repetition_penalty: -1 }, "repetition_penalty", "decimal_below_min_value");
@@ -157,7 +181,12 @@ describe("completions request schema", () => {
       "invalid_value",
       "Invalid value for 'best_of': 'best_of' must be greater than or equal to 'n'.",
     );
-    rejects({ model: "m", prompt: "x", best_of: 2, stream: true }, "best_of", "invalid_value", /'stream' is not supported/);
+    rejects(
+      { model: "m", prompt: "x", best_of: 2, stream: true },
+      "best_of",
+      "invalid_value",
+      /'stream' is not supported/,
+    );
     rejects({ model: "m", prompt: "x", n: 2, best_of: 4, stream: true }, "best_of", "invalid_value");
     rejects({ model: "m", prompt: "x", best_of: -1 }, "best_of", "integer_below_min_value");
     parseCompletionRequest({ model: "m", prompt: "x", n: 2, best_of: 2, stream: true });
@@ -199,12 +228,22 @@ describe("completions request schema", () => {
       "Invalid 'prompt[0]': integer below minimum value. Expected a value >= 0, but got -1 instead.",
     );
     rejects({ model: "m", prompt: [[1], [2, -3]] }, "prompt[1][1]", "integer_below_min_value");
-    rejects({ model: "m", prompt: [1.5] }, "prompt[0]", "invalid_type", "Invalid type for 'prompt[0]': expected an integer, but got a decimal instead.");
+    rejects(
+      { model: "m", prompt: [1.5] },
+      "prompt[0]",
+      "invalid_type",
+      "Invalid type for 'prompt[0]': expected an integer, but got a decimal instead.",
+    );
     rejects({ model: "m", prompt: ["a", 1] }, "prompt[1]", "invalid_type", /expected a string, but got an integer/);
     rejects({ model: "m", prompt: [1, "a"] }, "prompt[1]", "invalid_type", /expected an integer, but got a string/);
     rejects({ model: "m", prompt: [[1], 2] }, "prompt[1]", "invalid_type", /expected an array, but got an integer/);
     rejects({ model: "m", prompt: [true] }, "prompt[0]", "invalid_type");
-    rejects({ model: "m", prompt: { text: "x" } }, "prompt", "invalid_type", /expected one of a string or an array, but got an object/);
+    rejects(
+      { model: "m", prompt: { text: "x" } },
+      "prompt",
+      "invalid_type",
+      /expected one of a string or an array, but got an object/,
+    );
   });
 
   it("accepts what the openai SDK sends for the legacy prompt forms and scoring options", async () => {
@@ -219,7 +258,9 @@ describe("completions request schema", () => {
       },
     });
     for (const prompt of ["x", ["a", "b"], [1, 2], [[1], [2]]]) {
-      await client.completions.create({ model: "m", prompt, n: 2, best_of: 3, logprobs: 2, echo: true, max_tokens: 0 }).catch(() => {});
+      await client.completions
+        .create({ model: "m", prompt, n: 2, best_of: 3, logprobs: 2, echo: true, max_tokens: 0 })
+        .catch(() => {});
     }
     assert.equal(bodies.length, 4);
     for (const body of bodies) parseCompletionRequest(body);

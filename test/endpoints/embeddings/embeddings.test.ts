@@ -14,7 +14,10 @@ after(async () => {
 });
 
 async function tokens(prompt: string): Promise<number[]> {
-  const res = await fetch(new URL("/tokenize", server.baseURL), { method: "POST", body: JSON.stringify({ model: "tiny", prompt }) });
+  const res = await fetch(new URL("/tokenize", server.baseURL), {
+    method: "POST",
+    body: JSON.stringify({ model: "tiny", prompt }),
+  });
   return ((await res.json()) as { tokens: number[] }).tokens;
 }
 
@@ -51,10 +54,18 @@ describe("embeddings", () => {
 
   it("gives the same numbers as float and as base64", async () => {
     const decoded = await server.client.embeddings.create({ model: "tiny", input: "same numbers" });
-    const float = await server.client.embeddings.create({ model: "tiny", input: "same numbers", encoding_format: "float" });
+    const float = await server.client.embeddings.create({
+      model: "tiny",
+      input: "same numbers",
+      encoding_format: "float",
+    });
     assert.ok(Array.isArray(float.data[0]!.embedding));
     assert.deepEqual(float.data[0]!.embedding, decoded.data[0]!.embedding);
-    const raw = await server.client.embeddings.create({ model: "tiny", input: "same numbers", encoding_format: "base64" });
+    const raw = await server.client.embeddings.create({
+      model: "tiny",
+      input: "same numbers",
+      encoding_format: "base64",
+    });
     const text = raw.data[0]!.embedding as unknown as string;
     assert.equal(typeof text, "string");
     const bytes = Buffer.from(text, "base64");
@@ -66,7 +77,10 @@ describe("embeddings", () => {
   it("embeds string[], int[] and int[][] in order, with usage summed", async () => {
     const inputs = ["hello world", "goodbye moon"];
     const many = await server.client.embeddings.create({ model: "tiny", input: inputs });
-    assert.deepEqual(many.data.map((d) => d.index), [0, 1]);
+    assert.deepEqual(
+      many.data.map((d) => d.index),
+      [0, 1],
+    );
     const [first, second] = many.data.map((d) => d.embedding);
     assert.notDeepEqual(first, second);
     const single = await server.client.embeddings.create({ model: "tiny", input: "hello world" });
@@ -78,14 +92,20 @@ describe("embeddings", () => {
     assert.equal(flat.data.length, 1);
     assert.deepEqual(flat.data[0]!.embedding, first);
     const nested = await server.client.embeddings.create({ model: "tiny", input: ids });
-    assert.deepEqual(nested.data.map((d) => d.embedding), [first, second]);
+    assert.deepEqual(
+      nested.data.map((d) => d.embedding),
+      [first, second],
+    );
     assert.equal(nested.usage.prompt_tokens, many.usage.prompt_tokens);
   });
 
   it("accepts dimensions equal to the model's and refuses any other", async () => {
     const ok = await server.client.embeddings.create({ model: "tiny", input: "x", dimensions: 128 });
     assert.equal(ok.data[0]!.embedding.length, 128);
-    await expectBadRequest(server.client.embeddings.create({ model: "tiny", input: "x", dimensions: 64 }), "dimensions");
+    await expectBadRequest(
+      server.client.embeddings.create({ model: "tiny", input: "x", dimensions: 64 }),
+      "dimensions",
+    );
   });
 
   it("refuses empty input, empty token arrays and ids outside the vocabulary", async () => {
@@ -98,13 +118,19 @@ describe("embeddings", () => {
   });
 
   it("refuses an input longer than the context, an unknown model and unknown parameters", async () => {
-    await assert.rejects(server.client.embeddings.create({ model: "tiny", input: "word ".repeat(300) }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.BadRequestError);
-      assert.equal(error.code, "context_length_exceeded");
-      assert.equal(error.param, "input");
-      return true;
-    });
+    await assert.rejects(
+      server.client.embeddings.create({ model: "tiny", input: "word ".repeat(300) }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.BadRequestError);
+        assert.equal(error.code, "context_length_exceeded");
+        assert.equal(error.param, "input");
+        return true;
+      },
+    );
     await assert.rejects(server.client.embeddings.create({ model: "nope", input: "x" }), OpenAI.NotFoundError);
-    await expectBadRequest(server.client.embeddings.create({ model: "tiny", input: "x", frobnicate: 1 } as never), "frobnicate");
+    await expectBadRequest(
+      server.client.embeddings.create({ model: "tiny", input: "x", frobnicate: 1 } as never),
+      "frobnicate",
+    );
   });
 });

@@ -80,7 +80,11 @@ describe("models and health", () => {
   });
 
   it("serves a request by the alias with a slash", async () => {
-    const res = await client.chat.completions.create({ model: "lavash/tiny-alias", messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
+    const res = await client.chat.completions.create({
+      model: "lavash/tiny-alias",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 2,
+    });
     assert.equal(res.model, "lavash/tiny-alias");
     assert.equal(res.usage?.completion_tokens, 2);
   });

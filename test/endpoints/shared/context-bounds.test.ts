@@ -8,7 +8,15 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { EngineError } from "../../../src/engine/errors.js";
-import type { EmbeddingResult, Engine, EngineStatus, Generation, GenerationEvent, ModelInfo, TokenizeResult } from "../../../src/engine/types.js";
+import type {
+  EmbeddingResult,
+  Engine,
+  EngineStatus,
+  Generation,
+  GenerationEvent,
+  ModelInfo,
+  TokenizeResult,
+} from "../../../src/engine/types.js";
 import { startServer } from "../../../src/server/app.js";
 import { listenTestApp, startTestServer, type TestApp, type TestServer } from "../../helpers/server.js";
 
@@ -22,7 +30,10 @@ after(async () => {
 
 const MB = 1024 * 1024;
 
-async function expectBadRequest(promise: Promise<unknown>, expected: { param: string | null; code: string | null; message: RegExp }): Promise<void> {
+async function expectBadRequest(
+  promise: Promise<unknown>,
+  expected: { param: string | null; code: string | null; message: RegExp },
+): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof OpenAI.BadRequestError, `expected BadRequestError, got ${String(error)}`);
     assert.equal(error.param, expected.param);
@@ -32,8 +43,16 @@ async function expectBadRequest(promise: Promise<unknown>, expected: { param: st
   });
 }
 
-async function post(root: string, path: string, body: unknown): Promise<{ status: number; headers: Headers; body: { error: Record<string, unknown> } }> {
-  const res = await fetch(`${root}${path}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } });
+async function post(
+  root: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; headers: Headers; body: { error: Record<string, unknown> } }> {
+  const res = await fetch(`${root}${path}`, {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as { error: Record<string, unknown> } };
 }
 
@@ -67,32 +86,46 @@ describe("prompts beyond the context", () => {
 
   it("refuses a 1.5 MB chat prompt with 400 context_length_exceeded, at once", async () => {
     const started = performance.now();
-    await expectBadRequest(server.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: huge }], max_tokens: 1 }), {
-      param: "messages",
-      code: "context_length_exceeded",
-      message: /maximum context length is 1024 tokens\. However, your messages \(1500\d{3} bytes of text\) cannot be fewer than \d+ tokens/,
-    });
+    await expectBadRequest(
+      server.client.chat.completions.create({
+        model: "tiny",
+        messages: [{ role: "user", content: huge }],
+        max_tokens: 1,
+      }),
+      {
+        param: "messages",
+        code: "context_length_exceeded",
+        message:
+          /maximum context length is 1024 tokens\. However, your messages \(1500\d{3} bytes of text\) cannot be fewer than \d+ tokens/,
+      },
+    );
     // Refused by its byte length: tokenizing it would take most of a second on its own.
     assert.ok(performance.now() - started < 5000);
   });
 
   it("counts a prompt that may fit exactly, and refuses it with the count", async () => {
     const words = Array.from({ length: 20_000 }, (_, i) => `word${i % 100}`).join(" ");
-    await expectBadRequest(server.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: words }] }), {
-      param: "messages",
-      code: "context_length_exceeded",
-      message: /maximum context length is 1024 tokens\. However, your messages resulted in \d{5} tokens/,
-    });
+    await expectBadRequest(
+      server.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: words }] }),
+      {
+        param: "messages",
+        code: "context_length_exceeded",
+        message: /maximum context length is 1024 tokens\. However, your messages resulted in \d{5} tokens/,
+      },
+    );
   });
 
   it("tokenizes a prompt of 130,000 tokens without overflowing the stack (was a 500)", async () => {
     // 260,000 bytes: under the byte bound (1,024 tokens x 256 bytes), so it is tokenized.
     const content = "a ".repeat(130_000);
-    await expectBadRequest(server.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content }] }), {
-      param: "messages",
-      code: "context_length_exceeded",
-      message: /However, your messages resulted in 1300\d\d tokens/,
-    });
+    await expectBadRequest(
+      server.client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content }] }),
+      {
+        param: "messages",
+        code: "context_length_exceeded",
+        message: /However, your messages resulted in 1300\d\d tokens/,
+      },
+    );
   });
 
   it("refuses a huge legacy prompt, text or token ids, with param prompt", async () => {
@@ -101,21 +134,30 @@ describe("prompts beyond the context", () => {
       code: "context_length_exceeded",
       message: /your prompt \(1500\d{3} bytes of text\) cannot be fewer than/,
     });
-    await expectBadRequest(server.client.completions.create({ model: "tiny", prompt: [huge.slice(0, 100), huge], max_tokens: 1 }), {
-      param: "prompt",
-      code: "context_length_exceeded",
-      message: /maximum context length is 1024 tokens/,
-    });
-    await expectBadRequest(server.client.completions.create({ model: "tiny", prompt: new Array<number>(200_000).fill(1), max_tokens: 1 }), {
-      param: "prompt",
-      code: "context_length_exceeded",
-      message: /your prompt resulted in 200000 tokens/,
-    });
-    await expectBadRequest(server.client.completions.create({ model: "tiny", prompt: "x", suffix: huge, max_tokens: 1 }), {
-      param: "prompt",
-      code: "context_length_exceeded",
-      message: /cannot be fewer than/,
-    });
+    await expectBadRequest(
+      server.client.completions.create({ model: "tiny", prompt: [huge.slice(0, 100), huge], max_tokens: 1 }),
+      {
+        param: "prompt",
+        code: "context_length_exceeded",
+        message: /maximum context length is 1024 tokens/,
+      },
+    );
+    await expectBadRequest(
+      server.client.completions.create({ model: "tiny", prompt: new Array<number>(200_000).fill(1), max_tokens: 1 }),
+      {
+        param: "prompt",
+        code: "context_length_exceeded",
+        message: /your prompt resulted in 200000 tokens/,
+      },
+    );
+    await expectBadRequest(
+      server.client.completions.create({ model: "tiny", prompt: "x", suffix: huge, max_tokens: 1 }),
+      {
+        param: "prompt",
+        code: "context_length_exceeded",
+        message: /cannot be fewer than/,
+      },
+    );
   });
 
   it("refuses a huge embedding input with param input", async () => {
@@ -146,7 +188,10 @@ describe("prompts beyond the context", () => {
     assert.equal(chat.status, 400);
     assert.equal(chat.body.error.param, "messages");
     // /tokenize is for counting: past the context, but not past the byte bound, it counts.
-    const counted = await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: "hello ".repeat(3000) }) });
+    const counted = await fetch(`${server.root}/tokenize`, {
+      method: "POST",
+      body: JSON.stringify({ model: "tiny", prompt: "hello ".repeat(3000) }),
+    });
     assert.equal(counted.status, 200);
     assert.ok(((await counted.json()) as { count: number }).count >= 3000);
   });
@@ -168,7 +213,10 @@ describe("request bodies over --max-body-size", () => {
     assert.deepEqual(Object.keys(res.body.error).sort(), ["code", "message", "param", "type"]);
     assert.equal(res.body.error.type, "invalid_request_error");
     assert.equal(res.body.error.code, "request_too_large");
-    assert.match(String(res.body.error.message), /larger than this server's limit of 8 MiB \(8388608 bytes\).*--max-body-size/);
+    assert.match(
+      String(res.body.error.message),
+      /larger than this server's limit of 8 MiB \(8388608 bytes\).*--max-body-size/,
+    );
     assert.match(res.headers.get("x-request-id") ?? "", /^req_/);
   });
 
@@ -191,9 +239,12 @@ describe("request bodies over --max-body-size", () => {
   });
 
   it("answers 413 once a chunked body passes the limit, while the client is still sending", async () => {
-    const head = "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const head =
+      "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     const chunk = " ".repeat(16 * 1024);
-    const chunks = Buffer.from(Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join("")); // 128 KiB, no last chunk
+    const chunks = Buffer.from(
+      Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join(""),
+    ); // 128 KiB, no last chunk
     const answer = await sendPartially(small.root, head, chunks);
     assert.match(answer, /^HTTP\/1\.1 413 /);
     assert.match(answer, /limit of 64 KiB/);
@@ -208,21 +259,41 @@ describe("choices per request", () => {
       code: "invalid_value",
       message: /holds 2000 prompts.*at most 128 choices/,
     });
-    await expectBadRequest(server.client.completions.create({ model: "tiny", prompt: ["a", "b", "c"], n: 64, max_tokens: 1 }), {
-      param: "n",
-      code: "invalid_value",
-      message: /192 choices \(3 prompts x n = 64\).*at most 128/,
-    });
-    await expectBadRequest(server.client.completions.create({ model: "tiny", prompt: Array.from({ length: 7 }, () => "a"), best_of: 20, max_tokens: 1 }), {
-      param: "best_of",
-      code: "invalid_value",
-      message: /140 choices/,
-    });
+    await expectBadRequest(
+      server.client.completions.create({ model: "tiny", prompt: ["a", "b", "c"], n: 64, max_tokens: 1 }),
+      {
+        param: "n",
+        code: "invalid_value",
+        message: /192 choices \(3 prompts x n = 64\).*at most 128/,
+      },
+    );
+    await expectBadRequest(
+      server.client.completions.create({
+        model: "tiny",
+        prompt: Array.from({ length: 7 }, () => "a"),
+        best_of: 20,
+        max_tokens: 1,
+      }),
+      {
+        param: "best_of",
+        code: "invalid_value",
+        message: /140 choices/,
+      },
+    );
   });
 
   it("serves prompts x n within the limit, choice index = prompt x n + j", async () => {
-    const res = await server.client.completions.create({ model: "tiny", prompt: ["a", "b"], n: 3, max_tokens: 1, seed: 1 });
-    assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2, 3, 4, 5]);
+    const res = await server.client.completions.create({
+      model: "tiny",
+      prompt: ["a", "b"],
+      n: 3,
+      max_tokens: 1,
+      seed: 1,
+    });
+    assert.deepEqual(
+      res.choices.map((c) => c.index),
+      [0, 1, 2, 3, 4, 5],
+    );
   });
 });
 
@@ -236,18 +307,30 @@ describe("tool messages", () => {
           { role: "tool", tool_call_id: "call_1", content: "sunny" },
         ],
       }),
-      { param: "messages[1].role", code: "invalid_value", message: /messages with role 'tool' must be a response to a preceeding message with 'tool_calls'/ },
+      {
+        param: "messages[1].role",
+        code: "invalid_value",
+        message: /messages with role 'tool' must be a response to a preceeding message with 'tool_calls'/,
+      },
     );
     await expectBadRequest(
       server.client.chat.completions.create({
         model: "tiny",
         messages: [
           { role: "user", content: "Weather?" },
-          { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }] },
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: "{}" } }],
+          },
           { role: "tool", tool_call_id: "call_2", content: "sunny" },
         ],
       }),
-      { param: "messages[2].tool_call_id", code: "invalid_value", message: /'call_2' not found in 'tool_calls' of previous message/ },
+      {
+        param: "messages[2].tool_call_id",
+        code: "invalid_value",
+        message: /'call_2' not found in 'tool_calls' of previous message/,
+      },
     );
   });
 });
@@ -271,7 +354,13 @@ class FailingEngine implements Engine {
     return Object.assign(events(), { promptTokens: 1 });
   }
   status(): EngineStatus {
-    return { state: "ready", models: ["failing"], sequences: [], queued: 0, stats: { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 } };
+    return {
+      state: "ready",
+      models: ["failing"],
+      sequences: [],
+      queued: 0,
+      stats: { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 },
+    };
   }
   async tokenize(): Promise<TokenizeResult> {
     throw new EngineError("unsupported", "no tokenizer");
@@ -291,7 +380,10 @@ describe("a 500 that remains", () => {
   let baseURL: string;
   let close: () => Promise<void>;
   before(async () => {
-    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logger = pino(
+      { level: "info" },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     const app = await startServer({ engine, logger, host: "127.0.0.1", port: 0 });
     const address = app.server.address();
     if (address === null || typeof address === "string") throw new Error("no address");
@@ -320,7 +412,11 @@ describe("a 500 that remains", () => {
 
   it("is logged the same way when it breaks off a stream", async () => {
     engine.midStream = true;
-    const res = await fetch(`${baseURL}/chat/completions`, { method: "POST", body: JSON.stringify({ ...body, stream: true }), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${baseURL}/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ ...body, stream: true }),
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(res.status, 200);
     assert.match(await res.text(), /data: \{"error":/);
     const logged = errorLines(res.headers.get("x-request-id")!);

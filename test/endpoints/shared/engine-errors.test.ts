@@ -6,7 +6,16 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { EngineError } from "../../../src/engine/errors.js";
-import type { EmbeddingResult, Engine, EngineStatus, GenerateRequest, Generation, GenerationEvent, ModelInfo, TokenizeResult } from "../../../src/engine/types.js";
+import type {
+  EmbeddingResult,
+  Engine,
+  EngineStatus,
+  GenerateRequest,
+  Generation,
+  GenerationEvent,
+  ModelInfo,
+  TokenizeResult,
+} from "../../../src/engine/types.js";
 import { startServer } from "../../../src/server/app.js";
 
 class ScriptedEngine implements Engine {
@@ -30,7 +39,13 @@ class ScriptedEngine implements Engine {
     return Object.assign(events(), { promptTokens: 3 });
   }
   status(): EngineStatus {
-    return { state: "ready", models: ["scripted"], sequences: [], queued: 0, stats: { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 } };
+    return {
+      state: "ready",
+      models: ["scripted"],
+      sequences: [],
+      queued: 0,
+      stats: { decodeSteps: 0, sequencesDecoded: 0, promptTokensEvaluated: 0, tokensGenerated: 0 },
+    };
   }
   async tokenize(): Promise<TokenizeResult> {
     throw new EngineError("unsupported", "The scripted engine does not tokenize.");
@@ -77,7 +92,11 @@ describe("engine failures over HTTP", () => {
   });
 
   it("frames the mid-stream error exactly, without [DONE]", async () => {
-    const res = await fetch(`${baseURL}/chat/completions`, { method: "POST", body: JSON.stringify({ ...request, stream: true }), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${baseURL}/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ ...request, stream: true }),
+      headers: { "content-type": "application/json" },
+    });
     const body = await res.text();
     const events = body.split("\n\n").filter((e) => e.length > 0);
     const last = JSON.parse(events.at(-1)!.replace(/^data: /, "")) as { error: Record<string, unknown> };
@@ -108,7 +127,11 @@ describe("engine failures over HTTP", () => {
 
   it("sends Retry-After headers with 429", async () => {
     engine.failBefore = new EngineError("overloaded", "busy");
-    const res = await fetch(`${baseURL}/chat/completions`, { method: "POST", body: JSON.stringify(request), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${baseURL}/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify(request),
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(res.status, 429);
     assert.equal(res.headers.get("retry-after"), "1");
     assert.equal(res.headers.get("retry-after-ms"), "1000");

@@ -33,27 +33,43 @@ async function expectApiError<T extends new (...args: never[]) => Error>(
   });
 }
 
-async function rawPost(path: string, body: string, headers: Record<string, string> = { "content-type": "application/json" }) {
+async function rawPost(
+  path: string,
+  body: string,
+  headers: Record<string, string> = { "content-type": "application/json" },
+) {
   const res = await fetch(`${server.baseURL}${path}`, { method: "POST", body, headers });
   return { status: res.status, headers: res.headers, body: (await res.json()) as { error: Record<string, unknown> } };
 }
 
 describe("errors", () => {
   it("rejects out-of-range parameters with OpenAI's message and param", async () => {
-    await expectApiError(server.client.chat.completions.create({ model: "tiny", messages, temperature: 3 }), OpenAI.BadRequestError, {
-      status: 400,
-      param: "temperature",
-      code: "decimal_above_max_value",
-      message: /Expected a value <= 2, but got 3 instead/,
-    });
-    await expectApiError(server.client.chat.completions.create({ model: "tiny", messages, top_p: -1 }), OpenAI.BadRequestError, {
-      status: 400,
-      param: "top_p",
-    });
-    await expectApiError(server.client.chat.completions.create({ model: "tiny", messages, stop: ["a", "b", "c", "d", "e"] }), OpenAI.BadRequestError, {
-      status: 400,
-      param: "stop",
-    });
+    await expectApiError(
+      server.client.chat.completions.create({ model: "tiny", messages, temperature: 3 }),
+      OpenAI.BadRequestError,
+      {
+        status: 400,
+        param: "temperature",
+        code: "decimal_above_max_value",
+        message: /Expected a value <= 2, but got 3 instead/,
+      },
+    );
+    await expectApiError(
+      server.client.chat.completions.create({ model: "tiny", messages, top_p: -1 }),
+      OpenAI.BadRequestError,
+      {
+        status: 400,
+        param: "top_p",
+      },
+    );
+    await expectApiError(
+      server.client.chat.completions.create({ model: "tiny", messages, stop: ["a", "b", "c", "d", "e"] }),
+      OpenAI.BadRequestError,
+      {
+        status: 400,
+        param: "stop",
+      },
+    );
   });
 
   it("rejects a missing required parameter", async () => {
@@ -80,15 +96,25 @@ describe("errors", () => {
       { status: 400, param: "functions" },
     );
     // The same parameters at their no-op values are accepted.
-    const ok = await server.client.chat.completions.create({ model: "tiny", messages, response_format: { type: "text" }, tools: [], max_tokens: 1 });
+    const ok = await server.client.chat.completions.create({
+      model: "tiny",
+      messages,
+      response_format: { type: "text" },
+      tools: [],
+      max_tokens: 1,
+    });
     assert.equal(ok.choices.length, 1);
   });
 
   it("rejects an unknown parameter", async () => {
-    await expectApiError(server.client.chat.completions.create({ model: "tiny", messages, frobnicate: 1 } as never), OpenAI.BadRequestError, {
-      status: 400,
-      param: "frobnicate",
-    });
+    await expectApiError(
+      server.client.chat.completions.create({ model: "tiny", messages, frobnicate: 1 } as never),
+      OpenAI.BadRequestError,
+      {
+        status: 400,
+        param: "frobnicate",
+      },
+    );
   });
 
   it("rejects stream_options without stream", async () => {
@@ -101,13 +127,20 @@ describe("errors", () => {
 
   it("answers an unknown model with 404 model_not_found, streaming or not", async () => {
     for (const stream of [false, true]) {
-      await expectApiError(server.client.chat.completions.create({ model: "nope", messages, stream }), OpenAI.NotFoundError, {
-        status: 404,
-        code: "model_not_found",
-        message: /The model `nope` does not exist/,
-      });
+      await expectApiError(
+        server.client.chat.completions.create({ model: "nope", messages, stream }),
+        OpenAI.NotFoundError,
+        {
+          status: 404,
+          code: "model_not_found",
+          message: /The model `nope` does not exist/,
+        },
+      );
     }
-    await expectApiError(server.client.models.retrieve("nope"), OpenAI.NotFoundError, { status: 404, code: "model_not_found" });
+    await expectApiError(server.client.models.retrieve("nope"), OpenAI.NotFoundError, {
+      status: 404,
+      code: "model_not_found",
+    });
   });
 
   it("refuses a prompt longer than the context, naming the numbers", async () => {
@@ -117,12 +150,16 @@ describe("errors", () => {
       OpenAI.BadRequestError,
       { status: 400, code: "context_length_exceeded", message: /maximum context length is 256 tokens/ },
     );
-    await expectApiError(server.client.completions.create({ model: "tiny", prompt: "hello", max_tokens: 300 }), OpenAI.BadRequestError, {
-      status: 400,
-      code: "context_length_exceeded",
-      param: "prompt",
-      message: /you requested 30\d tokens \(\d in the prompt, 300 in the completion\)/,
-    });
+    await expectApiError(
+      server.client.completions.create({ model: "tiny", prompt: "hello", max_tokens: 300 }),
+      OpenAI.BadRequestError,
+      {
+        status: 400,
+        code: "context_length_exceeded",
+        param: "prompt",
+        message: /you requested 30\d tokens \(\d in the prompt, 300 in the completion\)/,
+      },
+    );
   });
 
   it("ends with finish_reason length when the context fills up", async () => {
@@ -149,7 +186,11 @@ describe("errors", () => {
   });
 
   it("answers an unknown route with 404 Invalid URL", async () => {
-    const res = await fetch(`${server.baseURL}/engines`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    const res = await fetch(`${server.baseURL}/engines`, {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
     assert.equal(res.status, 404);
     const body = (await res.json()) as { error: { message: string; code: string } };
     assert.equal(body.error.message, "Invalid URL (POST /v1/engines)");
@@ -159,7 +200,9 @@ describe("errors", () => {
     await expectApiError(
       server.client.chat.completions.create({
         model: "tiny",
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] }],
+        messages: [
+          { role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AA==" } }] },
+        ],
       }),
       OpenAI.BadRequestError,
       { status: 400 },

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
-import { ChatStreamBuilder, buildChatCompletion, type ChatCompletionChunk } from "../../../src/endpoints/chat-completions/response.js";
+import {
+  ChatStreamBuilder,
+  buildChatCompletion,
+  type ChatCompletionChunk,
+} from "../../../src/endpoints/chat-completions/response.js";
 import { CompletionStreamBuilder, buildCompletion } from "../../../src/endpoints/completions/response.js";
 import {
   LOGPROB_FLOOR,
@@ -16,11 +20,26 @@ const bytes = (s: string): number[] => [...Buffer.from(s, "utf8")];
 const alt = (text: string, logprob: number): LogprobInput["top"][number] => ({ text, bytes: bytes(text), logprob });
 
 /** "Hel" then "lo", each with three alternatives (the sampled token among them, as engines report). */
-const hel: LogprobInput = { text: "Hel", bytes: bytes("Hel"), logprob: -0.5, top: [alt("Hel", -0.5), alt("He", -1.5), alt("H", -2)] };
-const lo: LogprobInput = { text: "lo", bytes: bytes("lo"), logprob: -2.5, top: [alt("p", -0.25), alt("l", -1), alt("lo", -2.5)] };
+const hel: LogprobInput = {
+  text: "Hel",
+  bytes: bytes("Hel"),
+  logprob: -0.5,
+  top: [alt("Hel", -0.5), alt("He", -1.5), alt("H", -2)],
+};
+const lo: LogprobInput = {
+  text: "lo",
+  bytes: bytes("lo"),
+  logprob: -2.5,
+  top: [alt("p", -0.25), alt("l", -1), alt("lo", -2.5)],
+};
 
 function clientAnswering(respond: () => Response): OpenAI {
-  return new OpenAI({ apiKey: "sk-test", baseURL: "http://lavash.invalid/v1", maxRetries: 0, fetch: async () => respond() });
+  return new OpenAI({
+    apiKey: "sk-test",
+    baseURL: "http://lavash.invalid/v1",
+    maxRetries: 0,
+    fetch: async () => respond(),
+  });
 }
 
 function sse(events: readonly unknown[]): Response {
@@ -56,7 +75,12 @@ describe("chat logprobs", () => {
   });
 
   it("a token that splits a character keeps its exact bytes; -Infinity becomes OpenAI's floor", () => {
-    const partial: LogprobInput = { text: "bytes:\\xe4\\xbd", bytes: [0xe4, 0xbd], logprob: -Infinity, top: [alt("x", -Infinity)] };
+    const partial: LogprobInput = {
+      text: "bytes:\\xe4\\xbd",
+      bytes: [0xe4, 0xbd],
+      logprob: -Infinity,
+      top: [alt("x", -Infinity)],
+    };
     const [entry] = chatLogprobEntries([partial], 1);
     assert.deepEqual(entry, {
       token: "bytes:\\xe4\\xbd",
@@ -112,7 +136,11 @@ describe("chat logprobs", () => {
     });
     assert.equal(b.contentChunk(0, "Hel").choices[0]?.logprobs, null);
     // Tokens whose text is held back (half a character) can still be reported.
-    const held = b.contentChunk(0, "", chatLogprobEntries([{ text: "bytes:\\xe4", bytes: [0xe4], logprob: -1, top: [] }], 0));
+    const held = b.contentChunk(
+      0,
+      "",
+      chatLogprobEntries([{ text: "bytes:\\xe4", bytes: [0xe4], logprob: -1, top: [] }], 0),
+    );
     assert.deepEqual(held.choices[0]?.delta, { content: "" });
     assert.equal(held.choices[0]?.logprobs?.content?.length, 1);
     assert.equal(b.finishChunk(0, "stop").choices[0]?.logprobs, null);
@@ -121,8 +149,18 @@ describe("chat logprobs", () => {
   it("the SDK's .stream() reassembles the logprobs of every chunk, per choice", async () => {
     const b = new ChatStreamBuilder({ model: "m", includeUsage: true });
     const ni: LogprobInput = { text: "Hi", bytes: bytes("Hi"), logprob: -0.1, top: [alt("Hi", -0.1), alt("Yo", -3)] };
-    const half: LogprobInput = { text: "bytes:\\xf0\\x9f", bytes: [0xf0, 0x9f], logprob: -0.7, top: [alt("!", -0.2), alt("?", -2)] };
-    const rest: LogprobInput = { text: "bytes:\\x98\\x80", bytes: [0x98, 0x80], logprob: -0.3, top: [alt("bytes:\\x98\\x80", -0.3), alt("x", -4)] };
+    const half: LogprobInput = {
+      text: "bytes:\\xf0\\x9f",
+      bytes: [0xf0, 0x9f],
+      logprob: -0.7,
+      top: [alt("!", -0.2), alt("?", -2)],
+    };
+    const rest: LogprobInput = {
+      text: "bytes:\\x98\\x80",
+      bytes: [0x98, 0x80],
+      logprob: -0.3,
+      top: [alt("bytes:\\x98\\x80", -0.3), alt("x", -4)],
+    };
     const events: unknown[] = [
       b.roleChunk(0, true),
       b.roleChunk(1, true),
@@ -170,7 +208,10 @@ describe("legacy logprobs", () => {
       text_offset: [5, 8],
     });
     const k2 = legacyLogprobs([helAt, loAt], 2).top_logprobs;
-    assert.deepEqual(k2, [{ Hel: -0.5, He: -1.5 }, { p: -0.25, l: -1, lo: -2.5 }]);
+    assert.deepEqual(k2, [
+      { Hel: -0.5, He: -1.5 },
+      { p: -0.25, l: -1, lo: -2.5 },
+    ]);
     for (const k of [0, 1, 2, 3, 5]) {
       for (const [i, dict] of legacyLogprobs([helAt, loAt], k).top_logprobs.entries()) {
         assert.ok(dict !== null);
@@ -207,11 +248,21 @@ describe("legacy logprobs", () => {
       top_logprobs: [null, { " hello": -1, " hi": -4 }, { Hel: -0.5 }],
       text_offset: [0, 3, 6],
     });
-    assert.deepEqual(legacyLogprobs([], 1, { firstIsNull: true }), { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] });
+    assert.deepEqual(legacyLogprobs([], 1, { firstIsNull: true }), {
+      tokens: [],
+      token_logprobs: [],
+      top_logprobs: [],
+      text_offset: [],
+    });
   });
 
   it("keys that collide keep the better value; '__proto__' is an ordinary key", () => {
-    const odd: LogprobInput = { text: "__proto__", bytes: bytes("__proto__"), logprob: -3, top: [alt("a", -1), alt("a", -2)] };
+    const odd: LogprobInput = {
+      text: "__proto__",
+      bytes: bytes("__proto__"),
+      logprob: -3,
+      top: [alt("a", -1), alt("a", -2)],
+    };
     const [dict] = legacyLogprobs([{ ...odd, offset: 0 }], 2).top_logprobs;
     assert.deepEqual(Object.keys(dict!), ["a", "__proto__"]);
     assert.equal(dict!.a, -1);
@@ -231,7 +282,11 @@ describe("legacy logprobs", () => {
     });
     assert.deepEqual(body.choices[0]?.logprobs, lp);
     assert.equal(body.choices[1]?.logprobs, null);
-    const got = await clientAnswering(() => Response.json(body)).completions.create({ model: "m", prompt: "x", logprobs: 1 });
+    const got = await clientAnswering(() => Response.json(body)).completions.create({
+      model: "m",
+      prompt: "x",
+      logprobs: 1,
+    });
     assert.deepEqual(got.choices[0]?.logprobs, lp);
 
     const b = new CompletionStreamBuilder({ model: "m", includeUsage: false });
@@ -241,7 +296,12 @@ describe("legacy logprobs", () => {
     assert.equal(b.textChunk(0, "Hel").choices[0]?.logprobs, null);
     assert.equal(b.finishChunk(0, "stop").choices[0]?.logprobs, null);
     const events = [b.textChunk(0, "Hel", first), b.textChunk(0, "lo", second), b.finishChunk(0, "length"), "[DONE]"];
-    const stream = await clientAnswering(() => sse(events)).completions.create({ model: "m", prompt: "x", logprobs: 1, stream: true });
+    const stream = await clientAnswering(() => sse(events)).completions.create({
+      model: "m",
+      prompt: "x",
+      logprobs: 1,
+      stream: true,
+    });
     const offsets: number[] = [];
     for await (const chunk of stream) offsets.push(...(chunk.choices[0]?.logprobs?.text_offset ?? []));
     assert.deepEqual(offsets, [5, 8]);

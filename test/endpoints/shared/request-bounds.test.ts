@@ -37,7 +37,10 @@ describe("--max-body-size", () => {
     assert.equal(e.status, 413);
     assert.equal(e.type, "invalid_request_error");
     assert.equal(e.code, "request_too_large");
-    assert.match(e.message, /\(600000 bytes\) is larger than this server's limit of 512 KiB \(524288 bytes\).*--max-body-size/);
+    assert.match(
+      e.message,
+      /\(600000 bytes\) is larger than this server's limit of 512 KiB \(524288 bytes\).*--max-body-size/,
+    );
     assert.doesNotMatch(bodyTooLarge(1000, Number.NaN).message, /NaN/);
     assert.equal(describeByteSize(1000), "1000 bytes");
     assert.equal(describeByteSize(1536 * 1024), "1.5 MiB (1572864 bytes)");
@@ -48,7 +51,10 @@ describe("tool messages", () => {
   const call = (id: string) => ({ id, type: "function", function: { name: "f", arguments: "{}" } });
   const parse = (messages: unknown[]) => parseChatCompletionRequest({ model: "m", messages });
   const refuses = (messages: unknown[], param: string, message: RegExp) =>
-    assert.throws(() => parse(messages), (e: unknown) => e instanceof ApiError && e.status === 400 && e.param === param && message.test(e.message));
+    assert.throws(
+      () => parse(messages),
+      (e: unknown) => e instanceof ApiError && e.status === 400 && e.param === param && message.test(e.message),
+    );
 
   it("take answers to the preceding assistant's calls, several in a row", () => {
     parse([
@@ -61,13 +67,32 @@ describe("tool messages", () => {
   });
 
   it("are refused without a preceding call, as OpenAI refuses them, param at the message", () => {
-    const noCall = /^Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'\.$/;
-    refuses([{ role: "user", content: "hi" }, { role: "tool", tool_call_id: "a", content: "1" }], "messages[1].role", noCall);
+    const noCall =
+      /^Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'\.$/;
+    refuses(
+      [
+        { role: "user", content: "hi" },
+        { role: "tool", tool_call_id: "a", content: "1" },
+      ],
+      "messages[1].role",
+      noCall,
+    );
     refuses([{ role: "tool", tool_call_id: "a", content: "1" }], "messages[0].role", noCall);
     // An assistant turn without calls, or another message in between, answers nothing.
-    refuses([{ role: "assistant", content: "x" }, { role: "tool", tool_call_id: "a", content: "1" }], "messages[1].role", noCall);
     refuses(
-      [{ role: "assistant", content: null, tool_calls: [call("a")] }, { role: "user", content: "and?" }, { role: "tool", tool_call_id: "a", content: "1" }],
+      [
+        { role: "assistant", content: "x" },
+        { role: "tool", tool_call_id: "a", content: "1" },
+      ],
+      "messages[1].role",
+      noCall,
+    );
+    refuses(
+      [
+        { role: "assistant", content: null, tool_calls: [call("a")] },
+        { role: "user", content: "and?" },
+        { role: "tool", tool_call_id: "a", content: "1" },
+      ],
       "messages[2].role",
       noCall,
     );
@@ -75,7 +100,10 @@ describe("tool messages", () => {
 
   it("must name one of those calls", () => {
     refuses(
-      [{ role: "assistant", content: null, tool_calls: [call("a")] }, { role: "tool", tool_call_id: "zzz", content: "1" }],
+      [
+        { role: "assistant", content: null, tool_calls: [call("a")] },
+        { role: "tool", tool_call_id: "zzz", content: "1" },
+      ],
       "messages[1].tool_call_id",
       /'tool_call_id' of 'zzz' not found in 'tool_calls' of previous message/,
     );
@@ -92,7 +120,11 @@ describe("choices per request", () => {
 
   it("refuse more, naming the parameter and the limit", () => {
     const refused = (prompts: number, req: { n?: number; best_of?: number }, param: string) =>
-      assert.throws(() => checkChoiceCount(prompts, req), (e: unknown) => e instanceof ApiError && e.status === 400 && e.param === param && /at most 128 choices/.test(e.message));
+      assert.throws(
+        () => checkChoiceCount(prompts, req),
+        (e: unknown) =>
+          e instanceof ApiError && e.status === 400 && e.param === param && /at most 128 choices/.test(e.message),
+      );
     refused(2000, { n: 64 }, "prompt");
     refused(129, {}, "prompt");
     refused(3, { n: 64 }, "n");
@@ -113,7 +145,9 @@ describe("the byte bound on prompts", () => {
         e instanceof EngineError &&
         e.kind === "context_length_exceeded" &&
         toApiError(e, "m", CHAT_ERROR_NAMES).param === "messages" &&
-        /maximum context length is 1024 tokens.*\(262144 bytes of text\) cannot be fewer than 1024 tokens/.test(toApiError(e, "m", CHAT_ERROR_NAMES).message),
+        /maximum context length is 1024 tokens.*\(262144 bytes of text\) cannot be fewer than 1024 tokens/.test(
+          toApiError(e, "m", CHAT_ERROR_NAMES).message,
+        ),
     );
   });
 

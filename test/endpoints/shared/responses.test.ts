@@ -1,10 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
-import { ChatStreamBuilder, buildChatCompletion, type ChatCompletionChunk } from "../../../src/endpoints/chat-completions/response.js";
+import {
+  ChatStreamBuilder,
+  buildChatCompletion,
+  type ChatCompletionChunk,
+} from "../../../src/endpoints/chat-completions/response.js";
 import { CompletionStreamBuilder, buildCompletion } from "../../../src/endpoints/completions/response.js";
 import { buildModel, buildModelList } from "../../../src/endpoints/models/response.js";
-import { SYSTEM_FINGERPRINT, newChatCompletionId, newCompletionId, newRequestId } from "../../../src/endpoints/shared/response-fields.js";
+import {
+  SYSTEM_FINGERPRINT,
+  newChatCompletionId,
+  newCompletionId,
+  newRequestId,
+} from "../../../src/endpoints/shared/response-fields.js";
 import {
   ApiError,
   contextLengthExceeded,
@@ -20,7 +29,12 @@ import {
 
 /** A client whose every request is answered by `respond`, so the SDK's own parsing is exercised. */
 function clientAnswering(respond: () => Response): OpenAI {
-  return new OpenAI({ apiKey: "sk-test", baseURL: "http://lavash.invalid/v1", maxRetries: 0, fetch: async () => respond() });
+  return new OpenAI({
+    apiKey: "sk-test",
+    baseURL: "http://lavash.invalid/v1",
+    maxRetries: 0,
+    fetch: async () => respond(),
+  });
 }
 
 function sse(events: readonly unknown[]): Response {
@@ -53,15 +67,29 @@ describe("chat.completion", () => {
       model: "m",
       system_fingerprint: SYSTEM_FINGERPRINT,
       choices: [
-        { index: 0, message: { role: "assistant", content: "Hello", refusal: null }, logprobs: null, finish_reason: "stop" },
+        {
+          index: 0,
+          message: { role: "assistant", content: "Hello", refusal: null },
+          logprobs: null,
+          finish_reason: "stop",
+        },
       ],
       usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } },
     });
   });
 
   it("usage always carries prompt_tokens_details, with the cached prompt tokens", () => {
-    const body = buildChatCompletion({ model: "m", choices: [], usage: { promptTokens: 10, completionTokens: 3, cachedTokens: 8 } });
-    assert.deepEqual(body.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, prompt_tokens_details: { cached_tokens: 8 } });
+    const body = buildChatCompletion({
+      model: "m",
+      choices: [],
+      usage: { promptTokens: 10, completionTokens: 3, cachedTokens: 8 },
+    });
+    assert.deepEqual(body.usage, {
+      prompt_tokens: 10,
+      completion_tokens: 3,
+      total_tokens: 13,
+      prompt_tokens_details: { cached_tokens: 8 },
+    });
   });
 
   it("defaults id and created", () => {
@@ -87,10 +115,18 @@ describe("chat.completion", () => {
 describe("chat.completion.chunk", () => {
   it("builds role, content, finish and usage chunks with fixed id and created", () => {
     const b = new ChatStreamBuilder({ id: "chatcmpl-s", created: 9, model: "m", includeUsage: true });
-    const head = { id: "chatcmpl-s", object: "chat.completion.chunk", created: 9, model: "m", system_fingerprint: SYSTEM_FINGERPRINT };
+    const head = {
+      id: "chatcmpl-s",
+      object: "chat.completion.chunk",
+      created: 9,
+      model: "m",
+      system_fingerprint: SYSTEM_FINGERPRINT,
+    };
     assert.deepEqual(b.roleChunk(0), {
       ...head,
-      choices: [{ index: 0, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }],
+      choices: [
+        { index: 0, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null },
+      ],
       usage: null,
     });
     assert.deepEqual(b.contentChunk(0, "Hel"), {
@@ -120,7 +156,12 @@ describe("chat.completion.chunk", () => {
 
   it("is assembled by the SDK's .stream() helper into the final completion", async () => {
     const b = new ChatStreamBuilder({ model: "m", includeUsage: true });
-    const events: unknown[] = [b.roleChunk(0), b.contentChunk(0, "Hel"), b.contentChunk(0, "lo"), b.finishChunk(0, "stop")];
+    const events: unknown[] = [
+      b.roleChunk(0),
+      b.contentChunk(0, "Hel"),
+      b.contentChunk(0, "lo"),
+      b.finishChunk(0, "stop"),
+    ];
     events.push(b.usageChunk({ promptTokens: 2, completionTokens: 2 }) as ChatCompletionChunk, "[DONE]");
     const client = clientAnswering(() => sse(events));
     const stream = client.chat.completions.stream({
@@ -156,14 +197,25 @@ describe("text_completion", () => {
         model: "m",
         system_fingerprint: SYSTEM_FINGERPRINT,
         choices: [{ text: " there", index: 0, logprobs: null, finish_reason: "length" }],
-        usage: { prompt_tokens: 1, completion_tokens: 16, total_tokens: 17, prompt_tokens_details: { cached_tokens: 0 } },
+        usage: {
+          prompt_tokens: 1,
+          completion_tokens: 16,
+          total_tokens: 17,
+          prompt_tokens_details: { cached_tokens: 0 },
+        },
       },
     );
   });
 
   it("chunks use the same object name and a null finish_reason until the end", async () => {
     const b = new CompletionStreamBuilder({ id: "cmpl-s", created: 2, model: "m", includeUsage: true });
-    const head = { id: "cmpl-s", object: "text_completion", created: 2, model: "m", system_fingerprint: SYSTEM_FINGERPRINT };
+    const head = {
+      id: "cmpl-s",
+      object: "text_completion",
+      created: 2,
+      model: "m",
+      system_fingerprint: SYSTEM_FINGERPRINT,
+    };
     assert.deepEqual(b.textChunk(0, "a"), {
       ...head,
       choices: [{ text: "a", index: 0, logprobs: null, finish_reason: null }],
@@ -179,9 +231,17 @@ describe("text_completion", () => {
       choices: [],
       usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2, prompt_tokens_details: { cached_tokens: 0 } },
     });
-    assert.equal(new CompletionStreamBuilder({ model: "m", includeUsage: false }).usageChunk({ promptTokens: 1, completionTokens: 1 }), null);
+    assert.equal(
+      new CompletionStreamBuilder({ model: "m", includeUsage: false }).usageChunk({
+        promptTokens: 1,
+        completionTokens: 1,
+      }),
+      null,
+    );
 
-    const client = clientAnswering(() => sse([b.textChunk(0, "a"), b.textChunk(0, "b"), b.finishChunk(0, "stop"), "[DONE]"]));
+    const client = clientAnswering(() =>
+      sse([b.textChunk(0, "a"), b.textChunk(0, "b"), b.finishChunk(0, "stop"), "[DONE]"]),
+    );
     const stream = await client.completions.create({ model: "m", prompt: "x", stream: true });
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
@@ -245,13 +305,20 @@ describe("errors", () => {
     assert.equal(c.param, "messages");
     assert.equal(c.code, "context_length_exceeded");
     assert.equal(invalidJson("x").status, 400);
-    assert.match(invalidJson("Unexpected end").message, /^We could not parse the JSON body of your request\..*Unexpected end/);
+    assert.match(
+      invalidJson("Unexpected end").message,
+      /^We could not parse the JSON body of your request\..*Unexpected end/,
+    );
   });
 
   it("reach the SDK as its typed errors", async () => {
     const e = rateLimited("queue full", 1);
     const client = clientAnswering(
-      () => new Response(JSON.stringify(toErrorBody(e)), { status: e.status, headers: { "content-type": "application/json", ...e.headers } }),
+      () =>
+        new Response(JSON.stringify(toErrorBody(e)), {
+          status: e.status,
+          headers: { "content-type": "application/json", ...e.headers },
+        }),
     );
     await assert.rejects(client.models.list(), (err: unknown) => {
       assert.ok(err instanceof OpenAI.RateLimitError);

@@ -202,7 +202,10 @@ describe("SseStream", () => {
         parts.push(Buffer.from(value));
         await sleep(1);
       }
-      const events = Buffer.concat(parts).toString("utf8").split("\n\n").filter((e) => e !== "");
+      const events = Buffer.concat(parts)
+        .toString("utf8")
+        .split("\n\n")
+        .filter((e) => e !== "");
       assert.equal(events.length, 65);
       assert.equal(events[64], "data: [DONE]");
       events.slice(0, 64).forEach((e, i) => assert.deepEqual(JSON.parse(e.slice("data: ".length)), { i, payload }));

@@ -12,7 +12,12 @@ after(async () => {
   await server?.close();
 });
 
-const base = { model: "tiny", messages: [{ role: "user" as const, content: "Write a long story." }], max_tokens: 60, temperature: 1 };
+const base = {
+  model: "tiny",
+  messages: [{ role: "user" as const, content: "Write a long story." }],
+  max_tokens: 60,
+  temperature: 1,
+};
 
 /** Streams a seeded request and returns its deltas: one per token, in practice. */
 async function deltas(seed: number): Promise<string[]> {
@@ -30,7 +35,8 @@ function crossTokenStop(pieces: string[]): { stop: string; boundary: number } {
   for (let k = 4; k < pieces.length - 1; k++) {
     const a = pieces[k]!;
     const b = pieces[k + 1]!;
-    if (a.length >= 2 && b.length >= 2 && !(a + b).includes("\uFFFD")) return { stop: a.slice(-2) + b.slice(0, 2), boundary: k };
+    if (a.length >= 2 && b.length >= 2 && !(a + b).includes("\uFFFD"))
+      return { stop: a.slice(-2) + b.slice(0, 2), boundary: k };
   }
   throw new Error("no two adjacent multi-character tokens in the sample");
 }
@@ -61,7 +67,12 @@ describe("stop sequences", () => {
   }
 
   it("treats a stop string that never occurs as no stop", async () => {
-    const res = await server.client.chat.completions.create({ ...base, seed: 7, max_tokens: 10, stop: "never-appears-zzz" });
+    const res = await server.client.chat.completions.create({
+      ...base,
+      seed: 7,
+      max_tokens: 10,
+      stop: "never-appears-zzz",
+    });
     assert.equal(res.choices[0]!.finish_reason, "length");
     assert.equal(res.usage!.completion_tokens, 10);
   });

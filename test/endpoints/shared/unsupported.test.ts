@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CHAT_UNSUPPORTED, parseChatCompletionRequest } from "../../../src/endpoints/chat-completions/schema.js";
 import { ApiError } from "../../../src/endpoints/shared/errors.js";
-import { never, onlyValues, rejectUnsupported, when, type UnsupportedRule } from "../../../src/endpoints/shared/unsupported.js";
+import {
+  never,
+  onlyValues,
+  rejectUnsupported,
+  when,
+  type UnsupportedRule,
+} from "../../../src/endpoints/shared/unsupported.js";
 
 const base = { model: "m", messages: [{ role: "user", content: "hi" }] };
 const tool = { type: "function", function: { name: "get_weather", parameters: { type: "object" } } };
@@ -26,7 +32,10 @@ function unsupported(extra: Record<string, unknown>, param: string): void {
 describe("unsupported parameters (chat)", () => {
   it("rejects values that would change the result", () => {
     unsupported({ tools: [{ type: "custom", custom: { name: "c" } }] }, "tools");
-    unsupported({ tools: [tool], tool_choice: { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [] } } }, "tool_choice");
+    unsupported(
+      { tools: [tool], tool_choice: { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [] } } },
+      "tool_choice",
+    );
     unsupported({ functions: [{ name: "f" }] }, "functions");
     unsupported({ function_call: { name: "f" } }, "function_call");
     unsupported({ modalities: ["text", "audio"] }, "modalities");
@@ -50,7 +59,13 @@ describe("unsupported parameters (chat)", () => {
       ],
     });
     for (const messages of [
-      [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "custom", custom: { name: "c", input: "x" } }] }],
+      [
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "c", type: "custom", custom: { name: "c", input: "x" } }],
+        },
+      ],
       [{ role: "function", name: "f", content: "42" }],
       [{ role: "assistant", content: null, function_call: { name: "f", arguments: "{}" } }],
     ]) {
@@ -72,7 +87,15 @@ describe("unsupported parameters (chat)", () => {
 
   it("no longer lists the sampling and scoring parameters lavash honours", () => {
     const names = new Set(CHAT_UNSUPPORTED.map((r) => r.name));
-    for (const name of ["n", "logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "best_of"]) {
+    for (const name of [
+      "n",
+      "logprobs",
+      "top_logprobs",
+      "presence_penalty",
+      "frequency_penalty",
+      "logit_bias",
+      "best_of",
+    ]) {
       assert.equal(names.has(name), false, name);
     }
     parseChatCompletionRequest({
@@ -143,9 +166,19 @@ describe("rejectUnsupported", () => {
   });
 
   it("names the parameter, with the hint or the custom message", () => {
-    assert.throws(() => rejectUnsupported({ a: 1 }, rules), { param: "a", message: "lavash does not support 'a' yet." });
-    assert.throws(() => rejectUnsupported({ b: false }, rules), { param: "b", message: "lavash does not support 'b' yet: use c instead." });
-    assert.throws(() => rejectUnsupported({ e: 1 }, rules), { param: "e", message: "custom words.", code: "unsupported_parameter" });
+    assert.throws(() => rejectUnsupported({ a: 1 }, rules), {
+      param: "a",
+      message: "lavash does not support 'a' yet.",
+    });
+    assert.throws(() => rejectUnsupported({ b: false }, rules), {
+      param: "b",
+      message: "lavash does not support 'b' yet: use c instead.",
+    });
+    assert.throws(() => rejectUnsupported({ e: 1 }, rules), {
+      param: "e",
+      message: "custom words.",
+      code: "unsupported_parameter",
+    });
   });
 
   it("lets rules look at the rest of the body", () => {

@@ -25,7 +25,11 @@ interface ErrorBody {
 
 async function post<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
   // vLLM serves these at the root, not under /v1.
-  const res = await fetch(new URL(path, server.baseURL), { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  const res = await fetch(new URL(path, server.baseURL), {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
   return { status: res.status, body: (await res.json()) as T };
 }
 
@@ -47,12 +51,20 @@ describe("tokenize / detokenize", () => {
 
   it("counts a text prompt as the completion's usage does, and defaults model to the served one", async () => {
     const tok = await post<TokenizeBody>("/tokenize", { prompt: "The quick brown fox", add_special_tokens: true });
-    const completion = await server.client.completions.create({ model: "tiny", prompt: "The quick brown fox", max_tokens: 1 });
+    const completion = await server.client.completions.create({
+      model: "tiny",
+      prompt: "The quick brown fox",
+      max_tokens: 1,
+    });
     assert.equal(tok.body.count, completion.usage!.prompt_tokens);
   });
 
   it("returns each token's text with return_token_strs", async () => {
-    const tok = await post<TokenizeBody>("/tokenize", { model: "tiny", prompt: "Hello world, tokens!", return_token_strs: true });
+    const tok = await post<TokenizeBody>("/tokenize", {
+      model: "tiny",
+      prompt: "Hello world, tokens!",
+      return_token_strs: true,
+    });
     assert.equal(tok.status, 200);
     assert.equal(tok.body.token_strs!.length, tok.body.count);
     assert.equal(tok.body.token_strs!.join(""), "Hello world, tokens!");
@@ -68,26 +80,52 @@ describe("tokenize / detokenize", () => {
     const chat = await server.client.chat.completions.create({ model: "tiny", messages, max_tokens: 1 });
     assert.equal(tok.body.count, chat.usage!.prompt_tokens);
     const rendered = await post<{ prompt: string }>("/detokenize", { tokens: tok.body.tokens });
-    assert.equal(rendered.body.prompt, "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nSay 你好 🙂<|im_end|>\n<|im_start|>assistant\n");
+    assert.equal(
+      rendered.body.prompt,
+      "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nSay 你好 🙂<|im_end|>\n<|im_start|>assistant\n",
+    );
   });
 
   it("honours add_generation_prompt and continue_final_message", async () => {
     const user = [{ role: "user", content: "hi" }];
-    const closed = await post<TokenizeBody>("/tokenize", { model: "tiny", messages: user, add_generation_prompt: false });
-    assert.equal((await post<{ prompt: string }>("/detokenize", { tokens: closed.body.tokens })).body.prompt, "<|im_start|>user\nhi<|im_end|>\n");
+    const closed = await post<TokenizeBody>("/tokenize", {
+      model: "tiny",
+      messages: user,
+      add_generation_prompt: false,
+    });
+    assert.equal(
+      (await post<{ prompt: string }>("/detokenize", { tokens: closed.body.tokens })).body.prompt,
+      "<|im_start|>user\nhi<|im_end|>\n",
+    );
 
     const prefill = [...user, { role: "assistant", content: "Hel" }];
     // Qwen3's template (the built-in models') writes an empty thought before the latest answer.
     const thought = "<think>\n\n</think>\n\n";
-    const open = await post<TokenizeBody>("/tokenize", { model: "tiny", messages: prefill, continue_final_message: true });
+    const open = await post<TokenizeBody>("/tokenize", {
+      model: "tiny",
+      messages: prefill,
+      continue_final_message: true,
+    });
     assert.equal(open.status, 200);
-    assert.equal((await post<{ prompt: string }>("/detokenize", { tokens: open.body.tokens })).body.prompt, `<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n${thought}Hel`);
+    assert.equal(
+      (await post<{ prompt: string }>("/detokenize", { tokens: open.body.tokens })).body.prompt,
+      `<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n${thought}Hel`,
+    );
 
-    const both = await post<ErrorBody>("/tokenize", { model: "tiny", messages: prefill, continue_final_message: true, add_generation_prompt: true });
+    const both = await post<ErrorBody>("/tokenize", {
+      model: "tiny",
+      messages: prefill,
+      continue_final_message: true,
+      add_generation_prompt: true,
+    });
     assert.equal(both.status, 400);
     assert.match(both.body.error.message, /Cannot set both/);
     // Without continue_final_message the final assistant message is a closed turn.
-    const closedAssistant = await post<TokenizeBody>("/tokenize", { model: "tiny", messages: prefill, add_generation_prompt: false });
+    const closedAssistant = await post<TokenizeBody>("/tokenize", {
+      model: "tiny",
+      messages: prefill,
+      add_generation_prompt: false,
+    });
     assert.equal(closedAssistant.status, 200);
     assert.equal(
       (await post<{ prompt: string }>("/detokenize", { tokens: closedAssistant.body.tokens })).body.prompt,
@@ -122,11 +160,19 @@ describe("tokenize / detokenize", () => {
     const unknown = await post<ErrorBody>("/tokenize", { model: "tiny", prompt: "x", frobnicate: 1 });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.error.param, "frobnicate");
-    const template = await post<ErrorBody>("/tokenize", { model: "tiny", messages: [{ role: "user", content: "x" }], chat_template: "{{ messages }}" });
+    const template = await post<ErrorBody>("/tokenize", {
+      model: "tiny",
+      messages: [{ role: "user", content: "x" }],
+      chat_template: "{{ messages }}",
+    });
     assert.equal(template.status, 400);
     assert.equal(template.body.error.param, "chat_template");
     assert.equal(template.body.error.code, "unsupported_parameter");
-    const both = await post<ErrorBody>("/tokenize", { model: "tiny", prompt: "x", messages: [{ role: "user", content: "x" }] });
+    const both = await post<ErrorBody>("/tokenize", {
+      model: "tiny",
+      prompt: "x",
+      messages: [{ role: "user", content: "x" }],
+    });
     assert.equal(both.status, 400);
     const neither = await post<ErrorBody>("/tokenize", { model: "tiny" });
     assert.equal(neither.status, 400);

@@ -12,7 +12,6 @@ import { rng } from "../../helpers/rng.js";
 const SCHEMAS = 200;
 const TEXTS_PER_SCHEMA = 60;
 
-
 const random = rng(20240229);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
@@ -51,7 +50,10 @@ function schema(depth: number): Schema {
     case 6:
     case 7: {
       const names = NAMES.filter(() => random() < 0.6);
-      const s: Record<string, unknown> = { type: "object", properties: Object.fromEntries(names.map((n) => [n, schema(depth + 1)])) };
+      const s: Record<string, unknown> = {
+        type: "object",
+        properties: Object.fromEntries(names.map((n) => [n, schema(depth + 1)])),
+      };
       const required = names.filter(() => random() < 0.5);
       if (required.length > 0 || random() < 0.3) s.required = random() < 0.1 ? [...required, "zz"] : required;
       const extra = random();
@@ -83,7 +85,22 @@ function value(depth: number): unknown {
     case 1:
       return pick([0, 1, -1, 2, 3, 5, 7, -30, 30, 60, 0.5, -0.5, 1.25, 2.5, -3, 6, 100, -2.75]);
     case 2:
-      return pick(["", "a", "ab", "abc", "c", "b1", "ac", "abab", "aaaaaa", "2024-02-29", "12:00:00Z", 'x\n"\\y', "é😀", "cab"]);
+      return pick([
+        "",
+        "a",
+        "ab",
+        "abc",
+        "c",
+        "b1",
+        "ac",
+        "abab",
+        "aaaaaa",
+        "2024-02-29",
+        "12:00:00Z",
+        'x\n"\\y',
+        "é😀",
+        "cab",
+      ]);
     case 3:
       return pick([1, 2, "a", "b", null, true, [1], { x: 1 }, 1.5, 3, { y: [true] }]);
     case 4:

@@ -65,10 +65,16 @@ const ZodTree: z.ZodType = z.object({
 });
 
 type V3Tree = { name: string; kids: V3Tree[] };
-const V3Tree: z3.ZodType<V3Tree> = z3.lazy(() => z3.object({ name: z3.string().max(2), kids: z3.array(V3Tree).max(1) }));
+const V3Tree: z3.ZodType<V3Tree> = z3.lazy(() =>
+  z3.object({ name: z3.string().max(2), kids: z3.array(V3Tree).max(1) }),
+);
 const V3Point = z3.object({ x: z3.number().int().min(0).max(9) });
 
-const str = (maxLength: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ type: "string", maxLength, ...extra });
+const str = (maxLength: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  type: "string",
+  maxLength,
+  ...extra,
+});
 
 const CASES: Case[] = [
   {
@@ -80,22 +86,41 @@ const CASES: Case[] = [
       additionalProperties: false,
     },
     accept: ['{"name":"Al","age":120,"active":true}', '{ "name": "", "age": 0, "active": false }'],
-    reject: ['{"name":"Al","age":121,"active":true}', '{"age":1,"name":"Al","active":true}', '{"name":"Al","age":1}', '{"name":"Al","age":01,"active":true}'],
+    reject: [
+      '{"name":"Al","age":121,"active":true}',
+      '{"age":1,"name":"Al","active":true}',
+      '{"name":"Al","age":1}',
+      '{"name":"Al","age":01,"active":true}',
+    ],
   },
   {
     name: "optional members interleaved with required ones, in schema order",
     schema: {
       type: "object",
-      properties: { a: str(3), b: { type: "integer", minimum: 0, maximum: 9 }, c: { type: "boolean" }, d: { type: "null" } },
+      properties: {
+        a: str(3),
+        b: { type: "integer", minimum: 0, maximum: 9 },
+        c: { type: "boolean" },
+        d: { type: "null" },
+      },
       required: ["b", "d"],
       additionalProperties: false,
     },
-    accept: ['{"b":1,"d":null}', '{"a":"x","b":1,"c":true,"d":null}', '{"b":1,"c":false,"d":null}', '{"a":"","b":0,"d":null}'],
+    accept: [
+      '{"b":1,"d":null}',
+      '{"a":"x","b":1,"c":true,"d":null}',
+      '{"b":1,"c":false,"d":null}',
+      '{"a":"","b":0,"d":null}',
+    ],
     reject: ['{"a":"x","d":null}', '{"b":1}', '{"d":null,"b":1}', '{"b":1,"d":null,"e":1}', "{}"],
   },
   {
     name: "all members optional",
-    schema: { type: "object", properties: { a: { type: "boolean" }, b: { type: "null" } }, additionalProperties: false },
+    schema: {
+      type: "object",
+      properties: { a: { type: "boolean" }, b: { type: "null" } },
+      additionalProperties: false,
+    },
     accept: ["{}", '{"a":true}', '{"b":null}', '{"a":false,"b":null}'],
     reject: ['{"b":null,"a":true}', '{"c":1}', '{"a":true,}', "{,}"],
   },
@@ -106,7 +131,14 @@ const CASES: Case[] = [
       properties: {
         outer: {
           type: "object",
-          properties: { inner: { type: "object", properties: { leaf: { enum: [1, 2] } }, required: ["leaf"], additionalProperties: false } },
+          properties: {
+            inner: {
+              type: "object",
+              properties: { leaf: { enum: [1, 2] } },
+              required: ["leaf"],
+              additionalProperties: false,
+            },
+          },
           required: ["inner"],
           additionalProperties: false,
         },
@@ -127,8 +159,18 @@ const CASES: Case[] = [
     name: "anyOf of objects discriminated by const",
     schema: {
       anyOf: [
-        { type: "object", properties: { kind: { const: "circle" }, r: { type: "integer", minimum: 1, maximum: 9 } }, required: ["kind", "r"], additionalProperties: false },
-        { type: "object", properties: { kind: { const: "square" }, side: { type: "boolean" } }, required: ["kind", "side"], additionalProperties: false },
+        {
+          type: "object",
+          properties: { kind: { const: "circle" }, r: { type: "integer", minimum: 1, maximum: 9 } },
+          required: ["kind", "r"],
+          additionalProperties: false,
+        },
+        {
+          type: "object",
+          properties: { kind: { const: "square" }, side: { type: "boolean" } },
+          required: ["kind", "side"],
+          additionalProperties: false,
+        },
       ],
     },
     accept: ['{"kind":"circle","r":3}', '{"kind":"square","side":true}'],
@@ -141,7 +183,12 @@ const CASES: Case[] = [
         str(3),
         { type: "boolean" },
         { type: "object", properties: { t: { const: "a" } }, required: ["t"], additionalProperties: false },
-        { type: "object", properties: { t: { const: "b" }, n: { type: "null" } }, required: ["t"], additionalProperties: false },
+        {
+          type: "object",
+          properties: { t: { const: "b" }, n: { type: "null" } },
+          required: ["t"],
+          additionalProperties: false,
+        },
       ],
     },
     accept: ['"ab"', "false", '{"t":"a"}', '{"t":"b","n":null}'],
@@ -154,7 +201,10 @@ const CASES: Case[] = [
       $defs: {
         node: {
           type: "object",
-          properties: { v: { type: "integer", minimum: 0, maximum: 99 }, kids: { type: "array", items: { $ref: "#/$defs/node" }, maxItems: 2 } },
+          properties: {
+            v: { type: "integer", minimum: 0, maximum: 99 },
+            kids: { type: "array", items: { $ref: "#/$defs/node" }, maxItems: 2 },
+          },
           required: ["v", "kids"],
           additionalProperties: false,
         },
@@ -168,8 +218,21 @@ const CASES: Case[] = [
     name: "definitions (draft-7) reused twice, nullable through anyOf",
     schema: {
       type: "object",
-      definitions: { point: { type: "object", properties: { x: { type: "integer", minimum: 0, maximum: 9 }, y: { type: "integer", minimum: 0, maximum: 9 } }, required: ["x", "y"], additionalProperties: false } },
-      properties: { from: { $ref: "#/definitions/point" }, to: { anyOf: [{ $ref: "#/definitions/point" }, { type: "null" }] } },
+      definitions: {
+        point: {
+          type: "object",
+          properties: {
+            x: { type: "integer", minimum: 0, maximum: 9 },
+            y: { type: "integer", minimum: 0, maximum: 9 },
+          },
+          required: ["x", "y"],
+          additionalProperties: false,
+        },
+      },
+      properties: {
+        from: { $ref: "#/definitions/point" },
+        to: { anyOf: [{ $ref: "#/definitions/point" }, { type: "null" }] },
+      },
       required: ["from", "to"],
       additionalProperties: false,
     },
@@ -179,7 +242,11 @@ const CASES: Case[] = [
   {
     name: "recursion through the root (#)",
     tokenCap: RECURSIVE_TOKEN_CAP,
-    schema: { type: "array", items: { anyOf: [{ type: "integer", minimum: 0, maximum: 9 }, { $ref: "#" }] }, maxItems: 2 },
+    schema: {
+      type: "array",
+      items: { anyOf: [{ type: "integer", minimum: 0, maximum: 9 }, { $ref: "#" }] },
+      maxItems: 2,
+    },
     accept: ["[]", "[1,[2,[]]]", "[[[[]]]]"],
     reject: ["[1,2,3]", "[[1,2,3]]", '["a"]'],
   },
@@ -191,7 +258,12 @@ const CASES: Case[] = [
   },
   {
     name: "const object",
-    schema: { type: "object", properties: { v: { const: { a: [1, "b"] } } }, required: ["v"], additionalProperties: false },
+    schema: {
+      type: "object",
+      properties: { v: { const: { a: [1, "b"] } } },
+      required: ["v"],
+      additionalProperties: false,
+    },
     accept: ['{"v":{"a":[1,"b"]}}'],
     reject: ['{"v":{"a":[1]}}', '{"v":{"a":[1,"c"]}}'],
   },
@@ -203,7 +275,12 @@ const CASES: Case[] = [
   },
   {
     name: "tuple with prefixItems and no further items",
-    schema: { type: "array", prefixItems: [str(3), { type: "integer", minimum: 0, maximum: 5 }, { type: "boolean" }], items: false, minItems: 2 },
+    schema: {
+      type: "array",
+      prefixItems: [str(3), { type: "integer", minimum: 0, maximum: 5 }, { type: "boolean" }],
+      items: false,
+      minItems: 2,
+    },
     accept: ['["a",1]', '["abc",5,true]'],
     reject: ['["a"]', '["a",1,true,null]', "[1,1]"],
   },
@@ -305,7 +382,12 @@ const CASES: Case[] = [
   },
   {
     name: "additionalProperties with a schema after listed members",
-    schema: { type: "object", properties: { id: { type: "integer", minimum: 0, maximum: 9 } }, required: ["id"], additionalProperties: { type: "boolean" } },
+    schema: {
+      type: "object",
+      properties: { id: { type: "integer", minimum: 0, maximum: 9 } },
+      required: ["id"],
+      additionalProperties: { type: "boolean" },
+    },
     options: { maxStringLength: 3 },
     accept: ['{"id":1}', '{"id":1,"x":true,"yy":false}'],
     reject: ['{"id":1,"id":true}', '{"id":1,"x":1}', '{"x":true,"id":1}'],
@@ -334,7 +416,12 @@ const CASES: Case[] = [
     schema: {
       allOf: [
         { type: "object", properties: { a: { type: "integer", minimum: 0, maximum: 5 } }, required: ["a"] },
-        { type: "object", properties: { b: { type: "boolean" }, a: { type: "integer", minimum: 3 } }, required: ["b"], additionalProperties: false },
+        {
+          type: "object",
+          properties: { b: { type: "boolean" }, a: { type: "integer", minimum: 3 } },
+          required: ["b"],
+          additionalProperties: false,
+        },
       ],
     },
     accept: ['{"a":3,"b":true}', '{"a":5,"b":false}'],
@@ -359,12 +446,19 @@ const CASES: Case[] = [
       "record",
     ),
     accept: ['{"name":"x","tags":["a","c"],"score":9.5,"when":"2024-02-29"}'],
-    reject: ['{"name":"x","tags":["d"],"score":9.5,"when":"2024-02-29"}', '{"name":"x","tags":[],"score":10.5,"when":"2024-02-29"}'],
+    reject: [
+      '{"name":"x","tags":["d"],"score":9.5,"when":"2024-02-29"}',
+      '{"name":"x","tags":[],"score":10.5,"when":"2024-02-29"}',
+    ],
   },
   {
     name: "zod (openai helper): nullable members",
     schema: zodSchema(
-      z.object({ a: z.string().max(4).nullable(), b: z.int().min(1).max(5).nullable(), c: z.object({ d: z.boolean() }).nullable() }),
+      z.object({
+        a: z.string().max(4).nullable(),
+        b: z.int().min(1).max(5).nullable(),
+        c: z.object({ d: z.boolean() }).nullable(),
+      }),
       "nullable",
     ),
     accept: ['{"a":null,"b":null,"c":null}', '{"a":"x","b":3,"c":{"d":true}}'],
@@ -407,14 +501,25 @@ const CASES: Case[] = [
       z3.object({ a: z3.string().max(3).optional().nullable(), tree: V3Tree, p: V3Point, q: V3Point.nullable() }),
       "v3",
     ).json_schema.schema,
-    accept: ['{"a":null,"tree":{"name":"x","kids":[]},"p":{"x":1},"q":null}', '{"a":"","tree":{"name":"x","kids":[{"name":"","kids":[]}]},"p":{"x":1},"q":{"x":0}}'],
-    reject: ['{"tree":{"name":"x","kids":[]},"p":{"x":1},"q":null}', '{"a":null,"tree":{"name":"x","kids":[]},"p":{"x":10},"q":null}'],
+    accept: [
+      '{"a":null,"tree":{"name":"x","kids":[]},"p":{"x":1},"q":null}',
+      '{"a":"","tree":{"name":"x","kids":[{"name":"","kids":[]}]},"p":{"x":1},"q":{"x":0}}',
+    ],
+    reject: [
+      '{"tree":{"name":"x","kids":[]},"p":{"x":1},"q":null}',
+      '{"a":null,"tree":{"name":"x","kids":[]},"p":{"x":10},"q":null}',
+    ],
   },
   {
     name: "root array of objects",
     schema: {
       type: "array",
-      items: { type: "object", properties: { k: { type: "string", enum: ["x", "y"] } }, required: ["k"], additionalProperties: false },
+      items: {
+        type: "object",
+        properties: { k: { type: "string", enum: ["x", "y"] } },
+        required: ["k"],
+        additionalProperties: false,
+      },
       maxItems: 3,
     },
     accept: ["[]", '[{"k":"x"},{"k":"y"}]'],
@@ -443,7 +548,12 @@ const CASES: Case[] = [
   },
   {
     name: "unbounded string and number",
-    schema: { type: "object", properties: { s: { type: "string" }, n: { type: "number" } }, required: ["s", "n"], additionalProperties: false },
+    schema: {
+      type: "object",
+      properties: { s: { type: "string" }, n: { type: "number" } },
+      required: ["s", "n"],
+      additionalProperties: false,
+    },
     accept: ['{"s":"any text \\u001f \\t é 😀","n":-12.5e-3}', '{"s":"","n":0}'],
     reject: ['{"s":"\\/","n":0}', '{"s":"","n":1e999}', '{"s":"","n":.5}', '{"s":"","n":NaN}'],
     generate: false,
@@ -498,7 +608,11 @@ function ajvValidator(schema: unknown): (text: string) => boolean {
   };
 }
 
-async function generate(grammar: LlamaGrammar, seed: number, cap: number): Promise<{ text: string; tokens: number; finished: boolean }> {
+async function generate(
+  grammar: LlamaGrammar,
+  seed: number,
+  cap: number,
+): Promise<{ text: string; tokens: number; finished: boolean }> {
   await sequence.clearHistory();
   const grammarEvaluationState = new LlamaGrammarEvaluationState({ model, grammar });
   const tokens: Token[] = [];
@@ -513,8 +627,7 @@ async function generate(grammar: LlamaGrammar, seed: number, cap: number): Promi
   return { text: model.detokenize(tokens), tokens: tokens.length, finished };
 }
 
-
-const MUTATION_CHARS = [..."{}[],:\"0123456789-.eaZ \n\\"];
+const MUTATION_CHARS = [...'{}[],:"0123456789-.eaZ \n\\'];
 
 function mutations(text: string, count: number, seed: number): string[] {
   const random = rng(seed);
@@ -560,12 +673,20 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
         stats.ms += performance.now() - started;
         stats.generations++;
         stats.tokens += out.tokens;
-        if (process.env.GRAMMAR_TEST_VERBOSE) console.log(`${c.name} / seed ${seed}: ${out.tokens} tokens ${JSON.stringify(out.text)}`);
-        if (out.tokens > stats.longest) Object.assign(stats, { longest: out.tokens, longestCase: `${c.name}, seed ${seed}` });
-        assert.ok(out.finished, `seed ${seed}: no end of generation within ${cap} tokens: ${JSON.stringify(out.text.slice(0, 200))}`);
+        if (process.env.GRAMMAR_TEST_VERBOSE)
+          console.log(`${c.name} / seed ${seed}: ${out.tokens} tokens ${JSON.stringify(out.text)}`);
+        if (out.tokens > stats.longest)
+          Object.assign(stats, { longest: out.tokens, longestCase: `${c.name}, seed ${seed}` });
+        assert.ok(
+          out.finished,
+          `seed ${seed}: no end of generation within ${cap} tokens: ${JSON.stringify(out.text.slice(0, 200))}`,
+        );
         stats.finished++;
         assert.ok(valid(out.text), `seed ${seed}: ajv rejects ${JSON.stringify(out.text)}: ${ajv.errorsText()}`);
-        assert.ok(accepts(grammar, out.text), `seed ${seed}: the grammar does not accept its own output ${JSON.stringify(out.text)}`);
+        assert.ok(
+          accepts(grammar, out.text),
+          `seed ${seed}: the grammar does not accept its own output ${JSON.stringify(out.text)}`,
+        );
         for (const mutant of mutations(out.text, 8, seed))
           if (accepts(grammar, mutant)) {
             stats.mutantsAccepted++;
@@ -599,7 +720,9 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
       ...(b.xmin !== undefined && { exclusiveMinimum: b.xmin }),
       ...(b.xmax !== undefined && { exclusiveMaximum: b.xmax }),
     });
-    const near = (points: number[]): number[] => [...new Set(points.flatMap((p) => Array.from({ length: 41 }, (_, k) => p - 20 + k)))];
+    const near = (points: number[]): number[] => [
+      ...new Set(points.flatMap((p) => Array.from({ length: 41 }, (_, k) => p - 20 + k))),
+    ];
     const integerRanges: B[] = [
       { min: 0, max: 0 },
       { min: 7, max: 7 },
@@ -647,10 +770,16 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
 
   it("draft-7 tuples (items as an array, additionalItems)", async () => {
     const grammar = await llama.createGrammar({
-      grammar: jsonSchemaToGbnf({ type: "array", items: [{ type: "boolean" }, { type: "null" }], additionalItems: { const: 0 }, maxItems: 3 }),
+      grammar: jsonSchemaToGbnf({
+        type: "array",
+        items: [{ type: "boolean" }, { type: "null" }],
+        additionalItems: { const: 0 },
+        maxItems: 3,
+      }),
     });
     for (const text of ["[]", "[true]", "[false,null]", "[true,null,0]"]) assert.ok(accepts(grammar, text), text);
-    for (const text of ["[null]", "[true,null,1]", "[true,null,0,0]", "[true,0]"]) assert.ok(!accepts(grammar, text), text);
+    for (const text of ["[null]", "[true,null,1]", "[true,null,0,0]", "[true,0]"])
+      assert.ok(!accepts(grammar, text), text);
   });
 
   it("JSON_OBJECT_GBNF is any JSON object", async () => {
@@ -683,7 +812,11 @@ describe("jsonSchemaToGbnf: what it refuses", () => {
     ["if", "#", { if: { type: "string" }, then: { maxLength: 2 } }],
     ["dependentRequired", "#", { type: "object", dependentRequired: { a: ["b"] } }],
     ["patternProperties", "#", { type: "object", patternProperties: { "^x": { type: "string" } } }],
-    ["uniqueItems", "#/properties/list", { type: "object", properties: { list: { type: "array", uniqueItems: true } } }],
+    [
+      "uniqueItems",
+      "#/properties/list",
+      { type: "object", properties: { list: { type: "array", uniqueItems: true } } },
+    ],
     ["contains", "#", { type: "array", contains: { type: "null" } }],
     ["multipleOf", "#/items", { type: "array", items: { type: "integer", multipleOf: 5 } }],
     ["minProperties", "#", { type: "object", minProperties: 1 }],
@@ -691,10 +824,16 @@ describe("jsonSchemaToGbnf: what it refuses", () => {
     ["propertyNames", "#", { type: "object", propertyNames: { maxLength: 3 } }],
     ["unevaluatedProperties", "#", { type: "object", unevaluatedProperties: false }],
     ["nullable", "#/properties/a", { type: "object", properties: { a: { type: "string", nullable: true } } }],
-    ["format", "#/properties/list/items/properties/mail", {
-      type: "object",
-      properties: { list: { type: "array", items: { type: "object", properties: { mail: { type: "string", format: "email" } } } } },
-    }],
+    [
+      "format",
+      "#/properties/list/items/properties/mail",
+      {
+        type: "object",
+        properties: {
+          list: { type: "array", items: { type: "object", properties: { mail: { type: "string", format: "email" } } } },
+        },
+      },
+    ],
     ["pattern", "#", { type: "string", pattern: "^(?=a)" }],
     ["pattern", "#", { type: "string", pattern: "(a)\\1" }],
     ["pattern", "#", { type: "string", pattern: "\\bword" }],
@@ -708,17 +847,38 @@ describe("jsonSchemaToGbnf: what it refuses", () => {
     ["$ref", "#", { $ref: "https://example.com/schema.json" }],
     ["$ref", "#/properties/a", { type: "object", properties: { a: { $ref: "#/$defs/missing" } } }],
     ["$ref", "#/$defs/a", { $defs: { a: { anyOf: [{ $ref: "#/$defs/a" }, { type: "string" }] } }, $ref: "#/$defs/a" }],
-    ["$ref", "#/$defs/a", {
-      $defs: { a: { type: "object", properties: { next: { $ref: "#/$defs/a" } }, required: ["next"], additionalProperties: false } },
-      $ref: "#/$defs/a",
-    }],
+    [
+      "$ref",
+      "#/$defs/a",
+      {
+        $defs: {
+          a: {
+            type: "object",
+            properties: { next: { $ref: "#/$defs/a" } },
+            required: ["next"],
+            additionalProperties: false,
+          },
+        },
+        $ref: "#/$defs/a",
+      },
+    ],
     ["minLength", "#", { type: "string", minLength: 5, maxLength: 2 }],
     ["enum", "#", { type: "string", enum: [1, 2] }],
     ["pattern", "#", { type: "string", pattern: "^a+$", maxLength: 0, minLength: 0 }],
     ["type", "#", { type: "text" }],
     ["required", "#", { type: "object", required: "a" }],
-    ["additionalProperties", "#", { type: "object", properties: { a: { type: "string" } }, required: ["a"] }, { strict: true }],
-    ["required", "#", { type: "object", properties: { a: { type: "string" } }, additionalProperties: false }, { strict: true }],
+    [
+      "additionalProperties",
+      "#",
+      { type: "object", properties: { a: { type: "string" } }, required: ["a"] },
+      { strict: true },
+    ],
+    [
+      "required",
+      "#",
+      { type: "object", properties: { a: { type: "string" } }, additionalProperties: false },
+      { strict: true },
+    ],
     ["type", "#", { type: "array", items: { type: "string" } }, { strict: true }],
     ["format", "#/properties/mail", zodSchema(z.object({ mail: z.email() }), "mail")],
   ];

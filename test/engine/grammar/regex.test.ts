@@ -17,7 +17,6 @@ import {
 } from "../../../src/engine/grammar/regex.js";
 import { rng } from "../../helpers/rng.js";
 
-
 /** Strings a few random edits away from the samples, over the samples' characters and some others. */
 function neighbours(samples: string[], count: number, seed: number): string[] {
   const random = rng(seed);
@@ -62,7 +61,10 @@ const PATTERNS: [pattern: string, samples: string[]][] = [
   ["^[a-c]{0,3}?$", ["abc", ""]],
   ["^\\cJ\\0\\/\\.$", ["\n\0/."]],
   ["^[^\\d\\s]+$", ["ab!", "é"]],
-  ["^(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$", ["192.168.0.1", "255.255.255.255"]],
+  [
+    "^(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$",
+    ["192.168.0.1", "255.255.255.255"],
+  ],
   ["^\\uD83D\\uDE00$", ["😀"]],
   ["x*", ["", "abc"]],
 ];
@@ -82,7 +84,24 @@ describe("regex → DFA", () => {
     });
   }
 
-  for (const bad of ["(?=a)", "(?!a)", "(?<=a)b", "(a)\\1", "\\k<x>", "\\bx", "x\\B", "\\p{L}", "[a", "(a", "a)", "a{2", "*a", "a**", "\\a", "\\01"]) {
+  for (const bad of [
+    "(?=a)",
+    "(?!a)",
+    "(?<=a)b",
+    "(a)\\1",
+    "\\k<x>",
+    "\\bx",
+    "x\\B",
+    "\\p{L}",
+    "[a",
+    "(a",
+    "a)",
+    "a{2",
+    "*a",
+    "a**",
+    "\\a",
+    "\\01",
+  ]) {
     it(`refuses /${bad}/`, () => {
       assert.throws(() => compilePattern(bad), RegexError);
     });
@@ -97,12 +116,26 @@ describe("regex → DFA", () => {
     assert.deepEqual(lengthBounds(letters), { min: 1, max: Infinity });
     const bounded = intersectDfa(letters, lengthDfa(2, 4));
     assert.deepEqual(lengthBounds(bounded), { min: 2, max: 4 });
-    for (const [text, ok] of [["a", false], ["ab", true], ["abcd", true], ["abcde", false], ["a1", false]] as const)
+    for (const [text, ok] of [
+      ["a", false],
+      ["ab", true],
+      ["abcd", true],
+      ["abcde", false],
+      ["a1", false],
+    ] as const)
       assert.equal(matches(bounded, text), ok, text);
     assert.ok(isEmptyLanguage(intersectDfa(compilePattern("^a+$"), compilePattern("^b+$"))));
 
     const others = excludeStrings(["id", "name", ""]);
-    for (const [text, ok] of [["id", false], ["name", false], ["", false], ["i", true], ["ids", true], ["nam", true], ["x", true]] as const)
+    for (const [text, ok] of [
+      ["id", false],
+      ["name", false],
+      ["", false],
+      ["i", true],
+      ["ids", true],
+      ["nam", true],
+      ["x", true],
+    ] as const)
       assert.equal(matches(others, text), ok, text);
     assert.equal(minimize(others).accept.length <= others.accept.length, true);
   });

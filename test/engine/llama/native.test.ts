@@ -26,16 +26,29 @@ async function generate(sequences: number, seeds: number[], steps: number, locks
   const out: Token[][] = seeds.map(() => []);
   const decodeOnce = async (ids: number[], inputs: Token[][], positions: number[]): Promise<Token[]> => {
     native.initBatch(inputs.reduce((n, t) => n + t.length, 0));
-    const idx = ids.map((id, i) => native.addToBatch(id, positions[i]!, Uint32Array.from(inputs[i]!), Uint32Array.of(inputs[i]!.length - 1))[0]!);
+    const idx = ids.map(
+      (id, i) =>
+        native.addToBatch(id, positions[i]!, Uint32Array.from(inputs[i]!), Uint32Array.of(inputs[i]!.length - 1))[0]!,
+    );
     await native.decodeBatch();
-    return Promise.all(ids.map((id, i) => native.sampleToken(idx[i] as BatchLogitIndex, samplers[id]!) as Promise<Token>));
+    return Promise.all(
+      ids.map((id, i) => native.sampleToken(idx[i] as BatchLogitIndex, samplers[id]!) as Promise<Token>),
+    );
   };
   const all = seeds.map((_, i) => i);
   if (lockstep) {
-    let next = await decodeOnce(all, all.map(() => prompt), all.map(() => 0));
+    let next = await decodeOnce(
+      all,
+      all.map(() => prompt),
+      all.map(() => 0),
+    );
     for (let step = 1; step <= steps; step++) {
       next.forEach((t, i) => out[i]!.push(t));
-      next = await decodeOnce(all, next.map((t) => [t]), all.map(() => prompt.length + step - 1));
+      next = await decodeOnce(
+        all,
+        next.map((t) => [t]),
+        all.map(() => prompt.length + step - 1),
+      );
     }
   } else {
     for (const id of all) {
@@ -91,7 +104,11 @@ describe("node-llama-cpp internals used by the scheduler", () => {
 
 describe("TokenTextDecoder with llama.cpp's detokenizer", () => {
   it("streams CJK, emoji and ZWJ sequences token by token without U+FFFD", () => {
-    const samples = ["你好，世界！今日は良い天気です。", "emoji 🎉👍🏽 family 👨‍👩‍👧‍👦 flag 🇯🇵", "mixed: café ñandú Ελληνικά ☃︎ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"];
+    const samples = [
+      "你好，世界！今日は良い天気です。",
+      "emoji 🎉👍🏽 family 👨‍👩‍👧‍👦 flag 🇯🇵",
+      "mixed: café ñandú Ελληνικά ☃︎ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    ];
     for (const text of samples) {
       const tokens = model.tokenize(text);
       // The sample must really exercise split characters: some single token detokenizes to U+FFFD.
@@ -100,7 +117,10 @@ describe("TokenTextDecoder with llama.cpp's detokenizer", () => {
       const pieces = tokens.map((t) => decoder.push(t));
       pieces.push(decoder.flush());
       assert.equal(pieces.join(""), text);
-      assert.ok(pieces.every((p) => !p.includes("\uFFFD")), `a piece of ${JSON.stringify(text)} held U+FFFD`);
+      assert.ok(
+        pieces.every((p) => !p.includes("\uFFFD")),
+        `a piece of ${JSON.stringify(text)} held U+FFFD`,
+      );
       if (text.includes("🎉")) assert.ok(split, "expected the emoji sample to split characters across tokens");
     }
   });

@@ -20,19 +20,37 @@ const DIGITS = Array.from({ length: 10 }, (_, i) => 15 + i);
 const digitsOnly = DIGITS.map((t) => [t, 100] as const);
 
 function scaling(over: Partial<ScalingRequest> = {}): Promise<ScalingSession> {
-  return engine.startScaling({ model: "tiny", prompt, sampling: { temperature: 1, topP: 1, seed: 7 }, maxTokens: 40, entropy: false, ...over });
+  return engine.startScaling({
+    model: "tiny",
+    prompt,
+    sampling: { temperature: 1, topP: 1, seed: 7 },
+    maxTokens: 40,
+    entropy: false,
+    ...over,
+  });
 }
 
 async function events(request: Partial<GenerateRequest>): Promise<GenerationEvent[]> {
   const out: GenerationEvent[] = [];
-  const generation = await engine.generate({ model: "tiny", prompt, maxTokens: 0, stop: [], sampling: { temperature: 1, topP: 1 }, ...request });
+  const generation = await engine.generate({
+    model: "tiny",
+    prompt,
+    maxTokens: 0,
+    stop: [],
+    sampling: { temperature: 1, topP: 1 },
+    ...request,
+  });
   for await (const e of generation) out.push(e);
   return out;
 }
 
 /** Raw ln p of each token of `tokens` after the prompt, scored by echo on an ordinary request. */
 async function echoLogprobs(promptTokens: number[], tokens: number[]): Promise<number[]> {
-  const all = await events({ prompt: { kind: "tokens", tokens: [...promptTokens, ...tokens] }, echo: true, logprobs: 0 });
+  const all = await events({
+    prompt: { kind: "tokens", tokens: [...promptTokens, ...tokens] },
+    echo: true,
+    logprobs: 0,
+  });
   const scored = all.find((e) => e.type === "prompt")!;
   assert.ok(scored.type === "prompt" && scored.logprobs);
   return scored.logprobs.slice(promptTokens.length).map((l) => l.logprob);
@@ -48,8 +66,14 @@ describe("scaling session primitives", () => {
     const chain = session.chain();
     const steps = await chain.extend(6);
     assert.equal(steps.length, 6);
-    assert.deepEqual(chain.tokens, steps.map((s) => s.token));
-    const echo = await echoLogprobs(await promptTokens(), steps.map((s) => s.token));
+    assert.deepEqual(
+      chain.tokens,
+      steps.map((s) => s.token),
+    );
+    const echo = await echoLogprobs(
+      await promptTokens(),
+      steps.map((s) => s.token),
+    );
     steps.forEach((s, i) => {
       assert.ok(Math.abs(s.logprob - echo[i]!) < 2e-3, `step ${i}: ${s.logprob} vs echo ${echo[i]}`);
       assert.ok(Math.abs(s.proposalLogprob - s.logprob) < 1e-4);
@@ -59,7 +83,10 @@ describe("scaling session primitives", () => {
   });
 
   it("applies logit_bias to p, scales q by the temperature, and computes the entropy of p", async () => {
-    const session = await scaling({ sampling: { temperature: 0.5, topP: 1, seed: 3, logitBias: digitsOnly }, entropy: true });
+    const session = await scaling({
+      sampling: { temperature: 0.5, topP: 1, seed: 3, logitBias: digitsOnly },
+      entropy: true,
+    });
     const [step] = await session.chain().extend(1);
     session.close();
     assert.ok(step && DIGITS.includes(step.token));
@@ -72,7 +99,10 @@ describe("scaling session primitives", () => {
     assert.ok(Math.abs(step.logprob - own) < 2e-3, `${step.logprob} vs ${own}`);
     // q at T = 0.5 is p² renormalized.
     const logZq = Math.log(p.reduce((z, l) => z + Math.exp(2 * l), 0));
-    assert.ok(Math.abs(step.proposalLogprob - (2 * own - logZq)) < 4e-3, `${step.proposalLogprob} vs ${2 * own - logZq}`);
+    assert.ok(
+      Math.abs(step.proposalLogprob - (2 * own - logZq)) < 4e-3,
+      `${step.proposalLogprob} vs ${2 * own - logZq}`,
+    );
     const entropy = -p.reduce((h, l) => h + Math.exp(l) * l, 0);
     assert.ok(Math.abs(step.entropy! - entropy) < 2e-3, `${step.entropy} vs ${entropy}`);
   });
@@ -104,7 +134,10 @@ describe("scaling session primitives", () => {
     // The original chain kept its state: extending it evaluates its pending token and the decodes.
     const beforeResume = session.tokensEvaluated;
     await chains[0]!.extend(4);
-    assert.ok(session.tokensEvaluated - beforeResume <= 4, `resuming evaluated ${session.tokensEvaluated - beforeResume}`);
+    assert.ok(
+      session.tokensEvaluated - beforeResume <= 4,
+      `resuming evaluated ${session.tokensEvaluated - beforeResume}`,
+    );
     chains[1]!.truncate(2);
     assert.equal(chains[1]!.tokens.length, 2);
     session.close();
@@ -125,9 +158,20 @@ describe("scaling session primitives", () => {
   it("serves a job submitted while the scheduler is between admitting and sleeping", async () => {
     // A plain request ends; a session is started in the same turn of the event loop, while the
     // scheduler loop is still inside its admission step. It must not sleep through that job.
-    const generation = await engine.generate({ model: "tiny", prompt, maxTokens: 16, stop: [], sampling: { temperature: 1, topP: 1, seed: 1 } });
+    const generation = await engine.generate({
+      model: "tiny",
+      prompt,
+      maxTokens: 16,
+      stop: [],
+      sampling: { temperature: 1, topP: 1, seed: 1 },
+    });
     for await (const event of generation) void event;
-    const session = await Promise.race([scaling(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the job was never admitted")), 10_000).unref())]);
+    const session = await Promise.race([
+      scaling(),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("the job was never admitted")), 10_000).unref(),
+      ),
+    ]);
     assert.equal((await session.chain().extend(2)).length, 2);
     session.close();
   });

@@ -35,7 +35,12 @@ interface Harness {
 }
 
 async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChunk">): Promise<Harness> {
-  const context = await model.createContext({ sequences: options.parallel, contextSize: 1024, batchSize: 512, threads: 2 });
+  const context = await model.createContext({
+    sequences: options.parallel,
+    contextSize: 1024,
+    batchSize: 512,
+    threads: 2,
+  });
   const ticks: TickReport[] = [];
   let hooks: (() => void)[] = [];
   const scheduler = new ContextScheduler(llama, model, context, new TokenPieces(model), "tiny", {
@@ -99,8 +104,16 @@ function starved(ticks: readonly TickReport[]): TickReport[] {
   return ticks.filter((t) => t.decoding > 0 && t.room > 0 && t.prefills.some((p) => p.evaluated === 0));
 }
 
-const users = ["What is the capital of France?", "Tell me a joke about cats.", "Count from one to ten, please.", "Why is the sky blue?",
-  "Name three prime numbers.", "Describe a rainbow in one line.", "What do bees make?", "Translate hello into Spanish."];
+const users = [
+  "What is the capital of France?",
+  "Tell me a joke about cats.",
+  "Count from one to ten, please.",
+  "Why is the sky blue?",
+  "Name three prime numbers.",
+  "Describe a rainbow in one line.",
+  "What do bees make?",
+  "Translate hello into Spanish.",
+];
 
 describe("scheduler admission and prefill progress", () => {
   it("starts requests sent in the same event-loop turn in one decode", async () => {
@@ -126,7 +139,10 @@ describe("scheduler admission and prefill progress", () => {
     const second = h.ticks[1]!;
     assert.equal(second.decoding, 1);
     assert.equal(second.prefills.length, 7);
-    assert.ok(second.prefills.every((p) => p.evaluated === p.remaining), `second decode: ${JSON.stringify(second)}`);
+    assert.ok(
+      second.prefills.every((p) => p.evaluated === p.remaining),
+      `second decode: ${JSON.stringify(second)}`,
+    );
     assert.deepEqual(starved(h.ticks), []);
   });
 
@@ -154,8 +170,13 @@ describe("scheduler admission and prefill progress", () => {
   for (const prefillChunk of [1, "auto"] as const)
     it(`serves eight chats one at a time, then eight at once: all start within two decodes (prefill chunk ${prefillChunk})`, async () => {
       const h = await harness({ parallel: 8, prefillChunk });
-      const system = prompt(`<|im_start|>system\nYou are a helpful assistant. ${"Answer briefly and precisely. ".repeat(12)}<|im_end|>\n`);
-      const chat = (u: string): Token[] => [...system, ...prompt(`<|im_start|>user\n${u}<|im_end|>\n<|im_start|>assistant\n`)];
+      const system = prompt(
+        `<|im_start|>system\nYou are a helpful assistant. ${"Answer briefly and precisely. ".repeat(12)}<|im_end|>\n`,
+      );
+      const chat = (u: string): Token[] => [
+        ...system,
+        ...prompt(`<|im_start|>user\n${u}<|im_end|>\n<|im_start|>assistant\n`),
+      ];
       for (const u of users) {
         const j = job(chat(u), 8);
         h.scheduler.submit(j);
@@ -171,7 +192,10 @@ describe("scheduler admission and prefill progress", () => {
       const ticks = h.ticks.slice(from);
       const ends = promptEnds(ticks);
       assert.equal(ends.length, 8);
-      assert.ok(ends.every((e) => e.tick <= 1), `prompt ends by tick: ${JSON.stringify(ends)}`);
+      assert.ok(
+        ends.every((e) => e.tick <= 1),
+        `prompt ends by tick: ${JSON.stringify(ends)}`,
+      );
       assert.deepEqual(starved(ticks), []);
     });
 });

@@ -66,7 +66,12 @@ describe("TokenPieces", () => {
     const partial = model.tokenize("👨‍👩‍👧", false).filter((t) => !isValidUtf8(pieces.bytes(t)));
     assert.ok(partial.length > 0);
     for (const t of partial) {
-      const expected = "bytes:" + pieces.bytes(t).map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+      const expected =
+        "bytes:" +
+        pieces
+          .bytes(t)
+          .map((b) => `\\x${b.toString(16).padStart(2, "0")}`)
+          .join("");
       assert.equal(pieces.text(t), expected);
       // What llama.cpp itself gives for such a token: the replacement character.
       assert.match(model.detokenize([t]), /\uFFFD/);

@@ -59,7 +59,11 @@ describe("StopMatcher", () => {
 
   it("re-matches inside a failed partial match (KMP fallback)", () => {
     // "aab" fails the stop "aaab" at the b, but the held "aa" + "a" + "b" may still match later.
-    assert.deepEqual(run(["aaab"], ["aa", "a", "a", "b", "z"]), { text: "a", stopped: true, emitted: ["", "", "a", ""] });
+    assert.deepEqual(run(["aaab"], ["aa", "a", "a", "b", "z"]), {
+      text: "a",
+      stopped: true,
+      emitted: ["", "", "a", ""],
+    });
   });
 
   it("handles several stops and overlapping candidates", () => {
@@ -112,7 +116,11 @@ describe("StopMatcher", () => {
         i += n;
       }
       const got = run(stops, pieces);
-      assert.deepEqual({ text: got.text, stopped: got.stopped }, reference(stops, text), JSON.stringify({ stops, pieces }));
+      assert.deepEqual(
+        { text: got.text, stopped: got.stopped },
+        reference(stops, text),
+        JSON.stringify({ stops, pieces }),
+      );
     }
   });
 });

@@ -71,7 +71,11 @@ describe("TokenTextDecoder", () => {
   }
 
   it("handles a 4-byte character split 2+2 and 3+1 and 1+3", () => {
-    for (const sizes of [[2, 2], [3, 1], [1, 3]]) {
+    for (const sizes of [
+      [2, 2],
+      [3, 1],
+      [1, 3],
+    ]) {
       const v = new ByteVocab();
       assert.deepEqual(decode(v, v.tokenize("😀", sizes)), ["", "😀", ""]);
     }

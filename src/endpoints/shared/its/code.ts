@@ -60,7 +60,10 @@ export function extractItsCode(messages: readonly ChatMessageParam[]): ItsCodeRe
 }
 
 /** The `its` of a chat request: its object, or a code in the first system message (not both). */
-export function resolveChatIts(req: Pick<ChatCompletionRequest, "its" | "messages">): { its: ItsParams | null; messages: ChatMessageParam[] } {
+export function resolveChatIts(req: Pick<ChatCompletionRequest, "its" | "messages">): {
+  its: ItsParams | null;
+  messages: ChatMessageParam[];
+} {
   const code = extractItsCode(req.messages);
   if (code.found && req.its != null) throw invalidRequest(ITS_WITH_CODE, "its", "invalid_value");
   return { its: req.its ?? code.its, messages: code.messages };
@@ -79,7 +82,12 @@ export function parseItsCode(code: string): ItsParams | null {
     const raw = take(what);
     if (!/^\d+$/.test(raw)) throw codeError(code, `${what} must be an unsigned integer, got '${raw}'`);
     const value = Number(raw);
-    const limits = field === "stop_on_eos" ? { min: 0, max: 1 } : field === "top_k" ? { min: 1, max: ITS_LIMITS.n.max } : ITS_LIMITS[field];
+    const limits =
+      field === "stop_on_eos"
+        ? { min: 0, max: 1 }
+        : field === "top_k"
+          ? { min: 1, max: ITS_LIMITS.n.max }
+          : ITS_LIMITS[field];
     if (value < limits.min || value > limits.max) {
       throw codeError(code, `${what} must be between ${limits.min} and ${limits.max}, got ${raw}`);
     }

@@ -17,7 +17,12 @@ export interface WireItsDiagnostics {
   tokens_sampled: number;
   wall_time_ms: number;
   power_sampling?: { acceptance_rate: number | null; chains: WirePowerSamplingBlock[][] };
-  smc?: { steps: number; resampling: { step: number; ess: number; ancestors: number[] }[]; final_weights: number[]; final_scores: number[] };
+  smc?: {
+    steps: number;
+    resampling: { step: number; ess: number; ancestors: number[] }[];
+    final_weights: number[];
+    final_scores: number[];
+  };
   best_of_n?: { scores: number[]; chosen: number[] };
 }
 

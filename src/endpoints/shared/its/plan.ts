@@ -32,15 +32,36 @@ export interface ItsServerLimits {
 export const DEFAULT_ITS_MAX_TOKENS = 200_000;
 
 /** `refused`: further fields the endpoint cannot combine with `its`, as [given, name]. */
-export function itsPlan(its: ItsParams, body: ItsRequestFields, limits: ItsServerLimits, refused: [boolean, string][] = []): ScaledPlan {
+export function itsPlan(
+  its: ItsParams,
+  body: ItsRequestFields,
+  limits: ItsServerLimits,
+  refused: [boolean, string][] = [],
+): ScaledPlan {
   const spec = itsSpecFromRequest(its, body.temperature);
   const n = body.n ?? 1;
   const stops = body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop;
   const checks: [boolean, string, string][] = [
-    [n > 1 && spec.method !== "power_sampling", "n", `'n' > 1 works with 'its' power_sampling (independent chains); for several answers of '${spec.method}' use ${spec.method === "best_of_n" ? "'its.top_k'" : "separate requests"}.`],
-    [body.best_of != null && body.best_of > 1, "best_of", "'best_of' cannot be combined with 'its': use 'its' method best_of_n."],
-    [stops.some((s) => s.length > 0), "stop", "'stop' cannot be combined with 'its': the methods score whole answers, which a stop string would cut."],
-    [body.logprobs === true || typeof body.logprobs === "number", "logprobs", "'logprobs' cannot be combined with 'its': the response's 'its' field reports the run's scores."],
+    [
+      n > 1 && spec.method !== "power_sampling",
+      "n",
+      `'n' > 1 works with 'its' power_sampling (independent chains); for several answers of '${spec.method}' use ${spec.method === "best_of_n" ? "'its.top_k'" : "separate requests"}.`,
+    ],
+    [
+      body.best_of != null && body.best_of > 1,
+      "best_of",
+      "'best_of' cannot be combined with 'its': use 'its' method best_of_n.",
+    ],
+    [
+      stops.some((s) => s.length > 0),
+      "stop",
+      "'stop' cannot be combined with 'its': the methods score whole answers, which a stop string would cut.",
+    ],
+    [
+      body.logprobs === true || typeof body.logprobs === "number",
+      "logprobs",
+      "'logprobs' cannot be combined with 'its': the response's 'its' field reports the run's scores.",
+    ],
     [(body.top_logprobs ?? 0) > 0, "top_logprobs", "'top_logprobs' cannot be combined with 'its'."],
     [
       spec.method === "smc" && !spec.stopOnEos,
@@ -48,10 +69,15 @@ export function itsPlan(its: ItsParams, body: ItsRequestFields, limits: ItsServe
       "'its.stop_on_eos' false is not supported: a chain ends at the model's end of turn. To keep particles going to max_tokens, ban the end-of-turn token with 'logit_bias'.",
     ],
     [body.echo === true, "echo", "'echo' cannot be combined with 'its'."],
-    ...refused.map(([given, name]): [boolean, string, string] => [given, name, `'${name}' cannot be combined with 'its'.`]),
+    ...refused.map(([given, name]): [boolean, string, string] => [
+      given,
+      name,
+      `'${name}' cannot be combined with 'its'.`,
+    ]),
   ];
   for (const [given, param, message] of checks) if (given) throw invalidRequest(message, param);
-  for (const [given, param, message] of samplingRefusals(body)) if (given) throw invalidRequest(message, param, "invalid_value");
+  for (const [given, param, message] of samplingRefusals(body))
+    if (given) throw invalidRequest(message, param, "invalid_value");
   const choices = spec.method === "power_sampling" ? n : spec.method === "best_of_n" ? spec.keepBest : 1;
   return { spec, n, choices, maxTokensEvaluated: limits.maxTokensEvaluated };
 }

@@ -26,9 +26,18 @@ export interface ScaledPlan {
 
 type PlainRequest = Pick<GenerateRequest, "model" | "prompt" | "maxTokens" | "sampling">;
 
-export async function startScaledGeneration(engine: Engine, request: PlainRequest, plan: ScaledPlan, signal: AbortSignal): Promise<ResponseSource> {
+export async function startScaledGeneration(
+  engine: Engine,
+  request: PlainRequest,
+  plan: ScaledPlan,
+  signal: AbortSignal,
+): Promise<ResponseSource> {
   if (!engine.startScaling)
-    throw invalidRequest(`Model '${request.model}' is served by an upstream engine: 'its' needs a local model.`, "its", "unsupported");
+    throw invalidRequest(
+      `Model '${request.model}' is served by an upstream engine: 'its' needs a local model.`,
+      "its",
+      "unsupported",
+    );
   const { spec, n } = plan;
   const temperature = proposalTemperature(spec, request.sampling.temperature);
   // One seed for the chains' samplers and the algorithm's own draws: a seeded request repeats exactly.
@@ -56,7 +65,14 @@ export async function startScaledGeneration(engine: Engine, request: PlainReques
   return Object.assign(channel, { promptTokens: session.promptTokens });
 }
 
-async function run(session: ScalingSession, plan: ScaledPlan, temperature: number, seed: number, signal: AbortSignal, channel: EventChannel<ResponseEvent>): Promise<void> {
+async function run(
+  session: ScalingSession,
+  plan: ScaledPlan,
+  temperature: number,
+  seed: number,
+  signal: AbortSignal,
+  channel: EventChannel<ResponseEvent>,
+): Promise<void> {
   try {
     const result = await runIts(session, plan.spec, {
       temperature,
@@ -68,13 +84,23 @@ async function run(session: ScalingSession, plan: ScaledPlan, temperature: numbe
     channel.push({ type: "its_diagnostics", diagnostics: wireItsDiagnostics(result.diagnostics) });
     result.choices.forEach((choice, index) => {
       channel.push({ type: "text", index, text: session.detokenize(choice.tokens), logprobs: null });
-      channel.push({ type: "finish", index, finishReason: choice.finishReason, completionTokens: choice.tokens.length, logprobSum: null });
+      channel.push({
+        type: "finish",
+        index,
+        finishReason: choice.finishReason,
+        completionTokens: choice.tokens.length,
+        logprobSum: null,
+      });
     });
     channel.push({
       type: "usage",
       // completion_tokens counts every token sampled (rejected proposals, other particles), as
       // OpenAI's best_of counts every candidate: the answers' own lengths are in the choices.
-      usage: { promptTokens: session.promptTokens, completionTokens: result.diagnostics.tokensSampled, cachedPromptTokens: session.cachedPromptTokens },
+      usage: {
+        promptTokens: session.promptTokens,
+        completionTokens: result.diagnostics.tokensSampled,
+        cachedPromptTokens: session.cachedPromptTokens,
+      },
     });
     channel.end();
   } catch (error) {

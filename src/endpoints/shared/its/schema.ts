@@ -33,7 +33,12 @@ export const ITS_DEFAULTS = {
 export const ALPHA_MIN = 1;
 export const ALPHA_MAX = 100;
 
-export const ITS_METRICS = ["logprobs", "power_distribution", "entropy", "likelihood_confidence"] as const satisfies readonly TokenMetric[];
+export const ITS_METRICS = [
+  "logprobs",
+  "power_distribution",
+  "entropy",
+  "likelihood_confidence",
+] as const satisfies readonly TokenMetric[];
 
 function bounded(field: keyof typeof ITS_LIMITS) {
   const { min, max } = ITS_LIMITS[field];
@@ -41,21 +46,30 @@ function bounded(field: keyof typeof ITS_LIMITS) {
 }
 
 const powerSamplingFields = {
-  block_size: bounded("block_size").default(ITS_DEFAULTS.block_size).describe("Tokens per block; a Metropolis-Hastings pass follows each block."),
-  mcmc_steps: bounded("mcmc_steps").default(ITS_DEFAULTS.mcmc_steps).describe("Metropolis-Hastings steps after each block."),
+  block_size: bounded("block_size")
+    .default(ITS_DEFAULTS.block_size)
+    .describe("Tokens per block; a Metropolis-Hastings pass follows each block."),
+  mcmc_steps: bounded("mcmc_steps")
+    .default(ITS_DEFAULTS.mcmc_steps)
+    .describe("Metropolis-Hastings steps after each block."),
   alpha: z
     .number()
     .min(ALPHA_MIN)
     .max(ALPHA_MAX)
     .nullish()
-    .describe("Exponent of the target p(x)^alpha; proposals are sampled at temperature 1/alpha. Default: 1/temperature when temperature is given, else 4."),
+    .describe(
+      "Exponent of the target p(x)^alpha; proposals are sampled at temperature 1/alpha. Default: 1/temperature when temperature is given, else 4.",
+    ),
 };
 
 const powerSamplingOptions = z
   .strictObject(powerSamplingFields)
   .describe("Draw the tokens by power sampling instead of plain sampling.");
 
-const metricSchema = z.enum(ITS_METRICS).default(ITS_DEFAULTS.metric).describe("Per-token score the candidates are ranked or weighted by.");
+const metricSchema = z
+  .enum(ITS_METRICS)
+  .default(ITS_DEFAULTS.metric)
+  .describe("Per-token score the candidates are ranked or weighted by.");
 
 const powerSamplingMethod = z
   .strictObject({ method: z.literal("power_sampling"), ...powerSamplingFields })
@@ -73,8 +87,13 @@ const smcMethod = z
       .min(0)
       .max(1)
       .default(ITS_DEFAULTS.ess_threshold)
-      .describe("Resample when the effective sample size falls below this fraction of the unfinished particles; 1: every step."),
-    stop_on_eos: z.boolean().default(ITS_DEFAULTS.stop_on_eos).describe("false: a particle may not end before max_tokens."),
+      .describe(
+        "Resample when the effective sample size falls below this fraction of the unfinished particles; 1: every step.",
+      ),
+    stop_on_eos: z
+      .boolean()
+      .default(ITS_DEFAULTS.stop_on_eos)
+      .describe("false: a particle may not end before max_tokens."),
     power_sampling: powerSamplingOptions.nullish(),
   })
   .describe("Sequential Monte Carlo over num_particles particles, tokens_per_step tokens per step.");
@@ -86,7 +105,12 @@ const bestOfNMethod = z
     method: z.literal("best_of_n"),
     n: bounded("n").default(ITS_DEFAULTS.n),
     metric: metricSchema,
-    top_k: z.int().min(1).max(ITS_LIMITS.n.max).default(ITS_DEFAULTS.top_k).describe("How many of the best candidates are returned, best first (<= n)."),
+    top_k: z
+      .int()
+      .min(1)
+      .max(ITS_LIMITS.n.max)
+      .default(ITS_DEFAULTS.top_k)
+      .describe("How many of the best candidates are returned, best first (<= n)."),
     power_sampling: powerSamplingOptions.nullish(),
   })
   .superRefine((value, ctx) => {
@@ -148,7 +172,11 @@ export function itsSpecFromRequest(its: ItsParams, temperature: number | null | 
 }
 
 function powerSpec(ps: ItsPowerSamplingParams, temperature: number | undefined): PowerSamplingSpec {
-  return { blockSize: ps.block_size, mcmcSteps: ps.mcmc_steps, alpha: resolveAlpha(ps.alpha ?? undefined, temperature) };
+  return {
+    blockSize: ps.block_size,
+    mcmcSteps: ps.mcmc_steps,
+    alpha: resolveAlpha(ps.alpha ?? undefined, temperature),
+  };
 }
 
 /** alpha ?? 1/temperature ?? 4, with the two required to agree when both are given. */

@@ -2,7 +2,11 @@
 // constrained by its JSON Schema: tool_choice "required" and a named function are enforced from
 // the first token; "auto" switches it on once the model has written the syntax's trigger, so the
 // grammar then starts after the text already written.
-import { composeJsonSchemasGbnf, UnsupportedSchemaPartError, type SchemaPart } from "../../grammar/json-schema-to-gbnf.js";
+import {
+  composeJsonSchemasGbnf,
+  UnsupportedSchemaPartError,
+  type SchemaPart,
+} from "../../grammar/json-schema-to-gbnf.js";
 import { UnsupportedSchemaError } from "../../grammar/errors.js";
 import { alt, EMPTY, lit, rep, seq, type Expr } from "../../grammar/gbnf.js";
 import { EngineError, type EngineField } from "../../errors.js";
@@ -29,14 +33,17 @@ export function toolCallGbnf(syntax: ToolCallSyntax, calling: ToolCalling, writt
   const parts: SchemaPart[] = offered.map((t) => ({ schema: t.parameters ?? NO_PARAMETERS, strict: t.strict }));
   const compose = (values: Expr[]): Expr => {
     const call = alt(...offered.map((t, i) => seq(lit(t.name + argumentsPrefix(syntax)), values[i]!)));
-    const more = calling.parallel ? rep(seq(lit(syntax.separator + callPrefix(syntax)), call, lit(callSuffix(syntax))), 0, null) : EMPTY;
+    const more = calling.parallel
+      ? rep(seq(lit(syntax.separator + callPrefix(syntax)), call, lit(callSuffix(syntax))), 0, null)
+      : EMPTY;
     return seq(lit(opening.slice(written.length)), call, lit(callSuffix(syntax)), more, lit(syntax.blockClose));
   };
   for (;;) {
     try {
       return composeJsonSchemasGbnf(parts, compose);
     } catch (error) {
-      const part = error instanceof UnsupportedSchemaPartError ? error.part : error instanceof UnsupportedSchemaError ? 0 : -2;
+      const part =
+        error instanceof UnsupportedSchemaPartError ? error.part : error instanceof UnsupportedSchemaError ? 0 : -2;
       if (part === -2) throw error;
       const cause = error instanceof UnsupportedSchemaPartError ? error.schemaError : (error as UnsupportedSchemaError);
       const tool = part >= 0 ? offered[part] : undefined;
@@ -46,7 +53,11 @@ export function toolCallGbnf(syntax: ToolCallSyntax, calling: ToolCalling, writt
         parts[part] = { schema: ANY_OBJECT, strict: false };
         continue;
       }
-      throw new EngineError("invalid_request", `${cause.message}: function '${tool?.name ?? "?"}' cannot be called as declared`, paramOf(calling.tools, tool));
+      throw new EngineError(
+        "invalid_request",
+        `${cause.message}: function '${tool?.name ?? "?"}' cannot be called as declared`,
+        paramOf(calling.tools, tool),
+      );
     }
   }
 }

@@ -6,7 +6,14 @@ import { argumentsPrefix, callPrefix, callSuffix, type ToolCallSyntax } from "./
 
 export function describeToolsForSystemPrompt(syntax: ToolCallSyntax, tools: readonly ToolDefinition[]): string {
   const signatures = tools.map((t) =>
-    JSON.stringify({ type: "function", function: { name: t.name, description: t.description ?? "", parameters: t.parameters ?? { type: "object", properties: {} } } }),
+    JSON.stringify({
+      type: "function",
+      function: {
+        name: t.name,
+        description: t.description ?? "",
+        parameters: t.parameters ?? { type: "object", properties: {} },
+      },
+    }),
   );
   const example = toolCallText(syntax, [{ id: "", name: "<function-name>", arguments: "<args-json-object>" }]);
   return (
@@ -18,6 +25,7 @@ export function describeToolsForSystemPrompt(syntax: ToolCallSyntax, tools: read
 
 /** Calls as the model writes them. */
 export function toolCallText(syntax: ToolCallSyntax, calls: readonly ToolCall[]): string {
-  const one = (c: ToolCall): string => `${callPrefix(syntax)}${c.name}${argumentsPrefix(syntax)}${c.arguments}${callSuffix(syntax)}`;
+  const one = (c: ToolCall): string =>
+    `${callPrefix(syntax)}${c.name}${argumentsPrefix(syntax)}${c.arguments}${callSuffix(syntax)}`;
   return syntax.blockOpen + calls.map(one).join(syntax.separator) + syntax.blockClose;
 }

@@ -266,6 +266,7 @@ function holdBack(text: string, marker: string): number {
 
 /** Length of the longest suffix of `text` that is a proper prefix of `marker`. */
 function partialSuffix(text: string, marker: string): number {
-  for (let n = Math.min(text.length, marker.length - 1); n > 0; n--) if (marker.startsWith(text.slice(text.length - n))) return n;
+  for (let n = Math.min(text.length, marker.length - 1); n > 0; n--)
+    if (marker.startsWith(text.slice(text.length - n))) return n;
   return 0;
 }

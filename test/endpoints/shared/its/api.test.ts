@@ -4,12 +4,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildChatCompletion, ChatStreamBuilder } from "../../../../src/endpoints/chat-completions/response.js";
-import { parseChatCompletionRequest, type ChatMessageParam } from "../../../../src/endpoints/chat-completions/schema.js";
+import {
+  parseChatCompletionRequest,
+  type ChatMessageParam,
+} from "../../../../src/endpoints/chat-completions/schema.js";
 import { EXTENSION_PARAMETERS } from "../../../../src/endpoints/shared/request-fields.js";
 import { buildCompletion, CompletionStreamBuilder } from "../../../../src/endpoints/completions/response.js";
 import { parseCompletionRequest } from "../../../../src/endpoints/completions/schema.js";
 import { ApiError } from "../../../../src/endpoints/shared/errors.js";
-import { ITS_CODE_GRAMMAR, extractItsCode, parseItsCode, resolveChatIts } from "../../../../src/endpoints/shared/its/code.js";
+import {
+  ITS_CODE_GRAMMAR,
+  extractItsCode,
+  parseItsCode,
+  resolveChatIts,
+} from "../../../../src/endpoints/shared/its/code.js";
 import { wireItsDiagnostics } from "../../../../src/endpoints/shared/its/diagnostics.js";
 import { itsSchema, itsSpecFromRequest, type ItsParams } from "../../../../src/endpoints/shared/its/schema.js";
 import { parseWith } from "../../../../src/endpoints/shared/validation.js";
@@ -66,16 +74,19 @@ describe("its schema: defaults", () => {
   });
 
   it("fills the defaults of a nested power_sampling and keeps given values", () => {
-    assert.deepEqual(parseIts({ method: "smc", num_particles: 4, metric: "entropy", resampling: "systematic", power_sampling: {} }), {
-      method: "smc",
-      num_particles: 4,
-      tokens_per_step: 5,
-      metric: "entropy",
-      resampling: "systematic",
-      ess_threshold: 0.5,
-      stop_on_eos: true,
-      power_sampling: PS_DEFAULTS,
-    });
+    assert.deepEqual(
+      parseIts({ method: "smc", num_particles: 4, metric: "entropy", resampling: "systematic", power_sampling: {} }),
+      {
+        method: "smc",
+        num_particles: 4,
+        tokens_per_step: 5,
+        metric: "entropy",
+        resampling: "systematic",
+        ess_threshold: 0.5,
+        stop_on_eos: true,
+        power_sampling: PS_DEFAULTS,
+      },
+    );
     assert.deepEqual(parseIts({ method: "best_of_n", n: 4, top_k: 4, power_sampling: { block_size: 16, alpha: 2 } }), {
       method: "best_of_n",
       n: 4,
@@ -86,7 +97,8 @@ describe("its schema: defaults", () => {
   });
 
   it("accepts every metric and the bounds themselves", () => {
-    for (const metric of ["logprobs", "power_distribution", "entropy", "likelihood_confidence"]) parseIts({ method: "best_of_n", metric });
+    for (const metric of ["logprobs", "power_distribution", "entropy", "likelihood_confidence"])
+      parseIts({ method: "best_of_n", metric });
     parseIts({ method: "power_sampling", block_size: 1, mcmc_steps: 0, alpha: 1 });
     parseIts({ method: "power_sampling", block_size: 4096, mcmc_steps: 1024, alpha: 100 });
     parseIts({ method: "smc", num_particles: 64, tokens_per_step: 4096, ess_threshold: 0 });
@@ -119,7 +131,11 @@ describe("its schema: rejected", () => {
     [{ method: "best_of_n", n: 0 }, "its.n", "integer_below_min_value"],
     [{ method: "best_of_n", n: 65 }, "its.n", "integer_above_max_value"],
     [{ method: "best_of_n", top_k: 0 }, "its.top_k", "integer_below_min_value"],
-    [{ method: "best_of_n", power_sampling: { mcmc_steps: 2000 } }, "its.power_sampling.mcmc_steps", "integer_above_max_value"],
+    [
+      { method: "best_of_n", power_sampling: { mcmc_steps: 2000 } },
+      "its.power_sampling.mcmc_steps",
+      "integer_above_max_value",
+    ],
   ];
   for (const [its, param, code] of bounds) {
     it(`rejects ${JSON.stringify(its)} (${param})`, () => {
@@ -136,7 +152,11 @@ describe("its schema: rejected", () => {
     const e = rejectsIts({ method: "smc", particles: 4 }, "its.particles", "unknown_parameter");
     assert.match(e.message, /its\.particles/);
     rejectsIts({ method: "power_sampling", n: 4 }, "its.n", "unknown_parameter");
-    rejectsIts({ method: "best_of_n", power_sampling: { method: "x" } }, "its.power_sampling.method", "unknown_parameter");
+    rejectsIts(
+      { method: "best_of_n", power_sampling: { method: "x" } },
+      "its.power_sampling.method",
+      "unknown_parameter",
+    );
   });
 
   it("requires a known method", () => {
@@ -163,7 +183,9 @@ describe("its on the request schemas", () => {
       param: "its.bogus",
       code: "unknown_parameter",
     });
-    expect400(() => parseCompletionRequest({ ...completionBase, its: { method: "best_of_n", n: 1, top_k: 2 } }), { param: "its.top_k" });
+    expect400(() => parseCompletionRequest({ ...completionBase, its: { method: "best_of_n", n: 1, top_k: 2 } }), {
+      param: "its.top_k",
+    });
   });
 
   it("lists its as lavash's extension of both endpoints", () => {
@@ -201,10 +223,16 @@ describe("itsSpecFromRequest", () => {
   });
 
   it("rejects a temperature that contradicts alpha", () => {
-    const e = expect400(() => itsSpecFromRequest(parseIts({ method: "power_sampling", alpha: 4 }), 0.7), { param: "temperature" });
+    const e = expect400(() => itsSpecFromRequest(parseIts({ method: "power_sampling", alpha: 4 }), 0.7), {
+      param: "temperature",
+    });
     assert.match(e.message, /T = 1\/alpha/);
-    expect400(() => itsSpecFromRequest(parseIts({ method: "smc", power_sampling: { alpha: 2 } }), 1), { param: "temperature" });
-    expect400(() => itsSpecFromRequest(parseIts({ method: "best_of_n", power_sampling: { alpha: 2 } }), 0.25), { param: "temperature" });
+    expect400(() => itsSpecFromRequest(parseIts({ method: "smc", power_sampling: { alpha: 2 } }), 1), {
+      param: "temperature",
+    });
+    expect400(() => itsSpecFromRequest(parseIts({ method: "best_of_n", power_sampling: { alpha: 2 } }), 0.25), {
+      param: "temperature",
+    });
   });
 
   it("rejects a temperature whose 1/temperature is outside alpha's range", () => {
@@ -215,7 +243,12 @@ describe("itsSpecFromRequest", () => {
   });
 
   it("rejects temperature 0 with every method", () => {
-    for (const its of [{ method: "power_sampling" }, { method: "smc" }, { method: "best_of_n" }, { method: "power_sampling", alpha: 4 }]) {
+    for (const its of [
+      { method: "power_sampling" },
+      { method: "smc" },
+      { method: "best_of_n" },
+      { method: "power_sampling", alpha: 4 },
+    ]) {
       const e = expect400(() => itsSpecFromRequest(parseIts(its), 0), { param: "temperature", code: "invalid_value" });
       assert.match(e.message, /stochastic/);
     }
@@ -250,13 +283,16 @@ describe("itsSpecFromRequest", () => {
       stopOnEos: true,
       power: { blockSize: 192, mcmcSteps: 8, alpha: 2 },
     });
-    assert.deepEqual(itsSpecFromRequest(parseIts({ method: "best_of_n", power_sampling: { block_size: 64 } }), undefined), {
-      method: "best_of_n",
-      n: 8,
-      metric: "logprobs",
-      keepBest: 1,
-      power: { blockSize: 64, mcmcSteps: 8, alpha: 4 },
-    });
+    assert.deepEqual(
+      itsSpecFromRequest(parseIts({ method: "best_of_n", power_sampling: { block_size: 64 } }), undefined),
+      {
+        method: "best_of_n",
+        n: 8,
+        metric: "logprobs",
+        keepBest: 1,
+        power: { blockSize: 64, mcmcSteps: 8, alpha: 4 },
+      },
+    );
   });
 });
 
@@ -280,11 +316,22 @@ describe("PITA system-prompt codes", () => {
     ],
     [
       "ITS_SMC_4_16_0_NONE",
-      { method: "smc", num_particles: 4, tokens_per_step: 16, metric: "logprobs", resampling: "multinomial", ess_threshold: 1, stop_on_eos: false },
+      {
+        method: "smc",
+        num_particles: 4,
+        tokens_per_step: 16,
+        metric: "logprobs",
+        resampling: "multinomial",
+        ess_threshold: 1,
+        stop_on_eos: false,
+      },
     ],
     ["ITS_NONE_PS_192_8", { method: "power_sampling", block_size: 192, mcmc_steps: 8 }],
     ["ITS_BO_8_2_NONE", { method: "best_of_n", n: 8, top_k: 2, metric: "logprobs" }],
-    ["ITS_BO_5_2_PS_64_3", { method: "best_of_n", n: 5, top_k: 2, metric: "logprobs", power_sampling: { block_size: 64, mcmc_steps: 3 } }],
+    [
+      "ITS_BO_5_2_PS_64_3",
+      { method: "best_of_n", n: 5, top_k: 2, metric: "logprobs", power_sampling: { block_size: 64, mcmc_steps: 3 } },
+    ],
     ["ITS_NONE_NONE", null],
   ];
   for (const [code, expected] of examples) {
@@ -400,14 +447,20 @@ describe("PITA system-prompt codes", () => {
     const e = expect400(() => resolveChatIts(req), { param: "its" });
     assert.match(e.message, /use one/);
     // ITS_NONE_NONE is a code too.
-    expect400(() => resolveChatIts({ messages: [system("ITS_NONE_NONE")], its: parseIts({ method: "smc" }) }), { param: "its" });
+    expect400(() => resolveChatIts({ messages: [system("ITS_NONE_NONE")], its: parseIts({ method: "smc" }) }), {
+      param: "its",
+    });
   });
 
   it("resolves a request's its from the object or the code", () => {
-    const byCode = resolveChatIts(parseChatCompletionRequest({ model: "m", messages: [system("ITS_BO_8_2_NONE Hi."), user("hi")] }));
+    const byCode = resolveChatIts(
+      parseChatCompletionRequest({ model: "m", messages: [system("ITS_BO_8_2_NONE Hi."), user("hi")] }),
+    );
     assert.deepEqual(byCode.its, { method: "best_of_n", n: 8, top_k: 2, metric: "logprobs" });
     assert.deepEqual(byCode.messages, [system("Hi."), user("hi")]);
-    const byObject = resolveChatIts(parseChatCompletionRequest({ model: "m", messages: [system("Hi."), user("hi")], its: { method: "smc" } }));
+    const byObject = resolveChatIts(
+      parseChatCompletionRequest({ model: "m", messages: [system("Hi."), user("hi")], its: { method: "smc" } }),
+    );
     assert.equal(byObject.its?.method, "smc");
     assert.deepEqual(byObject.messages, [system("Hi."), user("hi")]);
     const neither = resolveChatIts(parseChatCompletionRequest(chatBase));
@@ -423,7 +476,12 @@ describe("its diagnostics on responses", () => {
     tokensSampled: 80,
     wallTimeMs: 12.5,
     powerSampling: { chains: [[{ length: 4, proposals: 2, accepted: 1, skipped: 0 }]], acceptanceRate: 0.5 },
-    smc: { steps: 3, resampling: [{ step: 1, ess: 1.5, ancestors: [0, 0] }], finalWeights: [0.25, 0.75], finalScores: [-1, -0.5] },
+    smc: {
+      steps: 3,
+      resampling: [{ step: 1, ess: 1.5, ancestors: [0, 0] }],
+      finalWeights: [0.25, 0.75],
+      finalScores: [-1, -0.5],
+    },
     bestOfN: { scores: [-0.5, -1], chosen: [0] },
   };
   const wire = {
@@ -433,24 +491,43 @@ describe("its diagnostics on responses", () => {
     tokens_sampled: 80,
     wall_time_ms: 12.5,
     power_sampling: { acceptance_rate: 0.5, chains: [[{ length: 4, proposals: 2, accepted: 1, skipped: 0 }]] },
-    smc: { steps: 3, resampling: [{ step: 1, ess: 1.5, ancestors: [0, 0] }], final_weights: [0.25, 0.75], final_scores: [-1, -0.5] },
+    smc: {
+      steps: 3,
+      resampling: [{ step: 1, ess: 1.5, ancestors: [0, 0] }],
+      final_weights: [0.25, 0.75],
+      final_scores: [-1, -0.5],
+    },
     best_of_n: { scores: [-0.5, -1], chosen: [0] },
   };
 
   it("maps the engine's diagnostics to snake_case, leaving absent sections out", () => {
     assert.deepEqual(wireItsDiagnostics(diagnostics), wire);
-    assert.deepEqual(wireItsDiagnostics({ method: "power_sampling", tokensEvaluated: 1, promptTokensEvaluated: 1, tokensSampled: 2, wallTimeMs: 3 }), {
-      method: "power_sampling",
-      tokens_evaluated: 1,
-      prompt_tokens_evaluated: 1,
-      tokens_sampled: 2,
-      wall_time_ms: 3,
-    });
+    assert.deepEqual(
+      wireItsDiagnostics({
+        method: "power_sampling",
+        tokensEvaluated: 1,
+        promptTokensEvaluated: 1,
+        tokensSampled: 2,
+        wallTimeMs: 3,
+      }),
+      {
+        method: "power_sampling",
+        tokens_evaluated: 1,
+        prompt_tokens_evaluated: 1,
+        tokens_sampled: 2,
+        wall_time_ms: 3,
+      },
+    );
   });
 
   it("puts its on full responses only when given", () => {
     const usage = { promptTokens: 1, completionTokens: 1 };
-    const chat = buildChatCompletion({ model: "m", choices: [{ content: "x", finishReason: "stop" }], usage, its: wire });
+    const chat = buildChatCompletion({
+      model: "m",
+      choices: [{ content: "x", finishReason: "stop" }],
+      usage,
+      its: wire,
+    });
     assert.deepEqual(chat.its, wire);
     assert.equal("its" in buildChatCompletion({ model: "m", choices: [], usage }), false);
     const legacy = buildCompletion({ model: "m", choices: [{ text: "x", finishReason: "stop" }], usage, its: wire });

@@ -11,7 +11,11 @@ let server: TestServer;
 let promptTokens: number[];
 before(async () => {
   server = await startTestServer({ parallel: 8 });
-  const res = await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", prompt: PROMPT }), headers: { "content-type": "application/json" } });
+  const res = await fetch(`${server.root}/tokenize`, {
+    method: "POST",
+    body: JSON.stringify({ model: "tiny", prompt: PROMPT }),
+    headers: { "content-type": "application/json" },
+  });
   promptTokens = ((await res.json()) as { tokens: number[] }).tokens;
 });
 after(async () => server?.close());
@@ -27,7 +31,6 @@ type LegacyParams = Parameters<TestServer["client"]["completions"]["create"]>[0]
 async function complete(params: Record<string, unknown>) {
   return server.client.completions.create({ model: "tiny", ...params } as unknown as LegacyParams);
 }
-
 
 /** Raw ln p of the last token of each token list, one echo-scored request for all of them. */
 async function lastTokenLogprobs(lists: number[][]): Promise<number[]> {
@@ -54,16 +57,35 @@ describe("power sampling is exact", () => {
     for (const prefix of prefixes) cond.set(prefix.join(","), await allowedLogprobs(prefix, tokens));
     const outcomes: number[][] = [];
     for (const a of [0, 1, 2]) for (const b of [0, 1, 2]) for (const c of [0, 1, 2]) outcomes.push([a, b, c]);
-    const logp = (o: number[], from = 0) => o.slice(from).reduce((s, k, j) => s + cond.get(o.slice(0, from + j).map((i) => tokens[i]).join(","))![k]!, 0);
+    const logp = (o: number[], from = 0) =>
+      o.slice(from).reduce(
+        (s, k, j) =>
+          s +
+          cond.get(
+            o
+              .slice(0, from + j)
+              .map((i) => tokens[i])
+              .join(","),
+          )![k]!,
+        0,
+      );
     // The proposal at T = 1/α: each step's p_b^α renormalized.
     const logq = (o: number[], from = 0) =>
       o.slice(from).reduce((s, k, j) => {
-        const c = cond.get(o.slice(0, from + j).map((i) => tokens[i]).join(","))!;
+        const c = cond.get(
+          o
+            .slice(0, from + j)
+            .map((i) => tokens[i])
+            .join(","),
+        )!;
         return s + alpha * c[k]! - Math.log(c.reduce((z, l) => z + Math.exp(alpha * l), 0));
       }, 0);
     const target = normalize(outcomes.map((o) => alpha * logp(o)));
     const proposal = normalize(outcomes.map((o) => logq(o)));
-    assert.ok(totalVariation(target, proposal) > 0.1, `the model's p^α and its tempered proposal are too close to tell apart: TV ${totalVariation(target, proposal)}`);
+    assert.ok(
+      totalVariation(target, proposal) > 0.1,
+      `the model's p^α and its tempered proposal are too close to tell apart: TV ${totalVariation(target, proposal)}`,
+    );
 
     // The exact law after M steps of the kernel lavash implements (idx uniform on 0..2, suffix
     // resampled from the proposal, MH acceptance): pick the M that brings it within 0.02 of p^α.
@@ -72,7 +94,10 @@ describe("power sampling is exact", () => {
         let total = 0;
         for (let idx = 0; idx < 3; idx++) {
           if (x.slice(0, idx).join() !== y.slice(0, idx).join()) continue;
-          const accept = Math.min(1, Math.exp(alpha * logp(y, idx) + logq(x, idx) - alpha * logp(x, idx) - logq(y, idx)));
+          const accept = Math.min(
+            1,
+            Math.exp(alpha * logp(y, idx) + logq(x, idx) - alpha * logp(x, idx) - logq(y, idx)),
+          );
           total += (Math.exp(logq(y, idx)) * accept) / 3;
         }
         return total;
@@ -85,7 +110,10 @@ describe("power sampling is exact", () => {
       law = outcomes.map((_, j) => law.reduce((s, pi, i) => s + pi * kernel[i]![j]!, 0));
       steps++;
     }
-    assert.ok(totalVariation(law, target) <= 0.02, `the chain needs more than 40 steps: TV ${totalVariation(law, target)}`);
+    assert.ok(
+      totalVariation(law, target) <= 0.02,
+      `the chain needs more than 40 steps: TV ${totalVariation(law, target)}`,
+    );
 
     const logitBias = Object.fromEntries(tokens.map((t) => [String(t), 100]));
     const sample = async (its: Record<string, unknown> | null, temperature?: number) => {
@@ -111,8 +139,14 @@ describe("power sampling is exact", () => {
     const powered = await sample({ method: "power_sampling", block_size: 3, mcmc_steps: steps, alpha });
     const plain = await sample(null, 1 / alpha);
     const critical = 3.1; // chi-square with merged cells is scaled by its degrees of freedom: see chiSquare
-    assert.ok(chiSquare(powered, target) < critical, `power sampling's answers do not follow p^α: ${chiSquare(powered, target)}`);
-    assert.ok(chiSquare(plain, target) >= critical, `plain sampling at T = 1/α passed as p^α: the test cannot tell them apart`);
+    assert.ok(
+      chiSquare(powered, target) < critical,
+      `power sampling's answers do not follow p^α: ${chiSquare(powered, target)}`,
+    );
+    assert.ok(
+      chiSquare(plain, target) >= critical,
+      `plain sampling at T = 1/α passed as p^α: the test cannot tell them apart`,
+    );
   });
 });
 
@@ -162,17 +196,32 @@ function chiSquare(counts: number[], law: number[]): number {
 const digitsOnly = Object.fromEntries(DIGITS.map((t) => [String(t), 100]));
 const chat = [{ role: "user" as const, content: "Pick some digits." }];
 type ChatParams = Parameters<TestServer["client"]["chat"]["completions"]["create"]>[0];
-type WithIts = { its?: Record<string, unknown> & { tokens_evaluated: number; smc?: { resampling: { ancestors: number[] }[]; final_weights: number[]; final_scores: number[] }; best_of_n?: { scores: number[]; chosen: number[] } } };
+type WithIts = {
+  its?: Record<string, unknown> & {
+    tokens_evaluated: number;
+    smc?: { resampling: { ancestors: number[] }[]; final_weights: number[]; final_scores: number[] };
+    best_of_n?: { scores: number[]; chosen: number[] };
+  };
+};
 
 async function chatCreate(params: Record<string, unknown>) {
-  const res = await server.client.chat.completions.create({ model: "tiny", messages: chat, ...params } as unknown as ChatParams & { stream?: false });
+  const res = await server.client.chat.completions.create({
+    model: "tiny",
+    messages: chat,
+    ...params,
+  } as unknown as ChatParams & { stream?: false });
   return res as typeof res & WithIts;
 }
 
 describe("sequential Monte Carlo and best-of-N", () => {
   it("SMC with one particle draws what plain sampling with the same seed draws", async () => {
     const plain = await chatCreate({ max_tokens: 12, seed: 99, logit_bias: digitsOnly });
-    const smc = await chatCreate({ max_tokens: 12, seed: 99, logit_bias: digitsOnly, its: { method: "smc", num_particles: 1, tokens_per_step: 4 } });
+    const smc = await chatCreate({
+      max_tokens: 12,
+      seed: 99,
+      logit_bias: digitsOnly,
+      its: { method: "smc", num_particles: 1, tokens_per_step: 4 },
+    });
     assert.match(plain.choices[0]!.message.content!, /^[0-9]{12}$/);
     assert.equal(smc.choices[0]!.message.content, plain.choices[0]!.message.content);
     assert.equal(smc.its!.method, "smc");
@@ -180,7 +229,12 @@ describe("sequential Monte Carlo and best-of-N", () => {
   });
 
   it("resampling keeps the particle count, and the answer is the particle with the best score", async () => {
-    const res = await chatCreate({ max_tokens: 8, seed: 5, logit_bias: digitsOnly, its: { method: "smc", num_particles: 4, tokens_per_step: 2, ess_threshold: 1, resampling: "systematic" } });
+    const res = await chatCreate({
+      max_tokens: 8,
+      seed: 5,
+      logit_bias: digitsOnly,
+      its: { method: "smc", num_particles: 4, tokens_per_step: 2, ess_threshold: 1, resampling: "systematic" },
+    });
     const smc = res.its!.smc!;
     assert.ok(smc.resampling.length >= 1, "ess_threshold 1 resamples at every step where weights differ");
     for (const event of smc.resampling) assert.equal(event.ancestors.length, 4);
@@ -191,7 +245,8 @@ describe("sequential Monte Carlo and best-of-N", () => {
     const answer = [...res.choices[0]!.message.content!].map((d) => 15 + Number(d));
     const prompt = await chatPromptTokens();
     let total = 0;
-    for (let t = 0; t < answer.length; t++) total += (await allowedLogprobsAfter(prompt, answer.slice(0, t)))[answer[t]! - 15]!;
+    for (let t = 0; t < answer.length; t++)
+      total += (await allowedLogprobsAfter(prompt, answer.slice(0, t)))[answer[t]! - 15]!;
     const own = total / answer.length;
     assert.ok(Math.abs(own - Math.max(...smc.final_scores)) < 5e-3, `${own} vs best ${Math.max(...smc.final_scores)}`);
   });
@@ -199,7 +254,13 @@ describe("sequential Monte Carlo and best-of-N", () => {
   for (const metric of ["logprobs", "power_distribution", "entropy", "likelihood_confidence"] as const)
     it(`best-of-N ranks candidates by ${metric}, recomputed from echo-scored logprobs`, async () => {
       const temperature = 0.5;
-      const res = await chatCreate({ max_tokens: 3, seed: 11, temperature, logit_bias: digitsOnly, its: { method: "best_of_n", n: 4, top_k: 3, metric } });
+      const res = await chatCreate({
+        max_tokens: 3,
+        seed: 11,
+        temperature,
+        logit_bias: digitsOnly,
+        its: { method: "best_of_n", n: 4, top_k: 3, metric },
+      });
       assert.equal(res.choices.length, 3);
       const { scores, chosen } = res.its!.best_of_n!;
       assert.equal(scores.length, 4);
@@ -213,10 +274,18 @@ describe("sequential Monte Carlo and best-of-N", () => {
           const own = logp[answer[t]! - 15]!;
           const entropy = -logp.reduce((h, l) => h + Math.exp(l) * l, 0);
           const logq = own / temperature - Math.log(logp.reduce((z, l) => z + Math.exp(l / temperature), 0));
-          total += { logprobs: logq, power_distribution: own / temperature, entropy: -entropy, likelihood_confidence: logq - entropy }[metric];
+          total += {
+            logprobs: logq,
+            power_distribution: own / temperature,
+            entropy: -entropy,
+            likelihood_confidence: logq - entropy,
+          }[metric];
         }
         const expected = total / answer.length;
-        assert.ok(Math.abs(expected - scores[chosen[j]!]!) < 5e-3, `choice ${j}: recomputed ${expected}, reported ${scores[chosen[j]!]}`);
+        assert.ok(
+          Math.abs(expected - scores[chosen[j]!]!) < 5e-3,
+          `choice ${j}: recomputed ${expected}, reported ${scores[chosen[j]!]}`,
+        );
       }
     });
 });
@@ -231,7 +300,12 @@ describe("the its API", () => {
       // Ten candidates per step keep the seeded draws apart from last-bit differences in the logits.
       logit_bias: digitsOnly,
     });
-    const its = res.its as unknown as { method: string; tokens_evaluated: number; tokens_sampled: number; power_sampling: { chains: { proposals: number }[][]; acceptance_rate: number } };
+    const its = res.its as unknown as {
+      method: string;
+      tokens_evaluated: number;
+      tokens_sampled: number;
+      power_sampling: { chains: { proposals: number }[][]; acceptance_rate: number };
+    };
     assert.equal(its.method, "power_sampling");
     assert.equal(its.power_sampling.chains[0]!.length, 2); // 8 tokens in blocks of 4
     assert.equal(its.power_sampling.chains[0]![0]!.proposals, 2);
@@ -249,7 +323,14 @@ describe("the its API", () => {
   });
 
   it("streams progress as SSE comments, then the answer, with the diagnostics on the last chunk", async () => {
-    const request = { model: "tiny", messages: chat, max_tokens: 6, seed: 8, logit_bias: digitsOnly, its: { method: "power_sampling", block_size: 3, mcmc_steps: 2 } };
+    const request = {
+      model: "tiny",
+      messages: chat,
+      max_tokens: 6,
+      seed: 8,
+      logit_bias: digitsOnly,
+      its: { method: "power_sampling", block_size: 3, mcmc_steps: 2 },
+    };
     const res = await fetch(`${server.baseURL}/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -259,7 +340,10 @@ describe("the its API", () => {
     const comments = text.split("\n").filter((l) => l.startsWith(": its "));
     assert.equal(comments.length, 2, text); // one per block
     assert.equal(JSON.parse(comments[0]!.slice(6)).event, "block");
-    const data = text.split("\n").filter((l) => l.startsWith("data: ") && l !== "data: [DONE]").map((l) => JSON.parse(l.slice(6)));
+    const data = text
+      .split("\n")
+      .filter((l) => l.startsWith("data: ") && l !== "data: [DONE]")
+      .map((l) => JSON.parse(l.slice(6)));
     const last = data.at(-1);
     assert.equal(last.choices.length, 0);
     assert.equal(last.its.method, "power_sampling");
@@ -268,7 +352,9 @@ describe("the its API", () => {
     const streamed = data.map((c) => c.choices[0]?.delta?.content ?? "").join("");
     assert.equal(streamed, plain.choices[0]!.message.content);
     // The official client reads such a stream unmodified.
-    const stream = server.client.chat.completions.stream(request as unknown as Parameters<TestServer["client"]["chat"]["completions"]["stream"]>[0]);
+    const stream = server.client.chat.completions.stream(
+      request as unknown as Parameters<TestServer["client"]["chat"]["completions"]["stream"]>[0],
+    );
     assert.equal((await stream.finalChatCompletion()).choices[0]!.message.content, plain.choices[0]!.message.content);
   });
 
@@ -293,14 +379,23 @@ describe("the its API", () => {
       assert.equal(error.param, param, `${label}: ${error.message}`);
       return true;
     };
-    for (const [params, param] of cases) await assert.rejects(chatCreate({ max_tokens: 4, ...params }), refused(param, JSON.stringify(params)));
-    await assert.rejects(complete({ prompt: ["a", "b"], max_tokens: 4, its: { method: "best_of_n" } }), refused("prompt", "two prompts"));
+    for (const [params, param] of cases)
+      await assert.rejects(chatCreate({ max_tokens: 4, ...params }), refused(param, JSON.stringify(params)));
+    await assert.rejects(
+      complete({ prompt: ["a", "b"], max_tokens: 4, its: { method: "best_of_n" } }),
+      refused("prompt", "two prompts"),
+    );
   });
 
   it("frees every sequence when the client goes away mid-run", async () => {
     const controller = new AbortController();
     const pending = server.client.chat.completions.create(
-      { model: "tiny", messages: chat, max_tokens: 64, its: { method: "smc", num_particles: 6, tokens_per_step: 2 } } as unknown as ChatParams & { stream?: false },
+      {
+        model: "tiny",
+        messages: chat,
+        max_tokens: 64,
+        its: { method: "smc", num_particles: 6, tokens_per_step: 2 },
+      } as unknown as ChatParams & { stream?: false },
       { signal: controller.signal },
     );
     await new Promise((r) => setTimeout(r, 300));
@@ -317,7 +412,11 @@ describe("the its API", () => {
 });
 
 async function chatPromptTokens(): Promise<number[]> {
-  const res = await fetch(`${server.root}/tokenize`, { method: "POST", body: JSON.stringify({ model: "tiny", messages: chat, add_generation_prompt: true }), headers: { "content-type": "application/json" } });
+  const res = await fetch(`${server.root}/tokenize`, {
+    method: "POST",
+    body: JSON.stringify({ model: "tiny", messages: chat, add_generation_prompt: true }),
+    headers: { "content-type": "application/json" },
+  });
   return ((await res.json()) as { tokens: number[] }).tokens;
 }
 

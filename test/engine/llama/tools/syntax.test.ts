@@ -64,7 +64,13 @@ describe("ChatOutputParser", () => {
         [],
         JSON.stringify(tail),
       );
-      assert.equal(pieces.filter((p) => p.kind === "arguments").map((p) => (p as { text: string }).text).join(""), '{"a": 1}');
+      assert.equal(
+        pieces
+          .filter((p) => p.kind === "arguments")
+          .map((p) => (p as { text: string }).text)
+          .join(""),
+        '{"a": 1}',
+      );
     }
   });
 
@@ -73,13 +79,27 @@ describe("ChatOutputParser", () => {
       "hermes, reasoning, content and two calls",
       hermes,
       '<think>\nplan it\n</think>\n\nChecking. <tool_call>\n{"name": "get_weather", "arguments": {"city": "Pa\\"ris", "n": [1, {"a": "}"}]}}\n</tool_call>\n<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>',
-      { reasoning: "plan it", content: "Checking.", calls: [{ name: "get_weather", arguments: '{"city": "Pa\\"ris", "n": [1, {"a": "}"}]}' }, { name: "f", arguments: "{}" }] },
+      {
+        reasoning: "plan it",
+        content: "Checking.",
+        calls: [
+          { name: "get_weather", arguments: '{"city": "Pa\\"ris", "n": [1, {"a": "}"}]}' },
+          { name: "f", arguments: "{}" },
+        ],
+      },
     ],
     [
       "mistral's list, text after it",
       mistral,
       '[TOOL_CALLS][{"name": "a", "arguments": {"x": 1}}, {"name": "b", "arguments": {}}] done',
-      { reasoning: "", content: " done", calls: [{ name: "a", arguments: '{"x": 1}' }, { name: "b", arguments: "{}" }] },
+      {
+        reasoning: "",
+        content: " done",
+        calls: [
+          { name: "a", arguments: '{"x": 1}' },
+          { name: "b", arguments: "{}" },
+        ],
+      },
     ],
     [
       "llama 3's bare object with parameters",
@@ -96,7 +116,12 @@ describe("ChatOutputParser", () => {
   ];
   for (const [name, syntax, text, expected] of cases)
     it(name, () => {
-      for (const seed of [1, 2, 3, 4, 5]) assert.deepEqual(parse(text, new ChatOutputParser({ syntax, separateReasoning: true }), seed), expected, `seed ${seed}`);
+      for (const seed of [1, 2, 3, 4, 5])
+        assert.deepEqual(
+          parse(text, new ChatOutputParser({ syntax, separateReasoning: true }), seed),
+          expected,
+          `seed ${seed}`,
+        );
     });
 
   it("without separateReasoning, <think> text is content", () => {
@@ -107,7 +132,16 @@ describe("ChatOutputParser", () => {
 
 describe("tool call grammar", () => {
   const tools = [
-    { name: "a", parameters: { type: "object", properties: { x: { type: "integer" } }, required: ["x"], additionalProperties: false }, strict: true },
+    {
+      name: "a",
+      parameters: {
+        type: "object",
+        properties: { x: { type: "integer" } },
+        required: ["x"],
+        additionalProperties: false,
+      },
+      strict: true,
+    },
     { name: "b", strict: false },
   ];
 
@@ -126,21 +160,38 @@ describe("tool call grammar", () => {
   it("refuses a strict tool's unenforceable schema, naming it; a non-strict one gets any object", () => {
     const bad = { type: "object", properties: { a: { not: {} } } };
     assert.throws(
-      () => toolCallGbnf(hermes, { tools: [tools[0]!, { name: "c", parameters: bad, strict: true }], toolChoice: "required", parallel: false }),
+      () =>
+        toolCallGbnf(hermes, {
+          tools: [tools[0]!, { name: "c", parameters: bad, strict: true }],
+          toolChoice: "required",
+          parallel: false,
+        }),
       (e: unknown) => e instanceof EngineError && e.field === "tools[1].parameters" && /"not"/.test(e.message),
     );
-    const loose = toolCallGbnf(hermes, { tools: [{ name: "c", parameters: bad, strict: false }], toolChoice: "required", parallel: false });
+    const loose = toolCallGbnf(hermes, {
+      tools: [{ name: "c", parameters: bad, strict: false }],
+      toolChoice: "required",
+      parallel: false,
+    });
     assert.match(loose, /\\"c\\"/);
   });
 });
 
 describe("prompt for templates without tools", () => {
   it("lists the tools and shows the syntax the parser expects", () => {
-    const text = describeToolsForSystemPrompt(hermes, [{ name: "f", description: "does f", parameters: { type: "object" }, strict: false }]);
+    const text = describeToolsForSystemPrompt(hermes, [
+      { name: "f", description: "does f", parameters: { type: "object" }, strict: false },
+    ]);
     assert.match(text, /"name":"f"/);
     assert.match(text, /<tool_call>\n\{"name": "<function-name>", "arguments": <args-json-object>\}\n<\/tool_call>/);
-    const written = toolCallText(hermes, [{ id: "1", name: "f", arguments: '{"x": 1}' }, { id: "2", name: "g", arguments: "{}" }]);
+    const written = toolCallText(hermes, [
+      { id: "1", name: "f", arguments: '{"x": 1}' },
+      { id: "2", name: "g", arguments: "{}" },
+    ]);
     const parsed = parse(written, new ChatOutputParser({ syntax: hermes, separateReasoning: false }), 3);
-    assert.deepEqual(parsed.calls, [{ name: "f", arguments: '{"x": 1}' }, { name: "g", arguments: "{}" }]);
+    assert.deepEqual(parsed.calls, [
+      { name: "f", arguments: '{"x": 1}' },
+      { name: "g", arguments: "{}" },
+    ]);
   });
 });
