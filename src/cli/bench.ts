@@ -745,7 +745,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     // The throughput figures drawn beside the JSON: tok/s and TTFT against streams, a line per server.
     let chartPath: string | null = null;
     if (figures !== null) {
-      chartPath = outPath.replace(/\.json$/i, "") + ".svg";
+      chartPath = `${outPath.replace(/\.json$/i, "")}.svg`;
       const setup = [
         options.model,
         `${options.tokens} tokens/stream`,

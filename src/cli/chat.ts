@@ -78,9 +78,12 @@ class ChatRepl {
     return this.failed ? 1 : 0;
   }
 
-  private async handle(line: string): Promise<"exit" | void> {
+  private async handle(line: string): Promise<"exit" | undefined> {
     if (line === "") return;
-    if (!line.startsWith("/")) return this.answer(line);
+    if (!line.startsWith("/")) {
+      await this.answer(line);
+      return;
+    }
     const space = line.indexOf(" ");
     const command = space < 0 ? line : line.slice(0, space);
     const arg = space < 0 ? "" : line.slice(space + 1).trim();

@@ -51,18 +51,22 @@ function progressPrinter(label: string): { update: (p: BuiltinProgress) => void;
   };
 }
 
+function parseMakeModelArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      out: { type: "string", short: "o" },
+      "cache-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
 export async function makeModelCommand(args: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseMakeModelArgs>;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: "string", short: "o" },
-        "cache-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = parseMakeModelArgs(args);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;

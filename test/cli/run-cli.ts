@@ -51,6 +51,7 @@ export function hasScript(): boolean {
   return spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences start with ESC
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /**

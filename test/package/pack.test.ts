@@ -92,6 +92,7 @@ describe("lavash/client from the installed package", () => {
           '  const legacy: Completion = await client.completions.create({ model: "tiny", prompt: "Hi", max_tokens: 2, logprobs: 2 });',
           "  const models = await client.models.list();",
           "  try { await client.embeddings.create({ model: 'tiny', input: 'x' }); } catch (e) { if (e instanceof RateLimitError) text += e.status; }",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a script the test writes
           "  return `${chat.choices[0]?.message.content ?? ''}${text}${legacy.choices[0]?.text ?? ''}${models.data.length}`;",
           "}",
           "",
@@ -150,6 +151,7 @@ describe("lavash (the server API) from the installed package", () => {
     writeFileSync(
       script,
       'import { startLavash } from "lavash";\n' +
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a script the test writes
         'try { await startLavash({ models: ["./missing.gguf"] }); console.log("started"); } catch (e) { console.log(`rejected: ${e.message}`); }\n',
     );
     const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 });

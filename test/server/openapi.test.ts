@@ -101,7 +101,7 @@ function operations(document: OpenApiDocument): [string, string, Json][] {
 
 /** A JSON pointer as a URI fragment. */
 function pointer(...segments: string[]): string {
-  return "#" + segments.map((s) => "/" + encodeURIComponent(s.replace(/~/g, "~0").replace(/\//g, "~1"))).join("");
+  return `#${segments.map((s) => `/${encodeURIComponent(s.replace(/~/g, "~0").replace(/\//g, "~1"))}`).join("")}`;
 }
 
 function resolvePointer(root: unknown, ref: string): unknown {

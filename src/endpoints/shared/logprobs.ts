@@ -105,7 +105,7 @@ export function legacyLogprobs(
  * vocabularies hold duplicates), and the alternatives come best first.
  */
 function setOnce(dict: Record<string, number>, key: string, value: number): void {
-  if (Object.prototype.hasOwnProperty.call(dict, key)) return;
+  if (Object.hasOwn(dict, key)) return;
   // Plain assignment of "__proto__" would replace the prototype instead of adding a key.
   if (key === "__proto__")
     Object.defineProperty(dict, key, { value, enumerable: true, writable: true, configurable: true });

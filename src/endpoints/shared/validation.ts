@@ -1,8 +1,8 @@
 // Turns zod validation failures into the 400s OpenAI sends, generically (one mapping for every
 // schema): clients and people debug against OpenAI's wording, codes and `param` paths, so a
 // request that OpenAI rejects should be rejected here with the same words.
-import { z } from "zod";
-import { ApiError, invalidRequest } from "./errors.js";
+import type { z } from "zod";
+import { type ApiError, invalidRequest } from "./errors.js";
 
 type Issue = z.core.$ZodIssue;
 type PathKey = PropertyKey;
@@ -258,7 +258,7 @@ function lookup(body: unknown, path: readonly PathKey[]): Found {
   for (const key of path) {
     if (current === null || typeof current !== "object") return { present: false, value: undefined };
     const container = current as Record<PropertyKey, unknown>;
-    if (!Object.prototype.hasOwnProperty.call(container, key)) return { present: false, value: undefined };
+    if (!Object.hasOwn(container, key)) return { present: false, value: undefined };
     current = container[key];
   }
   return { present: current !== undefined, value: current };

@@ -420,7 +420,11 @@ export const EMPTY_DFA: Dfa = { start: 0, accept: [false], edges: [[]] };
 /** Splits the code points covered by some of `sets` into pieces, each with the indexes covering it. */
 function partition(sets: readonly CharSet[]): { lo: number; hi: number; members: number[] }[] {
   const points = new Set<number>();
-  sets.forEach((s) => s.forEach(([lo, hi]) => (points.add(lo), points.add(hi + 1))));
+  for (const set of sets)
+    for (const [lo, hi] of set) {
+      points.add(lo);
+      points.add(hi + 1);
+    }
   const sorted = [...points].sort((a, b) => a - b);
   const out: { lo: number; hi: number; members: number[] }[] = [];
   for (let k = 0; k + 1 < sorted.length; k++) {
@@ -490,7 +494,12 @@ export function trim(d: Dfa): Dfa {
   d.edges.forEach((row, s) => row.forEach(([, , t]) => reverse[t]!.push(s)));
   const live = new Set<number>();
   const stack: number[] = [];
-  d.accept.forEach((a, s) => a && (live.add(s), stack.push(s)));
+  d.accept.forEach((accepting, state) => {
+    if (accepting) {
+      live.add(state);
+      stack.push(state);
+    }
+  });
   while (stack.length > 0)
     for (const p of reverse[stack.pop()!]!)
       if (!live.has(p)) {

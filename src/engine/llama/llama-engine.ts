@@ -413,7 +413,7 @@ export class LlamaEngine implements Engine {
   /** tool_choice auto: free text until the model opens a call, then the calls' grammar. */
   private lazyToolGrammar(entry: LoadedModel, request: GenerateRequest): LazyGrammar | undefined {
     const calling = request.prompt.kind === "chat" ? request.prompt.tools : undefined;
-    if (!calling || calling.toolChoice !== "auto") return undefined;
+    if (calling?.toolChoice !== "auto") return undefined;
     const syntax = entry.prompt.toolSyntax;
     return {
       trigger: syntax.trigger,

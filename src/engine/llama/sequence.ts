@@ -2,7 +2,7 @@
 // context: where its prompt is, what it has generated, and the text pipeline (token bytes →
 // UTF-8 text → stop sequences), with each token's logprob released together with its text.
 import type { Token } from "node-llama-cpp";
-import { EventChannel } from "../event-channel.js";
+import type { EventChannel } from "../event-channel.js";
 import { StopMatcher } from "../text/stop-matcher.js";
 import { TokenTextDecoder } from "../text/token-text-decoder.js";
 import type {

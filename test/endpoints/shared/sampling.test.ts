@@ -24,9 +24,7 @@ type LegacyLogprobs = {
   text_offset: number[];
 };
 
-async function legacy(
-  body: Record<string, unknown>,
-): Promise<{
+async function legacy(body: Record<string, unknown>): Promise<{
   choices: { text: string; index: number; finish_reason: string; logprobs: LegacyLogprobs }[];
   usage: OpenAI.CompletionUsage;
 }> {

@@ -809,6 +809,7 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
 describe("jsonSchemaToGbnf: what it refuses", () => {
   const refusals: [keyword: string, path: string, schema: unknown, options?: JsonSchemaToGbnfOptions][] = [
     ["not", "#/properties/a", { type: "object", properties: { a: { not: { type: "string" } } } }],
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords
     ["if", "#", { if: { type: "string" }, then: { maxLength: 2 } }],
     ["dependentRequired", "#", { type: "object", dependentRequired: { a: ["b"] } }],
     ["patternProperties", "#", { type: "object", patternProperties: { "^x": { type: "string" } } }],

@@ -5,7 +5,7 @@
 //   CHAIN = NONE | SMC_<num_particles>_<tokens_per_step>_<stop_on_eos 0|1> | BO_<n>_<top_k>
 //   TOKEN = NONE | PS_<block_size>_<mcmc_steps>
 import type { ChatCompletionRequest, ChatMessageParam } from "../../chat-completions/schema.js";
-import { ApiError, invalidRequest } from "../errors.js";
+import { type ApiError, invalidRequest } from "../errors.js";
 import { ITS_LIMITS, itsSchema, type ItsParams } from "./schema.js";
 
 export const ITS_CODE_PREFIX = "ITS_";
