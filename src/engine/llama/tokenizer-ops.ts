@@ -15,7 +15,7 @@ export function tokenizeInput(
 ): Token[] {
   if (input.kind === "text") {
     checkBytes?.(utf8Bytes([input.text]));
-    // Control-token text in a prompt stays plain text, as in completions (README: control tokens).
+    // Control-token text in a prompt stays plain text, as in completions (docs/reference.md: control tokens).
     const tokens = model.tokenize(input.text, false);
     return input.addSpecialTokens ? addSpecialTokens(model, tokens, "always") : tokens;
   }
