@@ -97,6 +97,12 @@ export interface GenerateRequest {
   outputConstraint?: OutputConstraint;
   /** Aborting frees the sequence at the next scheduler tick (queued requests leave the queue). */
   signal?: AbortSignal;
+  /**
+   * Another prompt of a request whose first prompt was already accepted: queued whatever the
+   * queue's length (the endpoint bounds a request's choices), so a request with more prompts than
+   * the queue holds is not refused on every retry.
+   */
+  continuesAcceptedRequest?: boolean;
 }
 
 /** A grammar the whole output must follow (the wire's response_format json_object / json_schema). */

@@ -115,7 +115,13 @@ export async function respond(
       generations.push(
         plan.its
           ? await startScaledGeneration(engine, r, plan.its, abort.signal)
-          : await engine.generate({ ...r, n: candidates, scoreChoices: candidates > plan.n, signal: abort.signal }),
+          : await engine.generate({
+              ...r,
+              n: candidates,
+              scoreChoices: candidates > plan.n,
+              signal: abort.signal,
+              continuesAcceptedRequest: generations.length > 0,
+            }),
       );
   } catch (error) {
     abort.abort(); // frees what the earlier prompts already started

@@ -171,7 +171,7 @@ export class LlamaEngine implements Engine {
     };
     if (request.signal?.aborted) throw new EngineError("aborted", "The request was cancelled.");
     request.signal?.addEventListener("abort", cancel, { once: true });
-    entry.scheduler.submit(job);
+    entry.scheduler.submit(job, request.continuesAcceptedRequest === true);
     return Object.assign(job.channel, { promptTokens: promptTokens.length });
   }
 

@@ -121,7 +121,7 @@ export class ContextScheduler {
     return this.queue.length;
   }
 
-  /** `admitted`: part of a request already admitted (a scaling chain's extension), never refused for the queue's length. */
+  /** `admitted`: part of a request already admitted (a scaling chain's extension, a legacy request's next prompt), never refused for the queue's length. */
   submit(job: Job, admitted = false): void {
     if (this.closed) throw new EngineError("not_ready", "The model is shutting down.");
     if (!admitted && this.queue.length >= this.options.maxQueue && !this.slots.some((s) => s.active === null))
