@@ -27,9 +27,16 @@ const digitOf = (token: number) => String(token - 15);
 
 type LegacyParams = Parameters<TestServer["client"]["completions"]["create"]>[0] & { stream?: false };
 
+/**
+ * Requests of 100 chains or particles take tens of seconds on 2 cores, more when the machine is
+ * shared: a client timeout well above the helper's 60 s (a timed-out request's chains would also
+ * fill the queue for the next test).
+ */
+const ITS_REQUEST = { timeout: 600_000 };
+
 /** A legacy completion through the official client; `its` and other extensions ride along in the body. */
 async function complete(params: Record<string, unknown>) {
-  return server.client.completions.create({ model: "tiny", ...params } as unknown as LegacyParams);
+  return server.client.completions.create({ model: "tiny", ...params } as unknown as LegacyParams, ITS_REQUEST);
 }
 
 /** Raw ln p of the last token of each token list, one echo-scored request for all of them. */
@@ -205,11 +212,14 @@ type WithIts = {
 };
 
 async function chatCreate(params: Record<string, unknown>) {
-  const res = await server.client.chat.completions.create({
-    model: "tiny",
-    messages: chat,
-    ...params,
-  } as unknown as ChatParams & { stream?: false });
+  const res = await server.client.chat.completions.create(
+    {
+      model: "tiny",
+      messages: chat,
+      ...params,
+    } as unknown as ChatParams & { stream?: false },
+    ITS_REQUEST,
+  );
   return res as typeof res & WithIts;
 }
 
