@@ -1,9 +1,8 @@
 // `import { startLavash } from "lavash"`: the server that `lavash serve` runs, started inside the
 // caller's process (tests, desktop apps, scripts). Settings are the command line's, with its
 // defaults and checks: an option here is a serve flag.
-import { LlamaEngine } from "./engine/llama/llama-engine.js";
 import { parseServeArgs } from "./cli/serve.js";
-import { startServer } from "./server/app.js";
+import { bindThenLoad } from "./cli/serve-run.js";
 import { pino } from "pino";
 import { drainAndClose } from "./server/shutdown.js";
 
@@ -44,17 +43,8 @@ export async function startLavash(options: StartLavashOptions = {}): Promise<Lav
   if (config === "help") throw new Error("startLavash: `--help` is not a server setting");
   // JSON lines on stderr: stdout belongs to the embedding program.
   const logger = pino({ level: config.logLevel }, pino.destination(2));
-  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds, ...engineOptions } = config;
-  const engine = new LlamaEngine({
-    ...engineOptions,
-    deferLoading: true,
-    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-  });
-  const app = await startServer({ engine, host, port, logger, ...http }).catch(async (error: unknown) => {
-    await engine.close();
-    throw error;
-  });
-  engine.start();
+  const { host, port, shutdownTimeoutSeconds } = config;
+  const { server: app, engine } = await bindThenLoad(config, logger);
   try {
     await engine.ready;
   } catch (error) {

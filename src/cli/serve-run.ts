@@ -2,9 +2,10 @@
 // once, before any load), then the models load while GET /health answers 503; a model that
 // cannot load closes the server and ends the process with a non-zero code, its reason the last
 // line on stderr (main.ts prints the thrown error).
-import { LlamaEngine } from "../engine/llama/llama-engine.js";
+import type { FastifyInstance } from "fastify";
+import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engine.js";
 import { startServer } from "../server/app.js";
-import { createLogger } from "../server/logger.js";
+import { createLogger, type Logger } from "../server/logger.js";
 import { drainAndClose } from "../server/shutdown.js";
 import { progressReporter, terminalLine } from "./progress.js";
 import type { ServeConfig } from "./serve.js";
@@ -21,24 +22,10 @@ export async function runServer(config: ServeConfig): Promise<number> {
       );
   }
   const progress = progressReporter();
-  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds, ...engineOptions } = config;
-  const engine = new LlamaEngine({
-    ...engineOptions,
-    deferLoading: true,
-    logger: {
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
-    },
-    // "cached": the file is already there; nothing to show.
-    onProgress: (model, p) => {
-      if (p.stage !== "cached") progress(`${model}: ${p.stage}`, p.fraction);
-    },
-  });
-
-  const server = await startServer({ engine, host, port, logger, ...http }).catch(async (error: unknown) => {
-    await engine.close();
-    throw new Error(listenFailure(error, host, port));
+  const { host, port, http, shutdownTimeoutSeconds } = config;
+  // "cached": the file is already there; nothing to show.
+  const { server, engine } = await bindThenLoad(config, logger, (model, p) => {
+    if (p.stage !== "cached") progress(`${model}: ${p.stage}`, p.fraction);
   });
   if (http.auth.keys.length > 0)
     logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
@@ -59,7 +46,6 @@ export async function runServer(config: ServeConfig): Promise<number> {
     );
   });
 
-  engine.start();
   try {
     await Promise.race([engine.ready, stopped]);
   } catch (error) {
@@ -77,6 +63,34 @@ export async function runServer(config: ServeConfig): Promise<number> {
     logger.info(`Ready: ${config.models.map((m) => m.id).join(", ")} at ${url}`);
   }
   return stopped;
+}
+
+/**
+ * The port bound first (a port in use fails at once, before any load), then the models start
+ * loading behind it: `engine.ready` tells the outcome. What `lavash serve` and `startLavash` share.
+ */
+export async function bindThenLoad(
+  config: ServeConfig,
+  logger: Logger,
+  onProgress?: LlamaEngineOptions["onProgress"],
+): Promise<{ server: FastifyInstance; engine: LlamaEngine }> {
+  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds: _shutdown, ...engineOptions } = config;
+  const engine = new LlamaEngine({
+    ...engineOptions,
+    deferLoading: true,
+    logger: {
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+    ...(onProgress ? { onProgress } : {}),
+  });
+  const server = await startServer({ engine, host, port, logger, ...http }).catch(async (error: unknown) => {
+    await engine.close();
+    throw new Error(listenFailure(error, host, port));
+  });
+  engine.start();
+  return { server, engine };
 }
 
 /** Resolves to the exit code once SIGINT or SIGTERM has drained the server. */
