@@ -5,6 +5,7 @@
 import type { FastifyInstance } from "fastify";
 import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engine.js";
 import { startServer } from "../server/app.js";
+import { openResponseStore } from "../storage/response-store.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { drainAndClose } from "../server/shutdown.js";
 import { progressReporter, terminalLine } from "./progress.js";
@@ -74,7 +75,18 @@ export async function bindThenLoad(
   logger: Logger,
   onProgress?: LlamaEngineOptions["onProgress"],
 ): Promise<{ server: FastifyInstance; engine: LlamaEngine }> {
-  const { host, port, logLevel: _logLevel, http, shutdownTimeoutSeconds: _shutdown, ...engineOptions } = config;
+  const {
+    host,
+    port,
+    logLevel: _logLevel,
+    http,
+    shutdownTimeoutSeconds: _shutdown,
+    responses,
+    ...engineOptions
+  } = config;
+  // Before the port: a database that cannot open fails the start as a port in use does.
+  const responseStore = responses ? openResponseStore(responses.path, responses.bounds) : null;
+  logger.info(responseStore ? `Stored responses: ${responseStore.path}` : "Stored responses: off (--no-store)");
   const engine = new LlamaEngine({
     ...engineOptions,
     deferLoading: true,
@@ -85,10 +97,13 @@ export async function bindThenLoad(
     },
     ...(onProgress ? { onProgress } : {}),
   });
-  const server = await startServer({ engine, host, port, logger, ...http }).catch(async (error: unknown) => {
-    await engine.close();
-    throw new Error(listenFailure(error, host, port));
-  });
+  const server = await startServer({ engine, host, port, logger, responseStore, ...http }).catch(
+    async (error: unknown) => {
+      await engine.close();
+      responseStore?.close();
+      throw new Error(listenFailure(error, host, port));
+    },
+  );
   engine.start();
   return { server, engine };
 }

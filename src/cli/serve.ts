@@ -9,6 +9,12 @@ import { parseModelSpec } from "../engine/llama/model-spec.js";
 import type { AppOptions } from "../server/app.js";
 import { DEFAULT_BODY_LIMIT, parseByteSize } from "../server/body-limit.js";
 import { DEFAULT_ITS_MAX_TOKENS } from "../endpoints/shared/its/plan.js";
+import { defaultCacheDir } from "../models/builtin.js";
+import {
+  DEFAULT_RESPONSE_STORE_BOUNDS,
+  defaultResponseDbPath,
+  type ResponseStoreBounds,
+} from "../storage/response-store.js";
 import { readConfigFile } from "./config-file.js";
 import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
 
@@ -100,6 +106,30 @@ const flagDocs: FlagDoc[] = [
     default: "200000",
   },
   {
+    name: "responses-db",
+    value: "PATH",
+    help: "SQLite file that keeps stored Responses API responses (store: true)",
+    default: "<cache-dir>/responses.sqlite",
+  },
+  {
+    name: "no-store",
+    value: "",
+    help: "keep no responses: store is ignored, previous_response_id and GET /v1/responses/{id} find none",
+    default: "stored",
+  },
+  {
+    name: "responses-max-age",
+    value: "DAYS",
+    help: "drop stored responses older than this (0: no age limit)",
+    default: "30",
+  },
+  {
+    name: "responses-max-count",
+    value: "N",
+    help: "keep at most this many stored responses, the oldest go first (0: no limit)",
+    default: "100000",
+  },
+  {
     name: "config",
     value: "FILE",
     help: "settings and models from a YAML or JSON file (see docs/serving.md); flags win",
@@ -143,6 +173,8 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
     Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens" | "bodyLimit">
   >;
   shutdownTimeoutSeconds: number;
+  /** Where stored responses go, and their bounds; null: --no-store. */
+  responses: { path: string; bounds: ResponseStoreBounds } | null;
 }
 
 export function parseServeArgs(args: string[]): ServeConfig | "help" {
@@ -179,6 +211,13 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     const n = raw === undefined ? fallback : Number(raw);
     if (raw?.trim() === "" || !Number.isFinite(n) || n < 0)
       throw new Error(`--${name} must be a number of seconds >= 0, got '${raw}'`);
+    return n;
+  };
+  const days = (name: string, fallback: number): number => {
+    const raw = str(name);
+    const n = raw === undefined ? fallback : Number(raw);
+    if (raw?.trim() === "" || !Number.isFinite(n) || n < 0)
+      throw new Error(`--${name} must be a number of days >= 0, got '${raw}'`);
     return n;
   };
   const byteSize = (name: string, fallback: number): number => {
@@ -234,6 +273,15 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
       bodyLimit: byteSize("max-body-size", DEFAULT_BODY_LIMIT),
     },
     shutdownTimeoutSeconds: seconds("shutdown-timeout", 30),
+    responses: flag("no-store")
+      ? null
+      : {
+          path: str("responses-db") ?? defaultResponseDbPath(str("cache-dir") ?? defaultCacheDir()),
+          bounds: {
+            maxAgeSeconds: days("responses-max-age", DEFAULT_RESPONSE_STORE_BOUNDS.maxAgeSeconds / 86_400) * 86_400,
+            maxEntries: int("responses-max-count", DEFAULT_RESPONSE_STORE_BOUNDS.maxEntries, 0),
+          },
+        },
   };
 }
 

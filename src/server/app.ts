@@ -13,6 +13,7 @@ import {
 } from "../endpoints/shared/errors.js";
 import type { Engine } from "../engine/types.js";
 import type { Logger } from "./logger.js";
+import type { ResponseStore } from "../storage/response-store.js";
 import { newRequestId } from "../endpoints/shared/response-fields.js";
 import { DEFAULT_ITS_MAX_TOKENS } from "../endpoints/shared/its/plan.js";
 import { DEFAULT_BODY_LIMIT, bodyTooLarge } from "./body-limit.js";
@@ -46,6 +47,8 @@ export interface AppOptions {
   requestTimeoutSeconds?: number;
   /** Most tokens one inference-time scaling request may make the model evaluate; default 200,000. */
   itsMaxTokens?: number;
+  /** Where Responses API responses are kept (`store`); null or absent: nothing is stored (--no-store). Closed with the app. */
+  responseStore?: ResponseStore | null;
 }
 
 /** Facts a route learns about a request (model, tokens) for its log line. */
@@ -75,6 +78,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: true,
   });
   registerOpenApi(app); // first: its onRoute hook collects every route registered after it
+  const store = options.responseStore;
+  if (store)
+    app.addHook("onClose", (_app, done) => {
+      store.close();
+      done();
+    });
 
   app.decorateRequest("facts", null as unknown as RequestFacts);
   app.addHook("onRequest", (request, reply, done) => {

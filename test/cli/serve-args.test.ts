@@ -142,6 +142,20 @@ describe("serve flags as llama-server spells them", () => {
     ]);
   });
 
+  it("stored responses: under the cache directory by default, --responses-db, bounds, --no-store", () => {
+    const cacheDir = join(tmpdir(), "lavash-cache-x");
+    assert.deepEqual(parse(["--cache-dir", cacheDir]).responses, {
+      path: join(cacheDir, "responses.sqlite"),
+      bounds: { maxAgeSeconds: 30 * 86_400, maxEntries: 100_000 },
+    });
+    assert.deepEqual(
+      parse(["--responses-db", "/tmp/r.db", "--responses-max-age", "0.5", "--responses-max-count", "0"]).responses,
+      { path: "/tmp/r.db", bounds: { maxAgeSeconds: 43_200, maxEntries: 0 } },
+    );
+    assert.equal(parse(["--no-store"]).responses, null);
+    assert.throws(() => parse(["--responses-max-age=-1"]), /--responses-max-age must be a number of days >= 0/);
+  });
+
   it("-h is --help, and the help shows each alias with its flag", () => {
     assert.equal(parseServeArgs(["-h"]), "help");
     const help = serveHelp();

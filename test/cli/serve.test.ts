@@ -47,6 +47,22 @@ describe("lavash serve fails fast", () => {
     );
   });
 
+  it("a responses database that cannot be opened: exit code 1 before any model loads", {
+    timeout: 30_000,
+  }, async () => {
+    const notADb = join(dir(), "responses.sqlite");
+    await writeFile(notADb, "not a database ".repeat(100));
+    const { code, stderr } = await runCli(["serve", "--port", String(await freePort()), "--responses-db", notADb], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(code, 1);
+    assert.match(
+      lastLine(stderr),
+      /^lavash serve: cannot open the responses database .*responses\.sqlite: .*--no-store\)$/,
+    );
+    assert.doesNotMatch(stderr, /Loading|Ready/);
+  });
+
   it("a file that is not GGUF, given as an argument", { timeout: 30_000 }, async () => {
     const junk = join(dir(), "notes.gguf");
     await writeFile(junk, "these are notes, not weights\n");
