@@ -19,6 +19,7 @@ import { DEFAULT_ITS_MAX_TOKENS } from "../endpoints/shared/its/plan.js";
 import { DEFAULT_BODY_LIMIT, bodyTooLarge } from "./body-limit.js";
 import { registerChatCompletions } from "../endpoints/chat-completions/route.js";
 import { registerCompletions } from "../endpoints/completions/route.js";
+import { registerResponses } from "../endpoints/responses/route.js";
 import { registerEmbeddings } from "../endpoints/embeddings/route.js";
 import { registerHealth } from "../endpoints/health/route.js";
 import { registerModels } from "../endpoints/models/route.js";
@@ -31,6 +32,8 @@ import { registerAuth, type AuthOptions } from "./auth.js";
 import { registerCors } from "./cors.js";
 import { registerInFlight } from "./in-flight.js";
 import { registerMetrics } from "./metrics.js";
+import { registerGateway } from "../gateway/proxy-route.js";
+import type { Gateway } from "../gateway/gateway.js";
 
 export interface AppOptions {
   engine: Engine;
@@ -49,6 +52,8 @@ export interface AppOptions {
   itsMaxTokens?: number;
   /** Where Responses API responses are kept (`store`); null or absent: nothing is stored (--no-store). Closed with the app. */
   responseStore?: ResponseStore | null;
+  /** Models served by upstream replicas (src/gateway/); absent: local models only. */
+  gateway?: Gateway | null;
 }
 
 /** Facts a route learns about a request (model, tokens) for its log line. */
@@ -149,13 +154,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     void reply.status(e.status).send(toErrorBody(e));
   });
 
+  registerGateway(app, options.gateway, registry);
   registerHealth(app, options.engine);
-  registerModels(app, options.engine);
+  registerModels(app, options.engine, options.gateway);
   registerAdmin(app, options.engine);
   registerStatus(app, options.engine);
   const itsLimits = { maxTokensEvaluated: options.itsMaxTokens ?? DEFAULT_ITS_MAX_TOKENS };
   registerChatCompletions(app, options.engine, itsLimits);
   registerCompletions(app, options.engine, itsLimits);
+  registerResponses(app, options.engine, itsLimits, store ?? null);
   registerEmbeddings(app, options.engine);
   registerTokenize(app, options.engine);
   if (registry !== null) registerMetricsRoute(app, registry);

@@ -21,7 +21,7 @@ import { toApiError, type EngineErrorNames } from "./engine-errors.js";
 import { describeCause } from "./errors.js";
 import type { WireItsDiagnostics } from "./its/diagnostics.js";
 import { startScaledGeneration, type ScaledPlan } from "./its/run.js";
-import { SseStream } from "./sse.js";
+import { type SseEventFormat, SseStream } from "./sse.js";
 
 export interface PromptPart {
   text: string;
@@ -75,6 +75,8 @@ export interface ResponseShape {
   toolArguments?(choiceIndex: number, call: number, text: string): unknown[];
   /** The closing `choices: []` usage chunk, or null when not asked for. */
   usage(usage: Usage, its?: WireItsDiagnostics): unknown;
+  /** How the stream frames events (named events, no [DONE]); absent: chat's `data:` chunks. */
+  sseFormat?: SseEventFormat;
 }
 
 export interface RunPlan {
@@ -144,7 +146,7 @@ export async function respond(
   }
 
   reply.hijack();
-  const sse = new SseStream(reply.raw);
+  const sse = new SseStream(reply.raw, shape.sseFormat ? { format: shape.sseFormat } : {});
   sse.open({ "x-request-id": request.id });
   const usage = emptyUsage();
   const promptLength = new Map<number, number>();

@@ -10,6 +10,18 @@ export interface SseStreamOptions {
    * and proxies are often shorter; 15 s keeps both happy while a long prompt is prefilled.
    */
   keepaliveSeconds?: number;
+  /** How events are framed; absent: chat's (`data:` lines only, [DONE] at the end, `{error}` on failure). */
+  format?: SseEventFormat;
+}
+
+/** Named events, as the Responses API streams them (`event: <type>` before each `data:`). */
+export interface SseEventFormat {
+  /** The `event:` name of a payload; undefined: no `event:` line. */
+  eventName(data: unknown): string | undefined;
+  /** Whether `done()` writes the `data: [DONE]` sentinel before ending (default true). */
+  done?: boolean;
+  /** The payload reporting a failure mid-stream (default: OpenAI's `{error}` body). */
+  errorEvent?(err: ApiError): unknown;
 }
 
 const noop = (): void => {};
@@ -17,6 +29,7 @@ const noop = (): void => {};
 export class SseStream {
   private readonly res: ServerResponse;
   private readonly keepaliveMs: number;
+  private readonly format: SseEventFormat | undefined;
   private timer: NodeJS.Timeout | undefined;
   private opened = false;
   private ended = false;
@@ -25,6 +38,7 @@ export class SseStream {
   constructor(res: ServerResponse, options: SseStreamOptions = {}) {
     this.res = res;
     this.keepaliveMs = Math.max(1, (options.keepaliveSeconds ?? 15) * 1000);
+    this.format = options.format;
     res.once("close", () => {
       this.gone = true;
       this.stopKeepalive();
@@ -60,8 +74,16 @@ export class SseStream {
 
   /** Writes one `data: <json>` event; resolves when the socket can take more (or is gone). */
   send(event: unknown): Promise<void> {
+    const name = this.format?.eventName(event);
+    if (name !== undefined) return this.sendEvent(name, event);
     if (!this.opened) this.open();
     return this.write(`data: ${JSON.stringify(event)}\n\n`);
+  }
+
+  /** Writes one named event: `event: <name>` then `data: <json>`. */
+  sendEvent(name: string, event: unknown): Promise<void> {
+    if (!this.opened) this.open();
+    return this.write(`event: ${name.replace(/[\r\n]+/g, " ")}\ndata: ${JSON.stringify(event)}\n\n`);
   }
 
   /** Writes an SSE comment (`: <text>`), which clients skip: progress for those who read the raw stream. */
@@ -89,15 +111,19 @@ export class SseStream {
       this.res.end(JSON.stringify(toErrorBody(err)), noop);
       return;
     }
-    await this.write(`data: ${JSON.stringify(toErrorBody(err))}\n\n`);
+    if (this.format?.errorEvent) await this.send(this.format.errorEvent(err));
+    else await this.write(`data: ${JSON.stringify(toErrorBody(err))}\n\n`);
     this.end();
   }
 
-  /** Writes the `[DONE]` sentinel and ends the response (SDKs before v7.5 read until EOF). */
+  /**
+   * Writes the `[DONE]` sentinel and ends the response (SDKs before v7.5 read until EOF); a
+   * format with `done: false` ends it without (the Responses API's last event says it is over).
+   */
   done(): void {
     if (this.closed) return;
     if (!this.opened) this.open();
-    this.res.write("data: [DONE]\n\n", noop);
+    if (this.format?.done !== false) this.res.write("data: [DONE]\n\n", noop);
     this.end();
   }
 
