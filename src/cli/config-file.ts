@@ -8,12 +8,15 @@
 //       ctx-size: 8192         # per model: ctx-size, parallel, threads, gpu-layers
 //       parallel: 8
 //     - builtin:tiny           # or a --model value
+//     - id: chat               # or an upstream group (src/gateway/config.ts, docs/gateway.md)
+//       replicas: [{ base_url: http://10.0.0.1:8000/v1, model: Qwen/Qwen2.5-7B-Instruct }]
 //
 // Flags given on the command line win over the file.
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { parseModelSpec, type ModelSpec } from "../engine/llama/model-spec.js";
+import { isUpstreamEntry, parseUpstreamModel, type UpstreamModel } from "../gateway/config.js";
 
 const count = (min: number) => z.int().min(min);
 
@@ -35,6 +38,8 @@ export interface ConfigFile {
   /** Flag name → value, as the command line would give it. */
   flags: Map<string, string | string[] | boolean>;
   models: ModelSpec[];
+  /** Models served by upstream replicas (entries with `replicas`), in file order. */
+  upstreams: UpstreamModel[];
 }
 
 /** Reads and checks the file; errors name the file and the offending key. */
@@ -57,10 +62,20 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
     throw new Error(`--config ${path} must hold a mapping of flag names to values`);
   const flags = new Map<string, string | string[] | boolean>();
   let models: ModelSpec[] = [];
+  const upstreams: UpstreamModel[] = [];
   for (const [rawKey, value] of Object.entries(data)) {
     const key = rawKey.replace(/_/g, "-");
     if (key === "models") {
-      const parsed = z.array(modelEntry).safeParse(value);
+      if (!Array.isArray(value)) throw new Error(`--config ${path}: models: must be a list`);
+      const local = value.filter((entry) => !isUpstreamEntry(entry));
+      value.forEach((entry, i) => {
+        if (isUpstreamEntry(entry)) {
+          const id = (entry as { id?: unknown }).id;
+          const where = `--config ${path}: models[${i}]${typeof id === "string" ? ` (${id})` : ""}`;
+          upstreams.push(parseUpstreamModel(entry, where));
+        }
+      });
+      const parsed = z.array(modelEntry).safeParse(local);
       if (!parsed.success) throw new Error(`--config ${path}: models: ${z.prettifyError(parsed.error)}`);
       models = parsed.data.map(toSpec);
       continue;
@@ -72,7 +87,7 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
     const v = parsed.data;
     flags.set(key, typeof v === "boolean" ? v : Array.isArray(v) ? v.map(String) : String(v));
   }
-  return { flags, models };
+  return { flags, models, upstreams };
 }
 
 function toSpec(entry: z.output<typeof modelEntry>): ModelSpec {

@@ -16,6 +16,7 @@ import {
   type ResponseStoreBounds,
 } from "../storage/response-store.js";
 import { readConfigFile } from "./config-file.js";
+import type { UpstreamModel } from "../gateway/config.js";
 import { commandHelp, expandAliases, type FlagDoc } from "./flags.js";
 
 // Aliases follow llama-server (-m, -c, -np, -t, -ngl, --n-gpu-layers); a model path as an
@@ -173,6 +174,8 @@ export interface ServeConfig extends Omit<LlamaEngineOptions, "logger" | "onProg
     Pick<AppOptions, "auth" | "corsOrigins" | "metrics" | "requestTimeoutSeconds" | "itsMaxTokens" | "bodyLimit">
   >;
   shutdownTimeoutSeconds: number;
+  /** Models served by upstream replicas (--config entries with `replicas`; src/gateway/). */
+  upstreams: UpstreamModel[];
   /** Where stored responses go, and their bounds; null: --no-store. */
   responses: { path: string; bounds: ResponseStoreBounds } | null;
 }
@@ -238,16 +241,23 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     throw new Error(`--gpu must be auto, cuda, vulkan, metal or off, got '${gpu}'`);
   const gpuLayers = str("gpu-layers") === "auto" ? "auto" : int("gpu-layers", -1, 0);
   const listed = [...(file?.models ?? []), ...positionals.map(parseModelSpec), ...list("model").map(parseModelSpec)];
-  const models = listed.length > 0 ? listed : [parseModelSpec("builtin:tiny")];
+  const upstreams = file?.upstreams ?? [];
+  const models = listed.length > 0 || upstreams.length > 0 ? listed : [parseModelSpec("builtin:tiny")];
   const ids = new Set<string>();
   for (const m of models) {
     if (ids.has(m.id)) throw new Error(`two models are named '${m.id}': give one an alias, --model other=${m.source}`);
     ids.add(m.id);
   }
+  for (const u of upstreams) {
+    if (ids.has(u.id))
+      throw new Error(`two models are named '${u.id}' (one an upstream group of --config): rename one`);
+    ids.add(u.id);
+  }
   return {
     host: str("host") ?? "127.0.0.1",
     port: int("port", 8080, 0),
     models,
+    upstreams,
     contextSize: int("ctx-size", 4096, 16),
     parallel: int("parallel", 4, 1),
     threads: int("threads", physicalCores(), 1),

@@ -63,3 +63,88 @@ describe("serve --config", () => {
     );
   });
 });
+
+describe("serve --config: upstream models (src/gateway)", () => {
+  it("reads an upstream group beside local models, with defaults; upstreams alone load no local model", () => {
+    process.env.LAVASH_TEST_UPSTREAM_KEY = "sk-upstream";
+    const path = file(
+      "g.yaml",
+      [
+        "models:",
+        "  - small=builtin:tiny",
+        "  - id: chat",
+        "    replicas:",
+        "      - base_url: http://10.0.0.1:8000/v1/",
+        "        model: Qwen/Qwen2.5-7B-Instruct",
+        "        api-key-env: LAVASH_TEST_UPSTREAM_KEY",
+        "        weight: 2",
+        "      - { base-url: http://10.0.0.2:8000/v1, api_key: k2, name: second }",
+        "    fallbacks: [small]",
+        "    routing: { policy: least_loaded, cache-threshold: 0.5 }",
+        "    health_check: { interval: 0, endpoint: models }",
+      ].join("\n"),
+    );
+    const c = parse(["--config", path]);
+    assert.deepEqual(c.models, [{ id: "small", source: "builtin:tiny" }]);
+    assert.equal(c.upstreams.length, 1);
+    const u = c.upstreams[0]!;
+    assert.deepEqual(u.replicas, [
+      {
+        name: "chat/0",
+        baseUrl: "http://10.0.0.1:8000/v1",
+        model: "Qwen/Qwen2.5-7B-Instruct",
+        apiKey: "sk-upstream",
+        weight: 2,
+      },
+      { name: "second", baseUrl: "http://10.0.0.2:8000/v1", model: "chat", apiKey: "k2", weight: 1 },
+    ]);
+    assert.deepEqual(u.fallbacks, ["small"]);
+    assert.deepEqual(u.routing, {
+      policy: "least_loaded",
+      cacheThreshold: 0.5,
+      balanceAbsThreshold: 64,
+      balanceRelThreshold: 1.5,
+      maxTreeChars: 4_000_000,
+    });
+    assert.equal(u.health.intervalSeconds, 0);
+    assert.equal(u.health.endpoint, "models");
+    assert.equal(u.retries, 2);
+
+    const only = parse([
+      "--config",
+      file("h.json", JSON.stringify({ models: [{ id: "chat", replicas: [{ base_url: "http://127.0.0.1:1/v1" }] }] })),
+    ]);
+    assert.deepEqual(only.models, [], "no built-in tiny when the file names upstream models only");
+  });
+
+  it("names the file, the entry and the key of what is wrong", () => {
+    const bad = (name: string, yaml: string, pattern: RegExp) =>
+      assert.throws(() => parse(["--config", file(name, yaml)]), pattern);
+    bad(
+      "i.yaml",
+      "models:\n  - id: chat\n    replicas: [{ base_url: not-a-url }]",
+      /i\.yaml: models\[0\] \(chat\)[\s\S]*base_url/,
+    );
+    bad(
+      "j.yaml",
+      "models:\n  - id: chat\n    replicas: [{ base_url: http://x/v1, wieght: 2 }]",
+      /j\.yaml[\s\S]*wieght/,
+    );
+    bad("k.yaml", "models:\n  - id: chat\n    replicas: []", /k\.yaml: models\[0\] \(chat\)[\s\S]*replicas/);
+    bad(
+      "l.yaml",
+      "models:\n  - id: chat\n    replicas: [{ base_url: http://x/v1, api_key_env: LAVASH_TEST_NOT_SET_ANYWHERE }]",
+      /l\.yaml: models\[0\] \(chat\): replicas\[0\]\.api_key_env: the environment variable LAVASH_TEST_NOT_SET_ANYWHERE is not set/,
+    );
+    bad(
+      "m.yaml",
+      "models:\n  - id: chat\n    replicas: [{ base_url: http://x/v1 }]\n    routing: { policy: random }",
+      /m\.yaml[\s\S]*routing\.policy/,
+    );
+    bad(
+      "n.yaml",
+      "models:\n  - tiny=builtin:tiny\n  - id: tiny\n    replicas: [{ base_url: http://x/v1 }]",
+      /two models are named 'tiny'/,
+    );
+  });
+});
