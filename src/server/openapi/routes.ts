@@ -41,6 +41,20 @@ const VLLM = { tag: "vLLM", auth: "key", errors: [...BODY_ERRORS, 404] } as cons
 /** The admin routes: off without --admin-key (403), and engines that cannot load models answer 501. */
 const ADMIN = { tag: "Admin", auth: "admin", errors: [...BODY_ERRORS, 403, 404, 501] } as const;
 
+/** The Responses API's response object, in outline (OpenAI's Response: see docs/responses.md). */
+const RESPONSE_OBJECT = {
+  type: "object",
+  required: ["id", "object", "created_at", "status", "model", "output"],
+  properties: {
+    id: { type: "string" },
+    object: { const: "response" },
+    created_at: { type: "integer" },
+    status: { enum: ["completed", "incomplete", "in_progress", "failed"] },
+    model: { type: "string" },
+    output: { type: "array", items: { type: "object", required: ["type", "id"] } },
+  },
+} as const;
+
 export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "POST /v1/chat/completions": {
     operationId: "createChatCompletion",
@@ -72,6 +86,71 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       events: "CompletionChunk",
     },
     errors: GENERATION_ERRORS,
+  },
+  "POST /v1/responses": {
+    operationId: "createResponse",
+    summary: "Create a response (Responses API)",
+    description:
+      "OpenAI's Responses API over the same models as chat completions: `input` as a string or items (messages, " +
+      "function_call, function_call_output, reasoning), `instructions`, function `tools`, `text.format`, `previous_response_id`. " +
+      "The body follows OpenAI's CreateResponse (what lavash cannot honour is a 400 naming the parameter; see docs/responses.md). " +
+      "With `stream: true` the answer is server-sent events, each `event: <type>` + `data: <event>` with a `sequence_number` " +
+      "(response.created … response.completed or response.incomplete), without `[DONE]`; a failure mid-stream is an `error` event. " +
+      "With `store` (the default) and a store (not `--no-store`) the response is kept.",
+    tag: "OpenAI",
+    auth: "key",
+    ok: {
+      description: "The response object (status completed or incomplete), or with `stream: true` its events.",
+      json: RESPONSE_OBJECT,
+    },
+    errors: GENERATION_ERRORS,
+  },
+  "GET /v1/responses/:id": {
+    operationId: "getResponse",
+    summary: "Retrieve a stored response",
+    tag: "OpenAI",
+    auth: "key",
+    ok: { description: "The response as it was returned.", json: RESPONSE_OBJECT },
+    errors: [400, 404],
+  },
+  "DELETE /v1/responses/:id": {
+    operationId: "deleteResponse",
+    summary: "Delete a stored response",
+    tag: "OpenAI",
+    auth: "key",
+    ok: {
+      description: "The response is deleted.",
+      json: {
+        type: "object",
+        required: ["id", "object", "deleted"],
+        properties: { id: { type: "string" }, object: { const: "response" }, deleted: { const: true } },
+      },
+    },
+    errors: [404],
+  },
+  "GET /v1/responses/:id/input_items": {
+    operationId: "listInputItems",
+    summary: "List a stored response's input items",
+    description:
+      "The items of the request's `input` (not those of earlier responses it continued), with ids; `limit` 1..100 " +
+      "(default 20), `order` asc or desc (the default), `after` and `before` item ids.",
+    tag: "OpenAI",
+    auth: "key",
+    ok: {
+      description: "A page of input items.",
+      json: {
+        type: "object",
+        required: ["object", "data", "first_id", "last_id", "has_more"],
+        properties: {
+          object: { const: "list" },
+          data: { type: "array", items: { type: "object", required: ["id", "type"] } },
+          first_id: { type: ["string", "null"] },
+          last_id: { type: ["string", "null"] },
+          has_more: { type: "boolean" },
+        },
+      },
+    },
+    errors: [400, 404],
   },
   "POST /v1/embeddings": {
     operationId: "createEmbedding",
