@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engine.js";
 import { startServer } from "../server/app.js";
 import { openResponseStore } from "../storage/response-store.js";
+import { Gateway } from "../gateway/gateway.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { drainAndClose } from "../server/shutdown.js";
 import { progressReporter, terminalLine } from "./progress.js";
@@ -61,7 +62,7 @@ export async function runServer(config: ServeConfig): Promise<number> {
       address !== null && typeof address === "object"
         ? `http://${host}:${address.port}/v1`
         : `http://${host}:${port}/v1`;
-    logger.info(`Ready: ${config.models.map((m) => m.id).join(", ")} at ${url}`);
+    logger.info(`Ready: ${[...config.models, ...config.upstreams].map((m) => m.id).join(", ")} at ${url}`);
   }
   return stopped;
 }
@@ -82,8 +83,18 @@ export async function bindThenLoad(
     http,
     shutdownTimeoutSeconds: _shutdown,
     responses,
+    upstreams,
     ...engineOptions
   } = config;
+  // Before the port too: a fallback naming no served model fails the start.
+  const gateway =
+    upstreams.length > 0
+      ? new Gateway(
+          upstreams,
+          engineOptions.models.map((m) => m.id),
+          logger,
+        )
+      : null;
   // Before the port: a database that cannot open fails the start as a port in use does.
   const responseStore = responses ? openResponseStore(responses.path, responses.bounds) : null;
   logger.info(responseStore ? `Stored responses: ${responseStore.path}` : "Stored responses: off (--no-store)");
@@ -97,7 +108,7 @@ export async function bindThenLoad(
     },
     ...(onProgress ? { onProgress } : {}),
   });
-  const server = await startServer({ engine, host, port, logger, responseStore, ...http }).catch(
+  const server = await startServer({ engine, host, port, logger, responseStore, gateway, ...http }).catch(
     async (error: unknown) => {
       await engine.close();
       responseStore?.close();

@@ -32,6 +32,8 @@ import { registerAuth, type AuthOptions } from "./auth.js";
 import { registerCors } from "./cors.js";
 import { registerInFlight } from "./in-flight.js";
 import { registerMetrics } from "./metrics.js";
+import { registerGateway } from "../gateway/proxy-route.js";
+import type { Gateway } from "../gateway/gateway.js";
 
 export interface AppOptions {
   engine: Engine;
@@ -50,6 +52,8 @@ export interface AppOptions {
   itsMaxTokens?: number;
   /** Where Responses API responses are kept (`store`); null or absent: nothing is stored (--no-store). Closed with the app. */
   responseStore?: ResponseStore | null;
+  /** Models served by upstream replicas (src/gateway/); absent: local models only. */
+  gateway?: Gateway | null;
 }
 
 /** Facts a route learns about a request (model, tokens) for its log line. */
@@ -150,8 +154,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     void reply.status(e.status).send(toErrorBody(e));
   });
 
+  registerGateway(app, options.gateway, registry);
   registerHealth(app, options.engine);
-  registerModels(app, options.engine);
+  registerModels(app, options.engine, options.gateway);
   registerAdmin(app, options.engine);
   registerStatus(app, options.engine);
   const itsLimits = { maxTokensEvaluated: options.itsMaxTokens ?? DEFAULT_ITS_MAX_TOKENS };
