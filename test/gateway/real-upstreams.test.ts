@@ -99,6 +99,21 @@ describe("gateway in front of real lavash upstreams", () => {
     assert.ok(withUsage.slice(0, -1).every((c) => c.usage === null));
   });
 
+  it("proxies legacy completions and embeddings too", async () => {
+    const body = { prompt: "Once upon a time", temperature: 1, seed: 3, max_tokens: 8 };
+    const want = await direct.completions.create({ ...body, model: "tiny" });
+    const got = await client.completions.create({ ...body, model: "chat" });
+    assert.deepEqual(got.choices, want.choices);
+    let streamed = "";
+    for await (const c of await client.completions.create({ ...body, model: "chat", stream: true }))
+      streamed += c.choices[0]?.text ?? "";
+    assert.equal(streamed, want.choices[0]!.text);
+    const e1 = await direct.embeddings.create({ model: "tiny", input: "hello" });
+    const e2 = await client.embeddings.create({ model: "chat", input: "hello" });
+    assert.deepEqual(e2.data, e1.data);
+    assert.equal(e2.model, "chat");
+  });
+
   it("sends requests that share a system prompt to the same replica", async () => {
     const tenants = [0, 1].map((t) => `Tenant ${t} policy: ${"answer carefully and briefly. ".repeat(12)}`);
     const seen = new Map<number, Set<string>>();
