@@ -52,6 +52,10 @@ const EXPECTED_OPERATIONS = [
   "POST /v1/chat/completions",
   "POST /v1/completions",
   "POST /v1/embeddings",
+  "POST /v1/responses",
+  "GET /v1/responses/{id}",
+  "DELETE /v1/responses/{id}",
+  "GET /v1/responses/{id}/input_items",
 ];
 
 let server: TestServer;
