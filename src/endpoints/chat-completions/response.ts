@@ -13,10 +13,15 @@ import { chatChoiceLogprobs, type ChatChoiceLogprobs, type ChatTokenLogprob } fr
 
 export type ChatFinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
+export interface WireFunctionCall {
+  name: string;
+  arguments: string;
+}
+
 export interface WireToolCall {
   id: string;
   type: "function";
-  function: { name: string; arguments: string };
+  function: WireFunctionCall;
 }
 
 export interface ChatCompletionMessage {
@@ -26,6 +31,8 @@ export interface ChatCompletionMessage {
   refusal: string | null;
   /** Absent when there are none (as OpenAI does). */
   tool_calls?: WireToolCall[];
+  /** The deprecated function calling (`functions`): the call, instead of tool_calls; absent without one. */
+  function_call?: WireFunctionCall;
   /** Extension (reasoning_format): the model's `<think>` text; null when it wrote none. */
   reasoning_content?: string | null;
 }
@@ -57,6 +64,8 @@ export interface ChatChoiceResult {
   /** The choice's token entries (chatLogprobEntries) when logprobs were requested, else null/absent. */
   logprobs?: ChatTokenLogprob[] | null;
   toolCalls?: readonly { id: string; name: string; arguments: string }[];
+  /** The deprecated function calling: the choice's call, written as `function_call` (toolCalls unused). */
+  functionCall?: WireFunctionCall | null;
   /** undefined: reasoning is not separated (no field); null: separated, none written. */
   reasoning?: string | null;
 }
@@ -93,12 +102,15 @@ export function buildChatCompletion(input: ChatCompletionInput): ChatCompletion 
 
 function chatMessage(c: ChatChoiceResult): ChatCompletionMessage {
   const calls = c.toolCalls ?? [];
+  const called = calls.length > 0 || c.functionCall != null;
   const message: ChatCompletionMessage = {
     role: "assistant",
-    content: calls.length > 0 && c.content === "" ? null : c.content,
+    content: called && c.content === "" ? null : c.content,
     refusal: null,
   };
-  if (calls.length > 0)
+  if (c.functionCall != null)
+    message.function_call = { name: c.functionCall.name, arguments: c.functionCall.arguments };
+  else if (calls.length > 0)
     message.tool_calls = calls.map((t) => ({
       id: t.id,
       type: "function",
@@ -118,11 +130,24 @@ export interface ToolCallDelta {
   function: { name?: string; arguments: string };
 }
 
+/** A streamed deprecated function_call: the first delta has the name, later ones arguments only. */
+export interface FunctionCallDelta {
+  name?: string;
+  arguments: string;
+}
+
 export type ChatDelta =
-  | { role: "assistant"; content: string | null; refusal: null; tool_calls?: ToolCallDelta[] }
+  | {
+      role: "assistant";
+      content: string | null;
+      refusal: null;
+      tool_calls?: ToolCallDelta[];
+      function_call?: FunctionCallDelta;
+    }
   | { content: string }
   | { reasoning_content: string }
   | { tool_calls: ToolCallDelta[] }
+  | { function_call: FunctionCallDelta }
   | Record<string, never>;
 
 export interface ChatChunkChoice {
@@ -219,6 +244,24 @@ export class ChatStreamBuilder {
         logprobs: null,
         finish_reason: null,
       },
+    ]);
+  }
+
+  /**
+   * Opens the deprecated function_call of a choice (name, empty arguments), as toolCallChunk opens
+   * a tool call; OpenAI streams it this way.
+   */
+  functionCallChunk(index: number, name: string, opensChoice: boolean): ChatCompletionChunk {
+    const function_call: FunctionCallDelta = { name, arguments: "" };
+    const delta: ChatDelta = opensChoice
+      ? { role: "assistant", content: null, refusal: null, function_call }
+      : { function_call };
+    return this.chunk([{ index, delta, logprobs: null, finish_reason: null }]);
+  }
+
+  functionArgumentsChunk(index: number, fragment: string): ChatCompletionChunk {
+    return this.chunk([
+      { index, delta: { function_call: { arguments: fragment } }, logprobs: null, finish_reason: null },
     ]);
   }
 

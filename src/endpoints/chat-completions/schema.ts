@@ -17,7 +17,7 @@ import {
   topPSchema,
 } from "../shared/request-fields.js";
 import { itsSchema } from "../shared/its/schema.js";
-import { isEmpty, never, onlyValues, rejectUnsupported, when, type UnsupportedRule } from "../shared/unsupported.js";
+import { never, onlyValues, rejectUnsupported, when, type UnsupportedRule } from "../shared/unsupported.js";
 import { parseWith } from "../shared/validation.js";
 
 // ---- content parts ----
@@ -223,6 +223,7 @@ export const chatCompletionRequestSchema = z
     checkStreamOptions(req, ctx);
     checkBestOf(req, ctx);
     checkTools(req, ctx);
+    checkFunctions(req, ctx);
     checkToolTurns(req.messages, ctx);
     // top_logprobs: 0 asks for nothing, so it is let through without logprobs (lenient clients
     // send it as a default); any positive count needs logprobs on, as OpenAI requires.
@@ -265,58 +266,99 @@ function checkTools(req: ToolFields, ctx: z.RefinementCtx): void {
   }
 }
 
+type FunctionFields = Pick<z.output<typeof chatCompletionRequestSchema>, "functions" | "function_call">;
+
+/**
+ * The deprecated `functions` + `function_call`, as checkTools: a named function_call needs
+ * `functions` and must name one of them; names are unique. Without functions, function_call
+ * "none" and "auto" change nothing and are accepted (as tool_choice none/auto without tools).
+ * `functions` with `tools` is mapping.ts's refusal.
+ */
+function checkFunctions(req: FunctionFields, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string): void => {
+    ctx.addIssue({ code: "custom", message, path: [path], params: { code: "invalid_value" } });
+  };
+  const functions = req.functions ?? [];
+  const call = req.function_call;
+  if (call != null && typeof call === "object") {
+    if (functions.length === 0)
+      issue(
+        "function_call",
+        "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified.",
+      );
+    else if (!functions.some((f) => f.name === call.name))
+      issue(
+        "function_call",
+        `Invalid value for 'function_call': function '${call.name}' is not among the 'functions'.`,
+      );
+  }
+  const seen = new Set<string>();
+  for (const f of functions) {
+    if (seen.has(f.name))
+      issue("functions", `Invalid value for 'functions': the function name '${f.name}' is used twice.`);
+    seen.add(f.name);
+  }
+}
+
 /**
  * A `tool` message answers a call: it must follow an assistant message with `tool_calls` (directly,
  * or after the other calls' answers) and name one of those calls. OpenAI refuses anything else
  * with these words (typo included: clients and people search for them); a template would
- * otherwise render a result for a call the model never made.
+ * otherwise render a result for a call the model never made. A deprecated `function` message
+ * answers the `function_call` of the assistant message before it in the same way (mapping.ts
+ * pairs them with one call id).
  */
 function checkToolTurns(messages: readonly ChatMessageParam[], ctx: z.RefinementCtx): void {
+  const problem = toolTurnProblem(messages);
+  if (problem !== null)
+    ctx.addIssue({
+      code: "custom",
+      message: problem.message,
+      path: ["messages", ...problem.path],
+      params: { code: "invalid_value" },
+    });
+}
+
+/** The first turn that answers no call of the message before it (checkToolTurns), or null. */
+function toolTurnProblem(messages: readonly ChatMessageParam[]): { path: (string | number)[]; message: string } | null {
   let calls: Set<string> | null = null;
+  let functionCall = false;
   for (const [i, m] of messages.entries()) {
     if (m.role === "assistant") {
       calls = m.tool_calls != null && m.tool_calls.length > 0 ? new Set(m.tool_calls.map((c) => c.id)) : null;
-      continue;
-    }
-    if (m.role !== "tool") {
+      functionCall = m.function_call != null;
+    } else if (m.role === "function") {
+      if (!functionCall)
+        return {
+          path: [i, "role"],
+          message:
+            "Invalid parameter: messages with role 'function' must be a response to a preceding message with 'function_call'.",
+        };
+    } else if (m.role !== "tool") {
       calls = null;
-      continue;
-    }
-    if (calls === null) {
-      ctx.addIssue({
-        code: "custom",
+      functionCall = false;
+    } else if (calls === null) {
+      return {
+        path: [i, "role"],
         message:
           "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
-        path: ["messages", i, "role"],
-        params: { code: "invalid_value" },
-      });
-      return;
-    }
-    if (!calls.has(m.tool_call_id)) {
-      ctx.addIssue({
-        code: "custom",
+      };
+    } else if (!calls.has(m.tool_call_id)) {
+      return {
+        path: [i, "tool_call_id"],
         message: `Invalid parameter: 'tool_call_id' of '${m.tool_call_id}' not found in 'tool_calls' of previous message.`,
-        path: ["messages", i, "tool_call_id"],
-        params: { code: "invalid_value" },
-      });
-      return;
+      };
     }
   }
+  return null;
 }
 
-/** The deprecated `function` role: lavash takes tool turns (`tool` + tool_call_id) only. */
-function hasNoFunctionTurns(messages: unknown): boolean {
+/** Custom tool calls in the history: lavash calls (and renders) function tools only. */
+function hasNoCustomCalls(messages: unknown): boolean {
   if (!Array.isArray(messages)) return true;
-  return messages.every((m: ChatMessageParam) => {
-    if (m.role === "function") return false;
-    if (m.role === "assistant")
-      return m.function_call == null && (m.tool_calls ?? []).every((c) => c.type === "function");
-    return true;
-  });
-}
-
-function hasNoFunctions(body: Readonly<Record<string, unknown>>): boolean {
-  return body.functions == null || isEmpty(body.functions);
+  return messages.every(
+    (m: ChatMessageParam) => m.role !== "assistant" || (m.tool_calls ?? []).every((c) => c.type === "function"),
+  );
 }
 
 function onlyFunctionTools(value: unknown): boolean {
@@ -332,10 +374,8 @@ function onlyFunctionTools(value: unknown): boolean {
 export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
   {
     name: "messages",
-    isNoop: hasNoFunctionTurns,
-    message:
-      "lavash does not support the deprecated function calling: use tools, with assistant 'tool_calls' and " +
-      "'tool' messages, instead of 'function' messages and 'function_call' (custom tool calls are not supported either).",
+    isNoop: hasNoCustomCalls,
+    message: "lavash does not support custom tool calls: only calls of type 'function' are supported in 'tool_calls'.",
   },
   when("tools", onlyFunctionTools, "only tools of type 'function' are supported"),
   when(
@@ -344,8 +384,6 @@ export const CHAT_UNSUPPORTED: readonly UnsupportedRule[] = [
       typeof v === "string" || (typeof v === "object" && v !== null && (v as { type?: unknown }).type === "function"),
     "allowed_tools and custom tool choices are not supported",
   ),
-  when("functions", isEmpty),
-  when("function_call", (v, body) => v === "none" || (v === "auto" && hasNoFunctions(body))),
   when("modalities", (v) => Array.isArray(v) && v.length === 1 && v[0] === "text", 'only ["text"] is accepted'),
   never("audio"),
   never("prediction"),

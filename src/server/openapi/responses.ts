@@ -125,6 +125,10 @@ const chatCompletion = z.object({
             }),
           )
           .optional(),
+        function_call: z
+          .object({ name: z.string(), arguments: z.string() })
+          .optional()
+          .describe("The deprecated function calling (`functions`): the call, instead of tool_calls."),
         reasoning_content: z
           .string()
           .nullable()
@@ -160,6 +164,10 @@ const chatCompletionChunk = z.object({
             }),
           )
           .optional(),
+        function_call: z
+          .object({ name: z.string().optional(), arguments: z.string() })
+          .optional()
+          .describe("The deprecated function calling: the first delta has the name, later ones arguments."),
       }),
       logprobs: chatChoiceLogprobs.nullable(),
       finish_reason: chatFinishReason.nullable(),

@@ -6,7 +6,17 @@ import {
   parseChatCompletionRequest,
   type ChatCompletionRequest,
 } from "../../../src/endpoints/chat-completions/schema.js";
-import { chatTopLogprobs, chatMaxTokens, flattenContent } from "../../../src/endpoints/chat-completions/mapping.js";
+import {
+  CHAT_ERROR_NAMES,
+  chatGeneration,
+  chatMaxTokens,
+  chatTopLogprobs,
+  engineMessage,
+  FUNCTIONS_ERROR_NAMES,
+  flattenContent,
+  functionCallId,
+  toolCalling,
+} from "../../../src/endpoints/chat-completions/mapping.js";
 import {
   EXTENSION_PARAMETERS,
   bestOfCount,
@@ -60,7 +70,6 @@ describe("chat request schema: accepted", () => {
   });
 
   it("accepts every role and content form, and strips unknown fields inside messages", () => {
-    // Tool turns are valid requests that lavash refuses as unsupported (tested there): validate only.
     const req = parseChatCompletionRequest(
       {
         model: "m",
@@ -83,6 +92,7 @@ describe("chat request schema: accepted", () => {
             tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }],
           },
           { role: "tool", tool_call_id: "call_1", content: "42" },
+          { role: "assistant", content: null, function_call: { name: "f", arguments: "{}" } },
           { role: "function", name: "f", content: null },
           {
             role: "assistant",
@@ -95,7 +105,7 @@ describe("chat request schema: accepted", () => {
       },
       { unsupported: [] },
     );
-    assert.equal(req.messages.length, 7);
+    assert.equal(req.messages.length, 8);
     assert.equal("parsed" in req.messages[3]!, false);
     assert.equal("annotations" in req.messages[3]!, false);
   });
@@ -591,5 +601,130 @@ describe("chat request schema: sampling and scoring surface", () => {
       assert.ok(ext.endpoints.includes("chat"));
     }
     assert.deepEqual(EXTENSION_PARAMETERS.best_of?.endpoints, ["chat"]);
+  });
+});
+
+describe("chat request: the deprecated functions", () => {
+  const fn = { name: "f", description: "d", parameters: { type: "object", properties: {} } };
+  const limits = { maxTokensEvaluated: 200_000 };
+  const parse = (extra: Record<string, unknown>) => parseChatCompletionRequest({ ...base, ...extra });
+
+  it("maps functions + function_call onto tool calling with one call at most (default auto)", () => {
+    const expected = { tools: [{ name: "f", description: "d", parameters: fn.parameters, strict: false }] };
+    assert.deepEqual(toolCalling(parse({ functions: [fn] })), { ...expected, toolChoice: "auto", parallel: false });
+    assert.deepEqual(toolCalling(parse({ functions: [fn], function_call: "auto", parallel_tool_calls: true })), {
+      ...expected,
+      toolChoice: "auto",
+      parallel: false,
+    });
+    assert.deepEqual(toolCalling(parse({ functions: [fn], function_call: { name: "f" } })), {
+      ...expected,
+      toolChoice: { name: "f" },
+      parallel: false,
+    });
+    assert.equal(toolCalling(parse({ functions: [fn], function_call: "none" })), undefined);
+    // Without functions, none and auto change nothing (as tool_choice none/auto without tools).
+    assert.equal(toolCalling(parse({ function_call: "none" })), undefined);
+    assert.equal(toolCalling(parse({ function_call: "auto", tools: [] })), undefined);
+    const generation = chatGeneration(parse({ functions: [fn] }), limits);
+    assert.equal(generation.legacyFunctions, true);
+    assert.equal(generation.toolsOffered, true);
+    assert.equal(generation.plan.errorNames, FUNCTIONS_ERROR_NAMES);
+    assert.equal(chatGeneration(parse({}), limits).legacyFunctions, false);
+  });
+
+  it("names the engine's tool fields as the request declared them", () => {
+    assert.equal(FUNCTIONS_ERROR_NAMES.param("tools[2].parameters"), "functions[2].parameters");
+    assert.equal(FUNCTIONS_ERROR_NAMES.param("tools"), "functions");
+    assert.equal(CHAT_ERROR_NAMES.param("tools[2].parameters"), "tools[2].function.parameters");
+    assert.equal(CHAT_ERROR_NAMES.param("tools"), "tools");
+  });
+
+  it("pairs an assistant function_call and the function messages after it with one call id", () => {
+    const req = parse({
+      messages: [
+        { role: "user", content: "u" },
+        { role: "assistant", content: null, function_call: { name: "f", arguments: '{"a":1}' } },
+        { role: "function", name: "f", content: "r1" },
+        { role: "assistant", content: "then", function_call: { name: "g", arguments: "{}" } },
+        { role: "function", name: "g", content: null },
+      ],
+    });
+    assert.deepEqual(req.messages.map(engineMessage), [
+      { role: "user", content: "u" },
+      { role: "assistant", content: "", toolCalls: [{ id: functionCallId(1), name: "f", arguments: '{"a":1}' }] },
+      { role: "tool", content: "r1", toolCallId: functionCallId(1) },
+      { role: "assistant", content: "then", toolCalls: [{ id: functionCallId(3), name: "g", arguments: "{}" }] },
+      { role: "tool", content: "", toolCallId: functionCallId(3) },
+    ]);
+    assert.notEqual(functionCallId(1), functionCallId(3));
+    // Alone (as /tokenize may send it, unchecked): a tool result that answers no call.
+    assert.deepEqual(engineMessage({ role: "function", name: "f", content: "x" }), { role: "tool", content: "x" });
+  });
+
+  it("refuses what cannot be honoured, naming the field", () => {
+    rejects(
+      { ...base, function_call: { name: "f" } },
+      { param: "function_call", code: "invalid_value", message: /only allowed when 'functions' are specified/ },
+    );
+    rejects(
+      { ...base, functions: [fn], function_call: { name: "g" } },
+      { param: "function_call", code: "invalid_value" },
+    );
+    rejects(
+      { ...base, functions: [fn, fn] },
+      { param: "functions", code: "invalid_value", message: /'f' is used twice/ },
+    );
+    rejects({ ...base, functions: [] }, { param: "functions", code: "empty_array" });
+    rejects({ ...base, functions: [{ name: "has space" }] }, { param: "functions[0].name", code: "invalid_value" });
+    rejects(
+      { ...base, messages: [{ role: "function", name: "f", content: "x" }] },
+      { param: "messages[0].role", code: "invalid_value", message: /preceding message with 'function_call'/ },
+    );
+    const mapped = (extra: Record<string, unknown>, param: string) =>
+      assert.throws(
+        () => chatGeneration(parse(extra), limits),
+        (e: unknown) => {
+          assert.ok(e instanceof ApiError);
+          assert.equal(e.status, 400);
+          assert.equal(e.param, param);
+          return true;
+        },
+      );
+    mapped({ functions: [fn], tools: [{ type: "function", function: fn }] }, "functions");
+    mapped({ functions: [fn], response_format: { type: "json_object" } }, "response_format");
+    // Named, or none: a structured answer or a forced call, as with tool_choice.
+    chatGeneration(parse({ functions: [fn], function_call: "none", response_format: { type: "json_object" } }), limits);
+    // Custom tool calls in the history stay refused.
+    rejects(
+      {
+        ...base,
+        messages: [
+          {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "c", type: "custom", custom: { name: "c", input: "x" } }],
+          },
+        ],
+      },
+      { param: "messages", code: "unsupported_parameter", message: /custom tool calls/ },
+    );
+  });
+
+  it("takes what the openai SDK sends for functions", async () => {
+    const [body] = await bodiesSentBySdk((client) =>
+      client.chat.completions.create({
+        model: "m",
+        messages: [
+          { role: "user", content: "u" },
+          { role: "assistant", content: null, function_call: { name: "f", arguments: "{}" } },
+          { role: "function", name: "f", content: "r" },
+        ],
+        functions: [fn],
+        function_call: { name: "f" },
+      }),
+    );
+    const req = parseChatCompletionRequest(body);
+    assert.deepEqual(req.function_call, { name: "f" });
   });
 });
