@@ -2,8 +2,10 @@
 //
 // Why lavash's own converter: node-llama-cpp's createGrammarForJsonSchema silently ignores
 // `required`, anyOf, pattern, bounds... (see docs/structured-outputs.md). Here every keyword is
-// enforced exactly or the schema is refused with UnsupportedSchemaError; the grammar may be
-// narrower than the schema (canonical spellings, bounded whitespace and digit counts), never looser.
+// enforced exactly or, by default, the schema is refused with UnsupportedSchemaError; the grammar
+// may be narrower than the schema (canonical spellings, bounded whitespace and digit counts, no
+// extra members unless additionalProperties asks for them), never looser. With unsupported:
+// "drop" (non-strict schemas) a keyword that cannot be enforced is skipped, the rest enforced.
 import * as cs from "./charset.js";
 import type { CharSet } from "./charset.js";
 import { UnsupportedSchemaError } from "./errors.js";
@@ -45,6 +47,21 @@ export interface JsonSchemaToGbnfOptions {
    * output, never invalid), and is what lets a random-weight model close its strings.
    */
   maxStringLength?: number;
+  /**
+   * Most members an object may have besides its listed properties (those allowed by
+   * additionalProperties; every member of an object inside "any value"). Default: no cap. Like
+   * maxStringLength it makes large objects impossible, never invalid output.
+   */
+  maxAdditionalProperties?: number;
+  /**
+   * A keyword that cannot be enforced exactly: "refuse" (default) throws UnsupportedSchemaError;
+   * "drop" skips it and enforces the rest of the schema (for non-strict schemas; ignored with
+   * strict, whose schemas are always refused). See docs/structured-outputs.md for what dropping
+   * each keyword means.
+   */
+  unsupported?: "refuse" | "drop";
+  /** Told of each keyword dropped under unsupported: "drop" (keyword and path of the schema object). */
+  onDrop?: (error: UnsupportedSchemaError) => void;
 }
 
 // Whitespace between tokens: nothing, one space, or a newline and up to 20 spaces/tabs (llama.cpp's
@@ -155,6 +172,7 @@ class Emitter {
   constructor(
     private readonly compiler: SchemaCompiler,
     private readonly maxStringLength: number | undefined,
+    private readonly maxExtras: number | undefined,
     readonly g: GrammarBuilder = new GrammarBuilder(),
   ) {}
 
@@ -228,12 +246,13 @@ class Emitter {
       this.builtin("value", () => {
         const value = ref(this.builtins.get("value")!);
         const member = seq(this.anyString(), lit(":"), this.ws(), value);
+        const more = this.maxExtras === undefined ? null : this.maxExtras - 1;
         const object = ref(
           this.builtin("object", () =>
             seq(
               lit("{"),
               this.ws(),
-              opt(seq(member, rep(seq(lit(","), this.ws(), member), 0, null), this.ws())),
+              more === -1 ? EMPTY : opt(seq(member, rep(seq(lit(","), this.ws(), member), 0, more), this.ws())),
               lit("}"),
             ),
           ),
@@ -318,6 +337,32 @@ class Emitter {
   }
 
   private emitNumber(n: NumberShape): Expr {
+    if (!this.compiler.dropping) return this.emitNumberExact(n);
+    // Dropping: a fractional bound on a number is rounded inward (minimum 0.5 generates >= 1),
+    // a bound beyond ±2^53 that excludes something is dropped.
+    const min = this.enforceableBound(n.min, n.integer, Math.ceil);
+    const max = this.enforceableBound(n.max, n.integer, Math.floor);
+    if (min === n.min && max === n.max) return this.emitNumberExact(n);
+    const body = this.emitNumberExact({ ...n, min, max });
+    if (body.t !== "never") return body;
+    // Rounding inward left no value (minimum 0.2, maximum 0.8): those bounds are dropped instead.
+    return this.emitNumberExact({ ...n, min: min === n.min ? min : null, max: max === n.max ? max : null });
+  }
+
+  private enforceableBound(b: Bound | null, integer: boolean, round: (x: number) => number): Bound | null {
+    const huge = 10 ** MAX_INT_DIGITS;
+    if (!b || (round === Math.ceil ? b.value <= -huge : b.value >= huge)) return b;
+    try {
+      checkBound(b, integer);
+      return b;
+    } catch (error) {
+      if (!(error instanceof UnsupportedSchemaError)) throw error;
+      this.compiler.drop(error);
+      return Math.abs(b.value) > Number.MAX_SAFE_INTEGER ? null : { ...b, value: round(b.value), exclusive: false };
+    }
+  }
+
+  private emitNumberExact(n: NumberShape): Expr {
     if (!n.min && !n.max) return n.integer ? this.anyInteger() : this.anyNumber();
     // Bounded numbers are written without exponent, so with at most 16 integer digits: a bound
     // at or beyond ±1e16 on its permissive side (zod's float32 range, say) always holds.
@@ -357,6 +402,17 @@ class Emitter {
   }
 
   private emitString(s: StringShape, hint: string): Expr {
+    try {
+      return this.emitStringExact(s, hint);
+    } catch (error) {
+      if (!this.compiler.dropping || !(error instanceof UnsupportedSchemaError)) throw error;
+      // Dropping: patterns too large for an automaton go first, then formats; lengths stay.
+      this.compiler.drop(error);
+      return this.emitString(s.patterns.length > 0 ? { ...s, patterns: [] } : { ...s, formats: [] }, hint);
+    }
+  }
+
+  private emitStringExact(s: StringShape, hint: string): Expr {
     const cap = this.maxStringLength;
     const max = s.maxLength ?? (cap === undefined ? null : Math.max(cap, s.minLength));
     if (max !== null && s.minLength > max) return never("minLength", s.path, "minLength is greater than maxLength");
@@ -467,22 +523,25 @@ class Emitter {
       }
       members.push({ kv, required });
     }
+    // Members not listed: only where additionalProperties allows them or the object lists no
+    // properties at all ("closed": none, whatever JSON Schema's default says), at most maxExtras.
     let extra: Expr | undefined;
-    if (o.additional.k !== "never") {
-      const key = this.propertyKey(
+    if (o.additional.k !== "never" && o.extras !== "closed" && this.maxExtras !== 0) {
+      const key = this.extraKey(
         o.props.map((p) => p.name),
         `${name}-key`,
         o.path,
       );
-      extra = seq(key, lit(":"), ws, this.emit(o.additional, `${name}-extra`));
-      if (extra.t === "never") extra = undefined;
+      if (key) extra = seq(key, lit(":"), ws, this.emit(o.additional, `${name}-extra`));
+      if (extra?.t === "never") extra = undefined;
     }
+    const moreExtras = this.maxExtras === undefined ? null : this.maxExtras - 1;
     const n = members.length;
     // tail(i): members i.. after at least one member was written, each with a leading comma;
     // first(i): members i.. when none was written yet, at least one of them.
     const tails: (string | undefined)[] = [];
-    const tail = (i: number): Expr => {
-      if (i === n) return extra ? rep(seq(lit(","), ws, extra), 0, null) : EMPTY;
+    const tail = (i: number, extras: number | null = this.maxExtras ?? null): Expr => {
+      if (i === n) return extra ? rep(seq(lit(","), ws, extra), 0, extras) : EMPTY;
       let rule = tails[i];
       if (!rule) {
         rule = tails[i] = this.g.reserve(`${name}-after-${i}`);
@@ -494,7 +553,7 @@ class Emitter {
     };
     const firsts: (string | undefined)[] = [];
     const first = (i: number): Expr => {
-      if (i === n) return extra ? seq(extra, tail(n)) : never("properties", o.path, "no member left");
+      if (i === n) return extra ? seq(extra, tail(n, moreExtras)) : never("properties", o.path, "no member left");
       let rule = firsts[i];
       if (!rule) {
         rule = firsts[i] = this.g.reserve(`${name}-from-${i}`);
@@ -507,6 +566,17 @@ class Emitter {
     if (n === 0 && !extra) return seq(lit("{"), ws, lit("}"));
     const body = seq(first(0), ws);
     return seq(lit("{"), ws, members.some((m) => m.required) ? body : opt(body), lit("}"));
+  }
+
+  /** propertyKey; undefined where its automaton is too large and unsupported keywords are dropped. */
+  private extraKey(listed: string[], hint: string, path: string): Expr | undefined {
+    try {
+      return this.propertyKey(listed, hint, path);
+    } catch (error) {
+      if (!this.compiler.dropping || !(error instanceof UnsupportedSchemaError)) throw error;
+      this.compiler.drop(error);
+      return undefined;
+    }
   }
 
   /** A member name other than the listed ones (a listed name must carry its own schema). */
@@ -537,12 +607,15 @@ class Emitter {
  * @throws UnsupportedSchemaError for anything it cannot enforce exactly.
  */
 export function jsonSchemaToGbnf(schema: unknown, options: JsonSchemaToGbnfOptions = {}): string {
-  return composeJsonSchemasGbnf([{ schema, strict: options.strict ?? false }], ([value]) => value!, options);
+  const part: SchemaPart = { schema, strict: options.strict ?? false, unsupported: options.unsupported };
+  return composeJsonSchemasGbnf([part], ([value]) => value!, options);
 }
 
 export interface SchemaPart {
   schema: unknown;
   strict: boolean;
+  /** As JsonSchemaToGbnfOptions.unsupported; default "refuse". */
+  unsupported?: "refuse" | "drop";
 }
 
 /** Thrown by composeJsonSchemasGbnf: which schema could not be enforced, and why. */
@@ -563,19 +636,26 @@ export class UnsupportedSchemaPartError extends Error {
 export function composeJsonSchemasGbnf(
   parts: readonly SchemaPart[],
   compose: (values: Expr[]) => Expr,
-  options: Pick<JsonSchemaToGbnfOptions, "maxStringLength"> = {},
+  options: Pick<JsonSchemaToGbnfOptions, "maxStringLength" | "maxAdditionalProperties" | "onDrop"> = {},
 ): string {
   const cap = options.maxStringLength;
   if (cap !== undefined && (!Number.isInteger(cap) || cap < 0 || cap > 1_000_000))
     throw new RangeError("maxStringLength must be an integer in 0..1000000");
+  const maxExtras = options.maxAdditionalProperties;
+  if (maxExtras !== undefined && (!Number.isInteger(maxExtras) || maxExtras < 0 || maxExtras > 1_000_000))
+    throw new RangeError("maxAdditionalProperties must be an integer in 0..1000000");
   const g = new GrammarBuilder();
   // Reserved first so that llama.cpp's start rule gets the name it requires.
   const root = g.reserve("root");
   const values = parts.map((part, i) => {
     try {
-      const compiler = new SchemaCompiler(part.schema, { strict: part.strict });
+      const compiler = new SchemaCompiler(part.schema, {
+        strict: part.strict,
+        unsupported: part.unsupported,
+        onDrop: options.onDrop,
+      });
       compiler.compileRoot();
-      return ref(new Emitter(compiler, cap, g).defRule("#"));
+      return ref(new Emitter(compiler, cap, maxExtras, g).defRule("#"));
     } catch (error) {
       if (parts.length > 1 && error instanceof UnsupportedSchemaError) throw new UnsupportedSchemaPartError(i, error);
       throw error;

@@ -1,7 +1,8 @@
 // JSON Schema → an intermediate form that says exactly which JSON values are valid.
 //
 // Every keyword is either understood exactly, ignored because it never affects validity
-// (annotations), or rejected with UnsupportedSchemaError. Combinators are resolved here rather
+// (annotations), or rejected with UnsupportedSchemaError (unsupported: "drop" skips it instead and
+// enforces the rest of the schema). Combinators are resolved here rather
 // than in the grammar: allOf becomes an intersection (objects merge property by property, string
 // constraints accumulate), anyOf/oneOf a union, enum/const a list of values filtered by whatever
 // else the schema says. The grammar emitter then only sees plain, typed shapes.
@@ -46,8 +47,16 @@ export interface ObjectShape {
   /** In schema order; a property whose node is `never` must be absent. */
   props: { name: string; node: Node }[];
   required: string[];
-  /** Members not in `props`; `never` for additionalProperties: false. */
+  /** Members not in `props` as JSON Schema reads them; `never` for additionalProperties: false. */
   additional: Node;
+  /**
+   * Whether generation adds members not in `props`: "keyword" (additionalProperties says so, or
+   * says false), "closed" (absent, but the object lists `properties`: no other members are
+   * generated, as llama.cpp and xgrammar do), "open" (absent and no `properties`: `{type:
+   * "object"}` is any object). An intersection is "keyword" if a side is, else "closed" if a side
+   * is: allOf branches that each list some properties merge into one closed object.
+   */
+  extras: "keyword" | "closed" | "open";
   path: string;
 }
 
@@ -76,6 +85,13 @@ export function neverNode(keyword: string, path: string, message: string): Node 
 
 export interface CompileOptions {
   strict?: boolean;
+  /**
+   * What to do with a keyword that cannot be enforced exactly: "refuse" (UnsupportedSchemaError,
+   * the default) or "drop" (the keyword is skipped, `onDrop` is told, the rest is enforced).
+   */
+  unsupported?: "refuse" | "drop";
+  /** Called once for each keyword dropped (unsupported: "drop"), with the error it would raise. */
+  onDrop?: (error: UnsupportedSchemaError) => void;
 }
 
 /** Keywords that never change which values are valid. */
@@ -158,6 +174,7 @@ export class SchemaCompiler {
   /** Compiled definitions by normalized JSON pointer; "#" is the root. */
   readonly defs = new Map<string, Node | "pending">();
   private readonly oneOfChecks: { branches: Node[]; path: string }[] = [];
+  private readonly dropped = new Set<string>();
 
   constructor(
     private readonly document: unknown,
@@ -171,8 +188,29 @@ export class SchemaCompiler {
         throw new UnsupportedSchemaError("type", "#", 'strict mode requires the root schema to have type "object"');
     }
     this.ensureDef("#", "#");
-    for (const check of this.oneOfChecks) this.checkOneOf(check.branches, check.path);
+    for (const check of this.oneOfChecks) {
+      try {
+        this.checkOneOf(check.branches, check.path);
+      } catch (error) {
+        // Dropping oneOf's "exactly one": the branches stay a union (anyOf).
+        if (!this.dropping || !(error instanceof UnsupportedSchemaError)) throw error;
+        this.drop(error);
+      }
+    }
     return this.def("#");
+  }
+
+  /** Reports a dropped keyword to onDrop, once per keyword and schema object. */
+  drop(error: UnsupportedSchemaError): void {
+    const key = `${error.keyword} ${error.path}`;
+    if (this.dropped.has(key)) return;
+    this.dropped.add(key);
+    this.options.onDrop?.(error);
+  }
+
+  /** Whether keywords that cannot be enforced are skipped (unsupported: "drop", never with strict). */
+  get dropping(): boolean {
+    return this.options.unsupported === "drop" && !this.options.strict;
   }
 
   def(ptr: string): Node {
@@ -222,6 +260,31 @@ export class SchemaCompiler {
   }
 
   compile(raw: unknown, path: string): Node {
+    if (!this.dropping) return this.compileExact(raw, path);
+    // Drop mode: a keyword refused at this schema object is removed and the object compiled
+    // again; refusals deeper down were already handled by their own compile call.
+    let current = raw;
+    if (isPlainObject(raw)) {
+      const unknown = Object.keys(raw).filter((key) => !ANNOTATIONS.has(key) && !SUPPORTED.has(key));
+      for (const key of unknown)
+        this.drop(new UnsupportedSchemaError(key, path, `keyword "${key}" cannot be enforced by the grammar`));
+      if (unknown.length > 0) current = Object.fromEntries(Object.entries(raw).filter(([k]) => !unknown.includes(k)));
+    }
+    for (;;) {
+      try {
+        return this.compileExact(current, path);
+      } catch (error) {
+        if (!(error instanceof UnsupportedSchemaError) || error.path !== path) throw error;
+        this.drop(error);
+        // A malformed schema (not an object or boolean) constrains nothing.
+        if (!isPlainObject(current) || !Object.hasOwn(current, error.keyword)) return ANY;
+        const { [error.keyword]: _, ...rest } = current;
+        current = rest;
+      }
+    }
+  }
+
+  private compileExact(raw: unknown, path: string): Node {
     if (raw === true) return ANY;
     if (raw === false) return neverNode("false", path, "the schema `false` accepts nothing");
     if (!isPlainObject(raw))
@@ -403,8 +466,9 @@ export class SchemaCompiler {
         throw new UnsupportedSchemaError("required", path, '"required" must be an array of strings');
       required = [...new Set(r as string[])];
     }
-    const additional =
-      "additionalProperties" in raw ? this.compile(raw.additionalProperties, `${path}/additionalProperties`) : ANY;
+    const stated = "additionalProperties" in raw;
+    const additional = stated ? this.compile(raw.additionalProperties, `${path}/additionalProperties`) : ANY;
+    const extras = stated ? "keyword" : "properties" in raw ? "closed" : "open";
     if (this.options.strict) {
       if (raw.additionalProperties !== false)
         throw new UnsupportedSchemaError(
@@ -422,7 +486,7 @@ export class SchemaCompiler {
     }
     // A required name without a property schema is still constrained by additionalProperties.
     for (const name of required) if (!props.some((p) => p.name === name)) props.push({ name, node: additional });
-    return { props, required, additional, path };
+    return { props, required, additional, extras, path };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -527,6 +591,11 @@ export class SchemaCompiler {
       props: names.map((name) => ({ name, node: this.intersect(find(a, name), find(b, name), path) })),
       required: [...new Set([...a.required, ...b.required])],
       additional: this.intersect(a.additional, b.additional, path),
+      extras: [a.extras, b.extras].includes("keyword")
+        ? "keyword"
+        : [a.extras, b.extras].includes("closed")
+          ? "closed"
+          : "open",
       path: a.path,
     };
   }

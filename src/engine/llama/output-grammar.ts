@@ -34,7 +34,8 @@ export class OutputGrammars {
 
   private convert(schema: unknown, strict: boolean): string {
     try {
-      return jsonSchemaToGbnf(schema, { strict });
+      // Not strict: keywords that cannot be enforced are dropped, the rest enforced.
+      return jsonSchemaToGbnf(schema, { strict, unsupported: strict ? "refuse" : "drop" });
     } catch (error) {
       if (error instanceof UnsupportedSchemaError)
         throw new EngineError("invalid_request", error.message, "outputConstraint.schema");

@@ -393,11 +393,41 @@ const CASES: Case[] = [
     reject: ['{"id":1,"id":true}', '{"id":1,"x":1}', '{"x":true,"id":1}'],
   },
   {
-    name: "additionalProperties default (any extra value) under a string cap",
-    schema: { type: "object", properties: { n: { type: "null" } }, required: ["n"] },
+    name: "additionalProperties absent beside properties: no other members are generated",
+    schema: { type: "object", properties: { n: { type: "null" }, m: { type: "boolean" } }, required: ["n"] },
     options: { maxStringLength: 2 },
-    accept: ['{"n":null}', '{"n":null,"a":[1,{"b":"c"}]}'],
-    reject: ['{"n":null,"n":1}', '{"a":1}'],
+    accept: ['{"n":null}', '{"n":null,"m":true}'],
+    reject: ['{"n":null,"a":1}', '{"n":null,"m":true,"a":[1,{"b":"c"}]}', '{"n":null,"n":1}', '{"a":1}'],
+  },
+  {
+    name: "additionalProperties true: extra members, names, values and count bounded by the caps",
+    schema: { type: "object", properties: { n: { type: "null" } }, required: ["n"], additionalProperties: true },
+    options: { maxStringLength: 2, maxAdditionalProperties: 2 },
+    accept: ['{"n":null}', '{"n":null,"a":[1,{"b":"c"}]}', '{"n":null,"a":1,"bb":{"x":1,"y":2}}'],
+    reject: [
+      '{"n":null,"a":1,"b":2,"c":3}',
+      '{"n":null,"abc":1}',
+      '{"n":null,"a":"abc"}',
+      '{"n":null,"a":{"x":1,"y":2,"z":3}}',
+    ],
+  },
+  {
+    name: "without properties, required names only: any other members (as {type: object})",
+    schema: { type: "object", required: ["id"] },
+    options: { maxStringLength: 2, maxAdditionalProperties: 3 },
+    accept: ['{"id":1}', '{"id":"a","x":null}'],
+    reject: ["{}", '{"x":null}'],
+  },
+  {
+    name: "allOf of objects without additionalProperties: the listed members of both, no others",
+    schema: {
+      allOf: [
+        { type: "object", properties: { a: { type: "integer", minimum: 0, maximum: 5 } }, required: ["a"] },
+        { type: "object", properties: { b: { type: "boolean" } }, required: ["b"] },
+      ],
+    },
+    accept: ['{"a":3,"b":true}'],
+    reject: ['{"a":3,"b":true,"c":1}', '{"a":3}', '{"b":true}'],
   },
   {
     name: "type array with null",

@@ -30,7 +30,13 @@ export function toolCallGbnf(syntax: ToolCallSyntax, calling: ToolCalling, writt
   if (!opening.startsWith(written)) throw new Error(`internal: '${written}' does not open a call`);
   const choice = calling.toolChoice;
   const offered = typeof choice === "object" ? calling.tools.filter((t) => t.name === choice.name) : calling.tools;
-  const parts: SchemaPart[] = offered.map((t) => ({ schema: t.parameters ?? NO_PARAMETERS, strict: t.strict }));
+  // Non-strict tools promise no exact schema adherence (as with OpenAI): a keyword lavash cannot
+  // enforce is dropped and the rest of the schema still enforced. Strict ones are refused.
+  const parts: SchemaPart[] = offered.map((t) => ({
+    schema: t.parameters ?? NO_PARAMETERS,
+    strict: t.strict,
+    unsupported: t.strict ? "refuse" : "drop",
+  }));
   const compose = (values: Expr[]): Expr => {
     const call = alt(...offered.map((t, i) => seq(lit(t.name + argumentsPrefix(syntax)), values[i]!)));
     const more = calling.parallel
@@ -47,8 +53,10 @@ export function toolCallGbnf(syntax: ToolCallSyntax, calling: ToolCalling, writt
       if (part === -2) throw error;
       const cause = error instanceof UnsupportedSchemaPartError ? error.schemaError : (error as UnsupportedSchemaError);
       const tool = part >= 0 ? offered[part] : undefined;
-      // Non-strict tools promise no schema adherence (as with OpenAI): a schema lavash cannot
-      // enforce exactly constrains the arguments to a JSON object instead. Strict ones are refused.
+      // What dropping keywords cannot mend, a non-strict schema that no value satisfies (a
+      // required property `false`, minLength above maxLength) or whose references loop without
+      // matching anything, constrains the arguments to a JSON object rather than failing the
+      // request. Strict ones are refused.
       if (tool && !tool.strict && parts[part]!.schema !== ANY_OBJECT) {
         parts[part] = { schema: ANY_OBJECT, strict: false };
         continue;

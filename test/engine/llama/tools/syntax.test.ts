@@ -157,8 +157,8 @@ describe("tool call grammar", () => {
     assert.throws(() => toolCallGbnf(hermes, { tools, toolChoice: "auto", parallel: false }, "<tool_x"), /internal/);
   });
 
-  it("refuses a strict tool's unenforceable schema, naming it; a non-strict one gets any object", () => {
-    const bad = { type: "object", properties: { a: { not: {} } } };
+  it("refuses a strict tool's unenforceable schema, naming it; a non-strict one drops the keyword only", () => {
+    const bad = { type: "object", properties: { a: { not: {} }, b: { type: "integer" } }, required: ["b"] };
     assert.throws(
       () =>
         toolCallGbnf(hermes, {
@@ -168,12 +168,31 @@ describe("tool call grammar", () => {
         }),
       (e: unknown) => e instanceof EngineError && e.field === "tools[1].parameters" && /"not"/.test(e.message),
     );
-    const loose = toolCallGbnf(hermes, {
-      tools: [{ name: "c", parameters: bad, strict: false }],
-      toolChoice: "required",
-      parallel: false,
-    });
-    assert.match(loose, /\\"c\\"/);
+    const grammarOf = (parameters: Record<string, unknown>): string =>
+      toolCallGbnf(hermes, {
+        tools: [{ name: "c", parameters, strict: false }],
+        toolChoice: "required",
+        parallel: false,
+      });
+    // The rest of the schema is enforced: the same grammar as the schema without `not`, not "any object".
+    const loose = grammarOf(bad);
+    assert.equal(loose, grammarOf({ type: "object", properties: { a: {}, b: { type: "integer" } }, required: ["b"] }));
+    assert.notEqual(loose, grammarOf({ type: "object" }));
+  });
+
+  it("a non-strict schema that no value satisfies constrains the arguments to a JSON object", () => {
+    const grammarOf = (parameters: Record<string, unknown>): string =>
+      toolCallGbnf(hermes, {
+        tools: [{ name: "c", parameters, strict: false }],
+        toolChoice: "required",
+        parallel: false,
+      });
+    const impossible = {
+      type: "object",
+      properties: { a: { type: "string", minLength: 3, maxLength: 1 } },
+      required: ["a"],
+    };
+    assert.equal(grammarOf(impossible), grammarOf({ type: "object" }));
   });
 });
 
