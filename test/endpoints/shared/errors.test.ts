@@ -90,10 +90,10 @@ describe("errors", () => {
       server.client.chat.completions.create({
         model: "tiny",
         messages,
-        functions: [{ name: "f", parameters: { type: "object", properties: {} } }],
+        prediction: { type: "content", content: "x" },
       }),
       OpenAI.BadRequestError,
-      { status: 400, param: "functions" },
+      { status: 400, param: "prediction" },
     );
     // The same parameters at their no-op values are accepted.
     const ok = await server.client.chat.completions.create({

@@ -36,8 +36,6 @@ describe("unsupported parameters (chat)", () => {
       { tools: [tool], tool_choice: { type: "allowed_tools", allowed_tools: { mode: "auto", tools: [] } } },
       "tool_choice",
     );
-    unsupported({ functions: [{ name: "f" }] }, "functions");
-    unsupported({ function_call: { name: "f" } }, "function_call");
     unsupported({ modalities: ["text", "audio"] }, "modalities");
     unsupported({ audio: { voice: "alloy", format: "wav" } }, "audio");
     unsupported({ prediction: { type: "content", content: "x" } }, "prediction");
@@ -48,7 +46,7 @@ describe("unsupported parameters (chat)", () => {
     unsupported({ verbosity: "high" }, "verbosity");
   });
 
-  it("rejects the deprecated function turns and custom tool calls, takes tool turns", () => {
+  it("rejects custom tool calls in the history, takes tool turns", () => {
     const call = { id: "call_1", type: "function", function: { name: "f", arguments: "{}" } };
     parseChatCompletionRequest({
       model: "m",
@@ -66,13 +64,11 @@ describe("unsupported parameters (chat)", () => {
           tool_calls: [{ id: "c", type: "custom", custom: { name: "c", input: "x" } }],
         },
       ],
-      [{ role: "function", name: "f", content: "42" }],
-      [{ role: "assistant", content: null, function_call: { name: "f", arguments: "{}" } }],
     ]) {
       assert.throws(() => parseChatCompletionRequest({ model: "m", messages }), {
         param: "messages",
         code: "unsupported_parameter",
-        message: /function calling/,
+        message: /custom tool calls/,
       });
     }
     parseChatCompletionRequest({
