@@ -40,7 +40,7 @@ import {
 import { checkModelSource, resolveModelPath, type ModelSpec, type ResolveProgress } from "./model-source.js";
 import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./native.js";
 import { LlamaScalingSession } from "./scaling-session.js";
-import { checkFits, estimateMemory } from "./memory-estimate.js";
+import { checkFits, estimateMemory, mmapWeights } from "./memory-estimate.js";
 import { OutputGrammars } from "./output-grammar.js";
 import { samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
@@ -552,12 +552,15 @@ export class LlamaEngine implements Engine {
     await checkFits(llama, spec.id, estimate, shape).catch((error: unknown) => {
       throw new ModelDoesNotFit((error as Error).message);
     });
+    const useMmap = mmapWeights(llama.systemInfo, llama.gpu, gpuLayers);
     options.logger.info(
-      `Loading model '${spec.id}' from ${path} (estimated ${(estimate.ram / 2 ** 20).toFixed(0)} MiB RAM)`,
+      `Loading model '${spec.id}' from ${path} (estimated ${(estimate.ram / 2 ** 20).toFixed(0)} MiB RAM` +
+        `${useMmap === false ? "; weights read, not mapped: the CPU backend copies them into AMX buffers" : ""})`,
     );
     const model = await llama.loadModel({
       modelPath: path,
       gpuLayers,
+      useMmap,
       onLoadProgress: (fraction) => options.onProgress?.(spec.id, { stage: "load", fraction }),
     });
     // A model whose context cannot be made must not stay in memory, unlisted.

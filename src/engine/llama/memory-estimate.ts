@@ -3,8 +3,24 @@
 // that cannot fit is refused with numbers before llama.cpp tries and the machine starts swapping.
 import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
-import { GgufInsights, readGgufFileInfo, type Llama } from "node-llama-cpp";
+import { GgufInsights, readGgufFileInfo, type Llama, type LlamaGpuType } from "node-llama-cpp";
 import { EngineError } from "../errors.js";
+
+/**
+ * Whether to memory-map a model's weights (node-llama-cpp's `useMmap`): its default ("auto": mapped
+ * where supported) unless the weights run on a CPU backend built with AMX (the prebuilt
+ * `sapphirerapids` variant, picked on CPUs that have AMX). That backend copies every weight a
+ * matrix product reads (most of a quantized or F16 model, and the output matrix again when it is
+ * tied to the token embeddings) into its own AMX buffer at load; the mapped file pages those copies
+ * were read from stay mapped, so they stay resident and count in RSS a second time: 0.5B Q8_0,
+ * 559 MiB AMX buffer plus 487 MiB of mapped weights. Read into memory instead, only the weights the
+ * AMX buffer does not hold (the embedding table, norms) are kept once more. Same weights, same
+ * kernels: outputs and decoding do not change. Without AMX, or with layers on a GPU, mmap stays.
+ */
+export function mmapWeights(systemInfo: string, gpu: LlamaGpuType, gpuLayers: number | "auto"): "auto" | false {
+  const onCpu = gpu === false || gpuLayers === 0;
+  return onCpu && /\bAMX_INT8 = 1\b/.test(systemInfo) ? false : "auto";
+}
 
 export interface ContextShape {
   contextSize: number;
@@ -23,14 +39,45 @@ export interface MemoryEstimate {
 
 export async function estimateMemory(llama: Llama, path: string, shape: ContextShape): Promise<MemoryEstimate> {
   const insights = await GgufInsights.from(await readGgufFileInfo(path), llama);
-  const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers: shape.gpuLayers });
-  const context = await insights.estimateContextResourceRequirementsV2({
-    contextSize: shape.contextSize,
-    sequences: shape.sequences,
-    batchSize: shape.batchSize,
-    modelGpuLayers: shape.gpuLayers,
-  });
-  return { ram: model.cpuRam + context.cpuRam, vram: model.gpuVram + context.gpuVram };
+  try {
+    const model = await insights.estimateModelResourceRequirementsV2({ gpuLayers: shape.gpuLayers });
+    const context = await insights.estimateContextResourceRequirementsV2({
+      contextSize: shape.contextSize,
+      sequences: shape.sequences,
+      batchSize: shape.batchSize,
+      modelGpuLayers: shape.gpuLayers,
+    });
+    return { ram: model.cpuRam + context.cpuRam, vram: model.gpuVram + context.gpuVram };
+  } finally {
+    await releaseSimulatedModel(insights);
+  }
+}
+
+/** node-llama-cpp's GgufInsightsSimulatorSession (not exported). */
+interface SimulatorSession {
+  dispose(): Promise<void>;
+}
+interface InsightsInternals {
+  _simulationSession?: SimulatorSession;
+  _createSimulatorSession?: () => SimulatorSession;
+}
+
+/**
+ * Frees the model that node-llama-cpp loaded to simulate a model's and a context's memory.
+ * GgufInsights measures by loading the GGUF without allocating weights (vocabulary, tensor
+ * metadata, a context's graph) and keeps that model in a session it never disposes, for as long as
+ * anything holds the insights (whose native memory the garbage collector does not see). Freeing it
+ * right after the estimate took lavash serve's RSS on `tiny` from 431 to 396 MiB. The session is
+ * swapped for an empty one, so a later estimate still works; a node-llama-cpp without these
+ * internals is left alone.
+ */
+export async function releaseSimulatedModel(insights: GgufInsights): Promise<void> {
+  const internals = insights as unknown as InsightsInternals;
+  const session = internals._simulationSession;
+  if (session === undefined || typeof internals._createSimulatorSession !== "function") return;
+  internals._simulationSession = internals._createSimulatorSession.call(insights);
+  // Only memory is at stake: a failure to free it must not fail the load.
+  await session.dispose().catch(() => undefined);
 }
 
 const GiB = 1024 ** 3;
