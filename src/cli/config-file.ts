@@ -10,6 +10,8 @@
 //     - builtin:tiny           # or a --model value
 //     - id: chat               # or an upstream group (src/gateway/config.ts, docs/gateway.md)
 //       replicas: [{ base_url: http://10.0.0.1:8000/v1, model: Qwen/Qwen2.5-7B-Instruct }]
+//   keys:                      # client keys with a name (for /metrics) and their own limits
+//     - { name: team-a, key_env: TEAM_A_KEY, rpm: 60, tpm: 100000 }
 //
 // Flags given on the command line win over the file.
 import { readFileSync } from "node:fs";
@@ -34,12 +36,32 @@ const modelEntry = z.union([
 
 const flagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
 
+const keyEntry = z
+  .strictObject({
+    name: z.string().regex(/^[\w.:-]+$/, "a name of letters, digits, _ . : -"),
+    key: z.string().min(1).optional(),
+    key_env: z.string().min(1).optional(),
+    rpm: count(0).optional(),
+    tpm: count(0).optional(),
+  })
+  .refine((e) => (e.key === undefined) !== (e.key_env === undefined), "give one of key and key_env");
+
+/** A client key of the file's `keys` (src/server/auth.ts): limits absent take the flags' defaults. */
+export interface ConfigKey {
+  key: string;
+  name: string;
+  rpm?: number;
+  tpm?: number;
+}
+
 export interface ConfigFile {
   /** Flag name → value, as the command line would give it. */
   flags: Map<string, string | string[] | boolean>;
   models: ModelSpec[];
   /** Models served by upstream replicas (entries with `replicas`), in file order. */
   upstreams: UpstreamModel[];
+  /** Named client keys with their limits (`keys`). */
+  keys: ConfigKey[];
 }
 
 /** Reads and checks the file; errors name the file and the offending key. */
@@ -63,6 +85,7 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
   const flags = new Map<string, string | string[] | boolean>();
   let models: ModelSpec[] = [];
   const upstreams: UpstreamModel[] = [];
+  let keys: ConfigKey[] = [];
   for (const [rawKey, value] of Object.entries(data)) {
     const key = rawKey.replace(/_/g, "-");
     if (key === "models") {
@@ -80,6 +103,10 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
       models = parsed.data.map(toSpec);
       continue;
     }
+    if (key === "keys") {
+      keys = parseKeys(value, `--config ${path}: keys`);
+      continue;
+    }
     if (!knownFlags.has(key) || key === "config")
       throw new Error(`--config ${path}: unknown setting '${rawKey}' (use the names of lavash serve's flags)`);
     const parsed = flagValue.safeParse(value);
@@ -87,7 +114,33 @@ export function readConfigFile(path: string, knownFlags: ReadonlySet<string>): C
     const v = parsed.data;
     flags.set(key, typeof v === "boolean" ? v : Array.isArray(v) ? v.map(String) : String(v));
   }
-  return { flags, models, upstreams };
+  return { flags, models, upstreams, keys };
+}
+
+function parseKeys(value: unknown, where: string): ConfigKey[] {
+  if (!Array.isArray(value)) throw new Error(`${where}: must be a list`);
+  const names = new Set<string>();
+  return value.map((raw, i) => {
+    const entry =
+      raw !== null && typeof raw === "object" && !Array.isArray(raw)
+        ? Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.replace(/-/g, "_"), v]))
+        : raw;
+    const parsed = keyEntry.safeParse(entry);
+    if (!parsed.success) throw new Error(`${where}[${i}]: ${z.prettifyError(parsed.error)}`);
+    const { name, key, key_env, rpm, tpm } = parsed.data;
+    if (names.has(name)) throw new Error(`${where}[${i}]: two keys are named '${name}'`);
+    names.add(name);
+    let secret = key;
+    if (key_env !== undefined) {
+      secret = process.env[key_env]?.trim();
+      if (!secret) throw new Error(`${where}[${i}] (${name}): the environment variable ${key_env} is not set`);
+    }
+    if (secret === undefined || /\s/.test(secret))
+      throw new Error(
+        `${where}[${i}] (${name}): a key must hold no spaces (it is sent as \`Authorization: Bearer KEY\`)`,
+      );
+    return { key: secret, name, ...(rpm !== undefined ? { rpm } : {}), ...(tpm !== undefined ? { tpm } : {}) };
+  });
 }
 
 function toSpec(entry: z.output<typeof modelEntry>): ModelSpec {

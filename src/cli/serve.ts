@@ -78,6 +78,18 @@ const flagDocs: FlagDoc[] = [
     repeatable: true,
   },
   { name: "api-key-file", value: "PATH", help: "more keys, one a line (# comments)", default: "none" },
+  {
+    name: "rate-limit-rpm",
+    value: "N",
+    help: "requests per minute per API key, on the model routes (429 beyond); --config keys may set their own",
+    default: "0: no limit",
+  },
+  {
+    name: "rate-limit-tpm",
+    value: "N",
+    help: "prompt + completion tokens per minute per API key (429 beyond); --config keys may set their own",
+    default: "0: no limit",
+  },
   { name: "protect-health", value: "", help: "GET /health needs a key too", default: "open" },
   { name: "protect-metrics", value: "", help: "GET /metrics needs a key too", default: "open" },
   {
@@ -253,6 +265,10 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
       throw new Error(`two models are named '${u.id}' (one an upstream group of --config): rename one`);
     ids.add(u.id);
   }
+  const keyCount = list("api-key").length + (process.env.LAVASH_API_KEY?.trim() ? 1 : 0) + (file?.keys.length ?? 0);
+  for (const name of ["rate-limit-rpm", "rate-limit-tpm"])
+    if (int(name, 0, 0) > 0 && keyCount === 0 && str("api-key-file") === undefined)
+      throw new Error(`--${name} limits each API key: give keys (--api-key, or keys in --config)`);
   return {
     host: str("host") ?? "127.0.0.1",
     port: int("port", 8080, 0),
@@ -272,6 +288,8 @@ export function parseServeArgs(args: string[]): ServeConfig | "help" {
     http: {
       auth: {
         keys: apiKeys(list("api-key"), str("api-key-file")),
+        clients: file?.keys ?? [],
+        defaultLimits: { rpm: int("rate-limit-rpm", 0, 0), tpm: int("rate-limit-tpm", 0, 0) },
         adminKeys: list("admin-key"),
         protectHealth: flag("protect-health"),
         protectMetrics: flag("protect-metrics"),

@@ -116,7 +116,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const registry = options.metrics === false ? null : registerMetrics(app, options.engine);
   registerCors(app, options.corsOrigins ?? []);
   registerInFlight(app, options.requestTimeoutSeconds ?? 0);
-  registerAuth(app, options.auth ?? { keys: [] });
+  registerAuth(app, options.auth ?? { keys: [] }, registry);
 
   // Any content type is read as JSON: curl's default form type and a missing header are common
   // mistakes with one obvious meaning.

@@ -123,3 +123,45 @@ function tokenTimer(
     },
   };
 }
+
+/** Per client key, by its name (never the key): requests on the model routes, their tokens, 429s. */
+export class KeyUsageMetrics {
+  readonly requests: Counter<"key">;
+  readonly promptTokens: Counter<"key">;
+  readonly completionTokens: Counter<"key">;
+  readonly limited: Counter<"key" | "limit">;
+
+  constructor(registry: Registry, names: readonly string[]) {
+    const registers = [registry];
+    this.requests = new Counter({
+      name: "lavash_key_requests_total",
+      help: "Requests a client key made on the model routes and that its limits admitted.",
+      labelNames: ["key"],
+      registers,
+    });
+    this.promptTokens = new Counter({
+      name: "lavash_key_prompt_tokens_total",
+      help: "Prompt tokens of a client key's answered requests (usage), local and upstream models.",
+      labelNames: ["key"],
+      registers,
+    });
+    this.completionTokens = new Counter({
+      name: "lavash_key_completion_tokens_total",
+      help: "Completion tokens of a client key's answered requests (usage), local and upstream models.",
+      labelNames: ["key"],
+      registers,
+    });
+    this.limited = new Counter({
+      name: "lavash_key_rate_limited_total",
+      help: "Requests of a client key refused with 429 by its limits, by the limit (requests or tokens).",
+      labelNames: ["key", "limit"],
+      registers,
+    });
+    // Every key shows from the start, at 0.
+    for (const key of names) {
+      this.requests.inc({ key }, 0);
+      this.promptTokens.inc({ key }, 0);
+      this.completionTokens.inc({ key }, 0);
+    }
+  }
+}

@@ -35,7 +35,14 @@ describe("serve flags", () => {
     delete process.env.LAVASH_API_KEY;
     const config = parse([]);
     assert.deepEqual(config.http, {
-      auth: { keys: [], adminKeys: [], protectHealth: false, protectMetrics: false },
+      auth: {
+        keys: [],
+        clients: [],
+        defaultLimits: { rpm: 0, tpm: 0 },
+        adminKeys: [],
+        protectHealth: false,
+        protectMetrics: false,
+      },
       corsOrigins: [],
       metrics: true,
       requestTimeoutSeconds: 600,
@@ -62,10 +69,20 @@ describe("serve flags", () => {
     ]);
     assert.deepEqual(config.http.auth, {
       keys: ["sk-a", "sk-b", "sk-env", "sk-file-one", "sk-file-two"],
+      clients: [],
+      defaultLimits: { rpm: 0, tpm: 0 },
       adminKeys: [],
       protectHealth: true,
       protectMetrics: true,
     });
+  });
+
+  it("--rate-limit-rpm and --rate-limit-tpm: the limits of every key; they need keys", () => {
+    delete process.env.LAVASH_API_KEY;
+    const config = parse(["--api-key", "k", "--rate-limit-rpm", "60", "--rate-limit-tpm", "100000"]);
+    assert.deepEqual(config.http.auth.defaultLimits, { rpm: 60, tpm: 100_000 });
+    assert.throws(() => parse(["--rate-limit-rpm", "60"]), /--rate-limit-rpm limits each API key: give keys/);
+    assert.throws(() => parse(["--api-key", "k", "--rate-limit-tpm=-1"]), /--rate-limit-tpm must be an integer >= 0/);
   });
 
   it("refuses a key file without keys and keys with spaces", () => {

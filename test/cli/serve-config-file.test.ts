@@ -147,4 +147,40 @@ describe("serve --config: upstream models (src/gateway)", () => {
       /two models are named 'tiny'/,
     );
   });
+
+  it("reads client keys with names and limits; the flags' limits are their defaults", () => {
+    process.env.LAVASH_TEST_TEAM_KEY = "sk-team-b";
+    try {
+      const path = file(
+        "keys.yaml",
+        [
+          "rate-limit-rpm: 10",
+          "keys:",
+          "  - { name: team-a, key: sk-team-a, rpm: 60, tpm: 1000 }",
+          "  - { name: team-b, key-env: LAVASH_TEST_TEAM_KEY }",
+          "  - { name: unlimited, key: sk-free, rpm: 0 }",
+        ].join("\n"),
+      );
+      const c = parse(["--config", path]);
+      assert.deepEqual(c.http.auth.clients, [
+        { key: "sk-team-a", name: "team-a", rpm: 60, tpm: 1000 },
+        { key: "sk-team-b", name: "team-b" },
+        { key: "sk-free", name: "unlimited", rpm: 0 },
+      ]);
+      assert.deepEqual(c.http.auth.defaultLimits, { rpm: 10, tpm: 0 });
+    } finally {
+      delete process.env.LAVASH_TEST_TEAM_KEY;
+    }
+    const bad = (name: string, yaml: string, pattern: RegExp) =>
+      assert.throws(() => parse(["--config", file(name, yaml)]), pattern);
+    bad("k1.yaml", "keys:\n  - { name: a }", /k1\.yaml: keys\[0\][\s\S]*one of key and key_env/);
+    bad("k2.yaml", "keys:\n  - { name: a, key: x }\n  - { name: a, key: y }", /keys\[1\]: two keys are named 'a'/);
+    bad(
+      "k3.yaml",
+      "keys:\n  - { name: a, key_env: LAVASH_TEST_NOT_SET_ANYWHERE }",
+      /keys\[0\] \(a\): the environment variable/,
+    );
+    bad("k4.yaml", "keys:\n  - { name: a, key: x, rpm: -1 }", /k4\.yaml: keys\[0\][\s\S]*rpm/);
+    bad("k5.yaml", "keys:\n  - { name: a, key: x, budget: 5 }", /k5\.yaml: keys\[0\][\s\S]*budget/);
+  });
 });
