@@ -17,8 +17,18 @@ export interface GatewayLogger {
   warn(message: string): void;
 }
 
+/** Response ids remembered (previous_response_id, GET/DELETE /v1/responses/{id}); the oldest go first. */
+export const MAX_PINNED_RESPONSES = 100_000;
+
+/** Where a stored response lives: the routed model that answered it and the replica's base_url. */
+export interface ResponsePin {
+  model: string;
+  baseUrl: string;
+}
+
 export class Gateway {
   private readonly groups = new Map<string, UpstreamGroup>();
+  private readonly pins = new Map<string, ResponsePin>();
   private readonly timers: NodeJS.Timeout[] = [];
   /** Unix seconds, the `created` of the routed models in /v1/models. */
   readonly created = Math.floor(Date.now() / 1000);
@@ -52,6 +62,29 @@ export class Gateway {
 
   get models(): UpstreamGroup[] {
     return [...this.groups.values()];
+  }
+
+  /** Remembers that the replica `replica` of `model` produced (and may have stored) response `id`. */
+  pinResponse(id: string, model: string, replica: Replica): void {
+    this.pins.delete(id);
+    this.pins.set(id, { model, baseUrl: replica.config.baseUrl });
+    if (this.pins.size > MAX_PINNED_RESPONSES) this.pins.delete(this.pins.keys().next().value!);
+  }
+
+  /**
+   * The replica holding response `id`: in `model`'s group when given (a replica with the pinned
+   * base_url: one upstream may serve several routed models), else in the group that answered it.
+   */
+  pinnedResponse(id: string, model?: string): { group: UpstreamGroup; replica: Replica } | undefined {
+    const pin = this.pins.get(id);
+    if (pin === undefined) return undefined;
+    const group = this.groups.get(model ?? pin.model);
+    const replica = group?.replicas.find((r) => r.config.baseUrl === pin.baseUrl);
+    return group && replica ? { group, replica } : undefined;
+  }
+
+  unpinResponse(id: string): void {
+    this.pins.delete(id);
   }
 
   /** Starts the active health checks (each group on its own interval). */

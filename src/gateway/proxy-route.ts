@@ -6,6 +6,12 @@
 // replica after a backoff, then on the fallback models in order. A local fallback is handed to
 // the local route with `model` renamed. Once a stream has begun, a failure ends it with an
 // OpenAI-shaped error event.
+//
+// POST /v1/responses is proxied the same way, its named events re-framed as lavash writes them
+// (no [DONE]; the stream must end with a terminal event). The gateway remembers which replica
+// produced each response id (a bounded map in Gateway): previous_response_id goes to that replica
+// (and only to it: no other has the stored conversation), and GET/DELETE /v1/responses/{id} and
+// its input_items are proxied to it. An id the gateway does not know is left to the local routes.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import { ApiError, serviceUnavailable, toErrorBody } from "../endpoints/shared/errors.js";
@@ -14,14 +20,28 @@ import type { Gateway, UpstreamGroup } from "./gateway.js";
 import { GatewayMetrics } from "./metrics.js";
 import { promptText } from "./prompt-text.js";
 import type { Replica } from "./router.js";
-import { ChunkReframer, SseParser, type Usage } from "./sse-reframe.js";
-import { postUpstream, retryAfterMs, UpstreamUnreachable } from "./upstream-client.js";
+import {
+  ChunkReframer,
+  ResponseEventReframer,
+  responsesUsage,
+  SseParser,
+  type StreamReframer,
+  type Usage,
+} from "./sse-reframe.js";
+import { postUpstream, requestUpstream, retryAfterMs, UpstreamUnreachable } from "./upstream-client.js";
 import { upstreamError } from "./upstream-errors.js";
 
 export const PROXIED_ROUTES: ReadonlySet<string> = new Set([
   "/v1/chat/completions",
   "/v1/completions",
   "/v1/embeddings",
+  "/v1/responses",
+]);
+
+/** The stored-response routes: proxied to the replica that produced the id, when the gateway knows it. */
+export const STORED_RESPONSE_ROUTES: ReadonlySet<string> = new Set([
+  "/v1/responses/:id",
+  "/v1/responses/:id/input_items",
 ]);
 
 /** First backoff between attempts; doubled each time up to MAX_BACKOFF_MS, with jitter. */
@@ -44,6 +64,13 @@ export function registerGateway(
   });
   app.addHook("preHandler", async (request, reply) => {
     const path = request.routeOptions.url ?? "";
+    if (STORED_RESPONSE_ROUTES.has(path)) {
+      const id = (request.params as { id?: unknown } | undefined)?.id;
+      const pinned = typeof id === "string" ? gateway.pinnedResponse(id) : undefined;
+      if (pinned === undefined || typeof id !== "string") return;
+      await storedResponse(request, reply, gateway, metrics, pinned.group, pinned.replica, id);
+      return reply;
+    }
     if (!PROXIED_ROUTES.has(path)) return;
     const body = request.body;
     if (body === null || typeof body !== "object" || Array.isArray(body)) return;
@@ -68,6 +95,8 @@ class ProxiedRequest {
   private readonly abort = new AbortController();
   private readonly stream: boolean;
   private readonly includeUsage: boolean;
+  /** POST /v1/responses: named events, response ids pinned to their replica. */
+  private readonly responses: boolean;
   private readonly session: string | null;
   private readonly text: string;
 
@@ -80,6 +109,7 @@ class ProxiedRequest {
     private readonly body: Record<string, unknown>,
   ) {
     this.stream = body.stream === true;
+    this.responses = path === "/v1/responses";
     const options = body.stream_options;
     this.includeUsage =
       this.stream &&
@@ -106,6 +136,21 @@ class ProxiedRequest {
   /** True when the request was answered here; false when a local fallback model takes it. */
   async run(primary: UpstreamGroup): Promise<boolean> {
     this.request.facts.stream = this.stream;
+    const previous = this.body.previous_response_id;
+    const pinned =
+      this.responses && typeof previous === "string"
+        ? this.gateway.pinnedResponse(previous, primary.config.id)
+        : undefined;
+    if (pinned !== undefined) {
+      // Only that replica has the conversation: no other replica, no fallback.
+      this.metrics?.matchRatio.observe(labels(pinned.group, pinned.replica), 1);
+      const outcome = await this.attempt(pinned.group, pinned.replica);
+      if (outcome.kind === "retry") {
+        if (this.abort.signal.aborted) return this.stopped();
+        this.send(outcome.error);
+      }
+      return true;
+    }
     let lastError: ApiError | null = null;
     let attempts = 0;
     for (const modelId of [primary.config.id, ...primary.config.fallbacks]) {
@@ -146,7 +191,8 @@ class ProxiedRequest {
     const upstreamBody: Record<string, unknown> = { ...this.body, model: config.model };
     // Usage is always asked for, so that include_usage holds whatever the upstream does by default;
     // the reframer drops it when the client did not ask.
-    if (this.stream) upstreamBody.stream_options = { ...asObject(this.body.stream_options), include_usage: true };
+    if (this.stream && !this.responses)
+      upstreamBody.stream_options = { ...asObject(this.body.stream_options), include_usage: true };
     replica.inFlight++;
     health.begin();
     const started = performance.now();
@@ -236,17 +282,16 @@ class ProxiedRequest {
   private async relayStream(group: UpstreamGroup, replica: Replica, response: Response): Promise<Outcome> {
     const { config, health } = replica;
     const parser = new SseParser();
-    const reframer = new ChunkReframer({
-      includeUsage: this.includeUsage,
-      model: group.config.id,
-      replica: config.name,
-    });
+    const options = { includeUsage: this.includeUsage, model: group.config.id, replica: config.name };
+    const events = this.responses ? new ResponseEventReframer(options) : null;
+    const reframer: StreamReframer = events ?? new ChunkReframer(options);
     const decoder = new TextDecoder();
     let sse: SseStream | null = null;
     const open = (): SseStream => {
       if (sse === null) {
         this.reply.hijack();
-        sse = new SseStream(this.reply.raw);
+        sse = new SseStream(this.reply.raw, events === null ? {} : { format: responseEventFormat(events) });
+        if (events?.responseId) this.gateway.pinResponse(events.responseId, group.config.id, replica);
         sse.open({ "x-request-id": this.request.id, "x-lavash-replica": config.name });
         this.request.facts.model = group.config.id;
       }
@@ -282,6 +327,7 @@ class ProxiedRequest {
         await apply(reframer.end());
       }
       this.recordUsage(reframer.usage);
+      if (events?.responseId) this.gateway.pinResponse(events.responseId, group.config.id, replica);
       health.success();
       return { kind: "answered" };
     } catch (error) {
@@ -315,7 +361,10 @@ class ProxiedRequest {
       if (value !== null && typeof value === "object" && !Array.isArray(value)) {
         const object = value as Record<string, unknown>;
         if ("model" in object) object.model = group.config.id;
-        this.recordUsage(asObject(object.usage) as Usage | null);
+        const usage = asObject(object.usage);
+        this.recordUsage(this.responses && usage !== null ? responsesUsage(usage) : (usage as Usage | null));
+        if (this.responses && status < 300 && typeof object.id === "string")
+          this.gateway.pinResponse(object.id, group.config.id, replica);
       }
       payload = value;
     } catch {
@@ -398,4 +447,98 @@ function brokenUpstream(replica: string, error: unknown): ApiError {
       cause: error,
     },
   );
+}
+
+/** How the gateway writes a Responses API stream: named events, no [DONE], OpenAI's error event. */
+function responseEventFormat(events: ResponseEventReframer) {
+  return {
+    eventName: (data: unknown) => (data as { type?: string }).type,
+    done: false,
+    errorEvent: (err: ApiError) => {
+      const error = { message: err.message, type: err.type, param: err.param, code: err.code };
+      return {
+        type: "error",
+        sequence_number: ++events.lastSequence,
+        code: err.code,
+        message: err.message,
+        param: err.param,
+        error,
+      };
+    },
+  };
+}
+
+/** GET or DELETE /v1/responses/{id}[/input_items] on the replica that produced `id` (no retries: only it has it). */
+async function storedResponse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Gateway,
+  metrics: GatewayMetrics | null,
+  group: UpstreamGroup,
+  replica: Replica,
+  id: string,
+): Promise<void> {
+  const { config } = replica;
+  const l = labels(group, replica);
+  const abort = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) abort.abort(new Error("client went away"));
+  });
+  let status = 0;
+  const started = performance.now();
+  replica.inFlight++;
+  try {
+    const sent = await requestUpstream(
+      config,
+      request.method,
+      request.url,
+      undefined,
+      abort.signal,
+      group.config.timeoutSeconds * 1000,
+    );
+    const text = await sent.response.text().finally(() => sent.clearTimeout());
+    status = sent.response.status;
+    if (!sent.response.ok) {
+      if (status === 404) gateway.unpinResponse(id);
+      const error = upstreamError(status, text, sent.response.headers.get("retry-after"), config.name);
+      void reply.status(error.status).headers(error.headers).send(toErrorBody(error));
+      return;
+    }
+    if (request.method === "DELETE") gateway.unpinResponse(id);
+    let payload: unknown = text;
+    try {
+      const value = JSON.parse(text) as Record<string, unknown>;
+      if (value !== null && typeof value === "object" && value.object === "response" && "model" in value)
+        value.model = group.config.id;
+      payload = JSON.stringify(value);
+    } catch {
+      // Not JSON: passed on as it came.
+    }
+    void reply
+      .status(status)
+      .header("x-lavash-replica", config.name)
+      .header("content-type", "application/json")
+      .send(payload);
+  } catch (error) {
+    if (abort.signal.aborted) {
+      if (!reply.sent) reply.hijack();
+      return;
+    }
+    const e =
+      error instanceof UpstreamUnreachable
+        ? new ApiError(
+            502,
+            `The upstream ${config.name}, which holds response '${id}', did not answer: ${error.message}`,
+            {
+              type: "server_error",
+              code: error.kind === "timeout" ? "upstream_timeout" : "upstream_unreachable",
+            },
+          )
+        : asApiError(error);
+    void reply.status(e.status).headers(e.headers).send(toErrorBody(e));
+  } finally {
+    replica.inFlight--;
+    metrics?.requests.inc({ ...l, status: String(status) });
+    metrics?.duration.observe(l, (performance.now() - started) / 1000);
+  }
 }

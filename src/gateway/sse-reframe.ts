@@ -68,6 +68,24 @@ export class SseParser {
   }
 }
 
+/**
+ * An event's JSON object; "done" for [DONE]; "error" for an `error` event whose data is not JSON;
+ * null for anything else that is not an object (an engine's own progress note, a broken event).
+ */
+function eventPayload(ev: SseEvent): Record<string, unknown> | "done" | "error" | null {
+  const data = ev.data.trim();
+  if (data === "[DONE]") return "done";
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return ev.event === "error" ? "error" : null;
+  }
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
 export interface Usage {
   prompt_tokens?: number;
   completion_tokens?: number;
@@ -88,7 +106,7 @@ export interface ReframeOptions {
   replica: string;
 }
 
-export class ChunkReframer {
+export class ChunkReframer implements StreamReframer {
   /** The last usage the upstream reported; null when it sent none. */
   usage: Usage | null = null;
   private usageChunk: Record<string, unknown> | null = null;
@@ -99,20 +117,12 @@ export class ChunkReframer {
   /** What to write for one upstream event. */
   event(ev: SseEvent): ReframeStep {
     if (this.finished) return { kind: "chunks", chunks: [] };
-    const data = ev.data.trim();
-    if (data === "[DONE]") return this.end();
-    let value: unknown;
-    try {
-      value = JSON.parse(data);
-    } catch {
-      // Not JSON: an engine's own progress note, or a broken event; an error event says so.
-      if (ev.event === "error") return this.fail(streamError(data, this.options.replica));
-      return { kind: "chunks", chunks: [] };
-    }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return { kind: "chunks", chunks: [] };
-    const chunk = value as Record<string, unknown>;
+    const chunk = eventPayload(ev);
+    if (chunk === "done") return this.end();
+    if (chunk === "error") return this.fail(streamError(ev.data.trim(), this.options.replica));
+    if (chunk === null) return { kind: "chunks", chunks: [] };
     if (ev.event === "error" || ("error" in chunk && chunk.error !== null && !("choices" in chunk)))
-      return this.fail(streamError(value, this.options.replica));
+      return this.fail(streamError(chunk, this.options.replica));
     if ("model" in chunk) chunk.model = this.options.model;
     const usage = chunk.usage;
     if (usage !== null && typeof usage === "object") {
@@ -137,4 +147,92 @@ export class ChunkReframer {
     this.finished = true;
     return { kind: "error", error };
   }
+}
+
+/** What relays a stream: ChunkReframer (chat, completions) or ResponseEventReframer (Responses API). */
+export interface StreamReframer {
+  readonly usage: Usage | null;
+  event(ev: SseEvent): ReframeStep;
+  end(): ReframeStep;
+}
+
+/** The Responses API's last events: after one of them the stream is over. */
+const TERMINAL_RESPONSE_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
+
+/**
+ * An upstream's Responses API stream → the events lavash writes (`event: <type>` then the data,
+ * no [DONE]). Event names and sequence numbers are kept; the response's `model` is renamed; the
+ * usage of the last response (input/output tokens) is kept for the metrics; the response id is
+ * kept for pinning (the gateway sends previous_response_id and GET /v1/responses/{id} to the
+ * replica that stored it). An `error` event ends the stream as an error; a stream that ends
+ * before a terminal event (response.completed, .incomplete or .failed) is an error too.
+ */
+export class ResponseEventReframer implements StreamReframer {
+  usage: Usage | null = null;
+  /** The id of the response, from the first event that carries it. */
+  responseId: string | null = null;
+  /** The last sequence_number seen (an error event of the gateway's own takes the next). */
+  lastSequence = -1;
+  private finished = false;
+
+  constructor(private readonly options: Omit<ReframeOptions, "includeUsage">) {}
+
+  event(ev: SseEvent): ReframeStep {
+    if (this.finished) return { kind: "chunks", chunks: [] };
+    const payload = eventPayload(ev);
+    if (payload === "done") return this.end();
+    if (payload === "error") return this.fail(streamError(ev.data.trim(), this.options.replica));
+    if (payload === null) return { kind: "chunks", chunks: [] };
+    const type = typeof payload.type === "string" ? payload.type : ev.event;
+    if (type === null || type === "") return { kind: "chunks", chunks: [] };
+    if (typeof payload.type !== "string") payload.type = type;
+    if (typeof payload.sequence_number === "number") this.lastSequence = payload.sequence_number;
+    if (type === "error") {
+      // lavash's error event carries the error object; OpenAI's has code, message, param alone.
+      const { message, code, param } = payload;
+      const inner =
+        payload.error !== null && typeof payload.error === "object" ? payload.error : { message, code, param };
+      return this.fail(streamError({ error: inner }, this.options.replica));
+    }
+    const response = payload.response;
+    if (response !== null && typeof response === "object" && !Array.isArray(response)) {
+      const r = response as Record<string, unknown>;
+      if ("model" in r) r.model = this.options.model;
+      if (this.responseId === null && typeof r.id === "string") this.responseId = r.id;
+      if (r.usage !== null && typeof r.usage === "object") this.usage = responsesUsage(r.usage);
+    }
+    if (TERMINAL_RESPONSE_EVENTS.has(type)) {
+      this.finished = true;
+      return { kind: "done", chunks: [payload] };
+    }
+    return { kind: "chunks", chunks: [payload] };
+  }
+
+  end(): ReframeStep {
+    if (this.finished) return { kind: "chunks", chunks: [] };
+    return this.fail(
+      streamError(
+        { error: { message: `The upstream ${this.options.replica} ended the stream before its last event.` } },
+        this.options.replica,
+      ),
+    );
+  }
+
+  private fail(error: ApiError): ReframeStep {
+    this.finished = true;
+    return { kind: "error", error };
+  }
+}
+
+/** The Responses API's usage (input_tokens, output_tokens) in chat's names. */
+export function responsesUsage(value: object): Usage {
+  const u = value as Record<string, unknown>;
+  const details = u.input_tokens_details as { cached_tokens?: unknown } | null | undefined;
+  return {
+    ...(typeof u.input_tokens === "number" ? { prompt_tokens: u.input_tokens } : {}),
+    ...(typeof u.output_tokens === "number" ? { completion_tokens: u.output_tokens } : {}),
+    ...(typeof details?.cached_tokens === "number"
+      ? { prompt_tokens_details: { cached_tokens: details.cached_tokens } }
+      : {}),
+  };
 }

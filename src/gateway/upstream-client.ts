@@ -34,8 +34,20 @@ function headers(replica: ReplicaConfig, json: boolean): Record<string, string> 
  * bounds the wait for the headers; `deadline()` of the result ends that bound (streaming) or
  * `clear()` drops it. Throws UpstreamUnreachable, or the signal's reason when `signal` aborted.
  */
-export async function postUpstream(
+export function postUpstream(
   replica: ReplicaConfig,
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<{ response: Response; controller: AbortController; clearTimeout(): void }> {
+  return requestUpstream(replica, "POST", path, body, signal, timeoutMs);
+}
+
+/** As postUpstream, any method; `body` undefined: none (GET, DELETE). `path` may hold a query. */
+export async function requestUpstream(
+  replica: ReplicaConfig,
+  method: string,
   path: string,
   body: unknown,
   signal: AbortSignal,
@@ -53,9 +65,9 @@ export async function postUpstream(
   const clear = (): void => clearTimeout(timer);
   try {
     const response = await fetch(upstreamUrl(replica, path), {
-      method: "POST",
-      headers: headers(replica, true),
-      body: JSON.stringify(body),
+      method,
+      headers: headers(replica, body !== undefined),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: controller.signal,
     });
     return { response, controller, clearTimeout: clear };

@@ -11,10 +11,10 @@ let files = 0;
 /** A lavash server serving `models` (upstream entries of --config) and `local` models. */
 export async function startGateway(
   models: unknown[],
-  options: { local?: string[]; flags?: string[]; apiKeys?: string[] } = {},
+  options: { local?: string[]; flags?: string[]; apiKeys?: string[]; config?: Record<string, unknown> } = {},
 ): Promise<LavashServer> {
   const path = join(dir, `gateway-${++files}.json`);
-  writeFileSync(path, JSON.stringify({ models }));
+  writeFileSync(path, JSON.stringify({ ...options.config, models }));
   return startLavash({
     ...(options.local ? { models: options.local } : {}),
     threads: 1,
@@ -25,15 +25,15 @@ export async function startGateway(
   });
 }
 
-/** A tiny-model lavash upstream (one thread: the machine is shared). */
-export function startUpstream(port = 0): Promise<LavashServer> {
+/** A tiny-model lavash upstream (one thread: the machine is shared); `store`: it keeps Responses API responses. */
+export function startUpstream(port = 0, options: { store?: boolean } = {}): Promise<LavashServer> {
   return startLavash({
     models: ["builtin:tiny"],
     threads: 1,
     parallel: 2,
     contextSize: 1024,
     port,
-    flags: ["--no-store"],
+    flags: options.store ? ["--responses-db", join(dir, `responses-${++files}.sqlite`)] : ["--no-store"],
   });
 }
 

@@ -1,7 +1,7 @@
 // The upstream SSE parser (framing variants) and the chunk reframer (model name, usage, errors).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ChunkReframer, SseParser, type SseEvent } from "../../src/gateway/sse-reframe.js";
+import { ChunkReframer, ResponseEventReframer, SseParser, type SseEvent } from "../../src/gateway/sse-reframe.js";
 import { upstreamError } from "../../src/gateway/upstream-errors.js";
 
 function parseAll(pieces: string[]): SseEvent[] {
@@ -116,5 +116,66 @@ describe("upstreamError", () => {
     assert.deepEqual([auth.status, auth.code], [502, "upstream_auth_failed"]);
     const crash = upstreamError(500, "<html>oops</html>", null, "r");
     assert.deepEqual([crash.status, crash.type, crash.message], [502, "server_error", "<html>oops</html>"]);
+  });
+});
+
+describe("ResponseEventReframer", () => {
+  const options = { model: "chat", replica: "r0" };
+  const ev = (event: string | null, data: unknown) => ({
+    event,
+    data: typeof data === "string" ? data : JSON.stringify(data),
+  });
+
+  it("keeps names and sequence numbers, renames the model, keeps the id and usage, ends at the terminal event", () => {
+    const r = new ResponseEventReframer(options);
+    const created = r.event(
+      ev("response.created", { type: "response.created", sequence_number: 0, response: { id: "resp_1", model: "up" } }),
+    );
+    assert.equal(created.kind, "chunks");
+    assert.deepEqual(created.kind === "chunks" && created.chunks[0], {
+      type: "response.created",
+      sequence_number: 0,
+      response: { id: "resp_1", model: "chat" },
+    });
+    assert.equal(r.responseId, "resp_1");
+    // A payload without `type` takes the event line's name.
+    const delta = r.event(ev("response.output_text.delta", { sequence_number: 1, delta: "hi" }));
+    assert.deepEqual(delta.kind === "chunks" && delta.chunks[0], {
+      type: "response.output_text.delta",
+      sequence_number: 1,
+      delta: "hi",
+    });
+    const done = r.event(
+      ev(null, {
+        type: "response.completed",
+        sequence_number: 2,
+        response: {
+          id: "resp_1",
+          model: "up",
+          usage: { input_tokens: 5, output_tokens: 3, input_tokens_details: { cached_tokens: 2 } },
+        },
+      }),
+    );
+    assert.equal(done.kind, "done");
+    assert.deepEqual(r.usage, { prompt_tokens: 5, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 2 } });
+    assert.deepEqual(r.event(ev(null, "[DONE]")), { kind: "chunks", chunks: [] });
+  });
+
+  it("turns an error event (OpenAI's or lavash's) into an error, and a stream without its last event too", () => {
+    const openai = new ResponseEventReframer(options).event(
+      ev("error", { type: "error", sequence_number: 3, code: "server_error", message: "boom", param: null }),
+    );
+    assert.equal(openai.kind === "error" && openai.error.message, "boom");
+    assert.equal(openai.kind === "error" && openai.error.code, "server_error");
+    const lavash = new ResponseEventReframer(options).event(
+      ev("error", { type: "error", error: { message: "bad", type: "invalid_request_error", code: "x", param: "p" } }),
+    );
+    assert.equal(lavash.kind === "error" && lavash.error.param, "p");
+    const cut = new ResponseEventReframer(options);
+    cut.event(ev("response.created", { type: "response.created", sequence_number: 0, response: {} }));
+    const end = cut.end();
+    assert.equal(end.kind, "error");
+    assert.match(end.kind === "error" ? end.error.message : "", /ended the stream before its last event/);
+    assert.equal(cut.lastSequence, 0);
   });
 });
