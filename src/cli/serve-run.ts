@@ -29,8 +29,8 @@ export async function runServer(config: ServeConfig): Promise<number> {
   const { server, engine } = await bindThenLoad(config, logger, (model, p) => {
     if (p.stage !== "cached") progress(`${model}: ${p.stage}`, p.fraction);
   });
-  if (http.auth.keys.length > 0)
-    logger.info(`API keys: ${http.auth.keys.length}; requests need Authorization: Bearer <key>`);
+  const keyCount = new Set([...http.auth.keys, ...(http.auth.clients ?? []).map((c) => c.key)]).size;
+  if (keyCount > 0) logger.info(`API keys: ${keyCount}; requests need Authorization: Bearer <key>`);
 
   let signalled = false;
   const stopped = onStopSignal((signal) => {

@@ -22,6 +22,16 @@ const sdkHeaders = [
   ].map((h) => `x-stainless-${h}`),
 ].join(", ");
 
+// What a browser client may read: the request id, when to retry, and the key's rate limits.
+const EXPOSED_HEADERS = [
+  "x-request-id",
+  "retry-after",
+  "retry-after-ms",
+  ...["requests", "tokens"].flatMap((kind) =>
+    ["limit", "remaining", "reset"].map((what) => `x-ratelimit-${what}-${kind}`),
+  ),
+].join(", ");
+
 export function registerCors(app: FastifyInstance, origins: readonly string[]): void {
   if (origins.length === 0) return;
   const anyOrigin = origins.includes("*");
@@ -36,7 +46,7 @@ export function registerCors(app: FastifyInstance, origins: readonly string[]): 
     const permitted = origin !== undefined && (anyOrigin || allowed.has(origin));
     if (permitted) res.setHeader("Access-Control-Allow-Origin", anyOrigin ? "*" : origin);
     if (!preflight) {
-      if (permitted) res.setHeader("Access-Control-Expose-Headers", "x-request-id, retry-after, retry-after-ms");
+      if (permitted) res.setHeader("Access-Control-Expose-Headers", EXPOSED_HEADERS);
       return done();
     }
     // Answered here, before the API key check: browsers never send credentials on a preflight.
