@@ -132,6 +132,9 @@ Scenarios (--scenario NAME):
                        TTFT with the prompt cached vs with a unique first token per request
   fairness             ${FAIRNESS_STREAMS} streams generate; a ~${DEFAULTS.longPromptTokens}-token prompt arrives: the streams'
                        inter-token latency p95 during its prefill vs just before
+  gateway              lavash replicas behind lavash's gateway, per routing policy, on a multi-tenant
+                       chat workload: hit rate, TTFT, tok/s, gateway overhead (own flags: see
+                       lavash bench --scenario gateway --help)
   its                  inference-time scaling in-process: power sampling with KV reuse vs PITA's
                        re-evaluation, tokens evaluated and wall time (own flags: --prompt-tokens,
                        --max-tokens, --block, --steps, --alpha, --rounds, --threads, --model, --out)

@@ -29,6 +29,10 @@ export interface StreamHooks {
   signal?: AbortSignal;
   /** Called on every read of the response body with its arrival time (progress, not parsing). */
   onRead?: (at: number) => void;
+  /** Called with the response's status and headers when they arrive (e.g. a gateway's x-lavash-replica). */
+  onResponse?: (status: number, headers: http.IncomingHttpHeaders) => void;
+  /** Called once at the end with every parsed event (e.g. to read the generated text). */
+  onEvents?: (events: readonly SseEvent[]) => void;
 }
 
 /** POSTs `body` and reads the SSE response, timing every event on arrival. */
@@ -62,6 +66,7 @@ export function streamPost(
         else errorBody += read.text;
       }
       events.push(...parser.end(endedAt));
+      hooks.onEvents?.(events);
       const httpError =
         status !== 0 && (status < 200 || status >= 300) ? `HTTP ${status}: ${errorBody.slice(0, 300)}` : null;
       resolve(analyzeStream(events, startedAt, endedAt, cancelled ? httpError : (error ?? httpError), cancelled));
@@ -82,6 +87,7 @@ export function streamPost(
         },
         (res) => {
           status = res.statusCode ?? 0;
+          hooks.onResponse?.(status, res.headers);
           res.setEncoding("utf8");
           // Only the arrival time is taken per read; parsing waits for the end of the stream, so
           // the client spends as little CPU as possible while the server is decoding.

@@ -53,6 +53,56 @@ function tickLabel(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 1 ? 2 : 1);
 }
 
+interface PanelFrame {
+  left: number;
+  top: number;
+  plotW: number;
+  plotH: number;
+  yAt: (y: number) => number;
+  /** The panel's title, the grid and the y ticks: drawn first. */
+  grid: string[];
+  /** The two axes and the y label: drawn over the bars. */
+  axes: string[];
+}
+
+/** What every panel at (x0, y0) has: its title, a y axis from 0 to a round value above `values`, the grid. */
+function panelFrame(
+  title: string,
+  yLabel: string,
+  values: readonly (number | null)[],
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+  bottom: number,
+): PanelFrame {
+  const margin = { left: 64, right: 16, top: 28, bottom };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const left = x0 + margin.left;
+  const top = y0 + margin.top;
+  const ys = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  const { top: yTop, step } = niceScale(Math.max(0, ...ys));
+  const yAt = (y: number): number => top + plotH - (y / yTop) * plotH;
+  const grid = [
+    `<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+  ];
+  for (let v = 0; v <= yTop + step / 2; v += step) {
+    const y = num(yAt(v));
+    grid.push(`<line x1="${num(left)}" y1="${y}" x2="${num(left + plotW)}" y2="${y}" stroke="#e0e0e0"/>`);
+    grid.push(
+      `<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v)}</text>`,
+    );
+  }
+  const yMid = top + plotH / 2;
+  const axes = [
+    `<line x1="${num(left)}" y1="${num(top + plotH)}" x2="${num(left + plotW)}" y2="${num(top + plotH)}" stroke="#333"/>`,
+    `<line x1="${num(left)}" y1="${num(top)}" x2="${num(left)}" y2="${num(top + plotH)}" stroke="#333"/>`,
+    `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(yLabel)}</text>`,
+  ];
+  return { left, top, plotW, plotH, yAt, grid, axes };
+}
+
 /**
  * One panel at (x0, y0). The x positions are the distinct x values evenly spaced (concurrency
  * levels 1, 2, 4, 8, 16 read better evenly spaced than on a linear axis), each labelled.
@@ -65,46 +115,28 @@ function panelSvg(
   height: number,
   colourOf: (name: string) => string,
 ): string {
-  const margin = { left: 64, right: 16, top: 28, bottom: 48 };
-  const plotW = width - margin.left - margin.right;
-  const plotH = height - margin.top - margin.bottom;
-  const left = x0 + margin.left;
-  const top = y0 + margin.top;
-  const xs = [...new Set(panel.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
-  const ys = panel.series
-    .flatMap((s) => s.points.map((p) => p[1]))
-    .filter((v): v is number => v !== null && Number.isFinite(v));
-  const { top: yTop, step } = niceScale(Math.max(0, ...ys));
-  const xAt = (x: number): number => left + (xs.length <= 1 ? plotW / 2 : (xs.indexOf(x) / (xs.length - 1)) * plotW);
-  const yAt = (y: number): number => top + plotH - (y / yTop) * plotH;
-  const out: string[] = [];
-  out.push(`<g class="panel">`);
-  out.push(
-    `<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,
+  const ys = panel.series.flatMap((s) => s.points.map((p) => p[1]));
+  const { left, top, plotW, plotH, yAt, grid, axes } = panelFrame(
+    panel.title,
+    panel.yLabel,
+    ys,
+    x0,
+    y0,
+    width,
+    height,
+    48,
   );
-  // Grid and y ticks.
-  for (let v = 0; v <= yTop + step / 2; v += step) {
-    const y = num(yAt(v));
-    out.push(`<line x1="${num(left)}" y1="${y}" x2="${num(left + plotW)}" y2="${y}" stroke="#e0e0e0"/>`);
-    out.push(
-      `<text x="${num(left - 6)}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${tickLabel(v)}</text>`,
-    );
-  }
+  const xs = [...new Set(panel.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const xAt = (x: number): number => left + (xs.length <= 1 ? plotW / 2 : (xs.indexOf(x) / (xs.length - 1)) * plotW);
+  const out: string[] = [`<g class="panel">`, ...grid];
   for (const x of xs) {
     const px = num(xAt(x));
     out.push(`<line x1="${px}" y1="${num(top + plotH)}" x2="${px}" y2="${num(top + plotH + 4)}" stroke="#333"/>`);
     out.push(`<text x="${px}" y="${num(top + plotH + 16)}" text-anchor="middle" font-size="11">${tickLabel(x)}</text>`);
   }
-  out.push(
-    `<line x1="${num(left)}" y1="${num(top + plotH)}" x2="${num(left + plotW)}" y2="${num(top + plotH)}" stroke="#333"/>`,
-  );
-  out.push(`<line x1="${num(left)}" y1="${num(top)}" x2="${num(left)}" y2="${num(top + plotH)}" stroke="#333"/>`);
+  out.push(...axes);
   out.push(
     `<text class="x-label" x="${num(left + plotW / 2)}" y="${num(top + plotH + 36)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`,
-  );
-  const yMid = top + plotH / 2;
-  out.push(
-    `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(panel.yLabel)}</text>`,
   );
   // Series: a polyline per run of measured points, a dot on each point.
   for (const series of panel.series) {
@@ -136,22 +168,42 @@ function panelSvg(
   return out.join("\n");
 }
 
-/**
- * Panels side by side under a title and one legend: a complete SVG document. A series keeps its
- * colour in every panel (by name, in order of first appearance), so one legend serves them all
- * and none is drawn over a line.
- */
+/** Line panels side by side under a title and one legend: a complete SVG document. */
 export function lineChartsSvg(options: ChartOptions): string {
-  const pw = options.panelWidth ?? 440;
-  const ph = options.panelHeight ?? 320;
+  return chartDocument(options, 440, "line", panelSvg);
+}
+
+/**
+ * The document around a row of panels: the title, the subtitle, one legend (a series keeps its
+ * colour in every panel, by name in order of first appearance, so one legend serves them all and
+ * none is drawn over a line), then the panels side by side.
+ */
+function chartDocument<P extends { series: readonly { name: string }[] }>(
+  options: { title: string; subtitle?: string; panels: readonly P[]; panelWidth?: number; panelHeight?: number },
+  defaultPanelWidth: number,
+  legendMark: "line" | "box",
+  panelSvg: (
+    panel: P,
+    x0: number,
+    y0: number,
+    width: number,
+    height: number,
+    colourOf: (name: string) => string,
+  ) => string,
+): string {
+  const pw = options.panelWidth ?? defaultPanelWidth;
+  const panelHeight = options.panelHeight ?? 320;
+  const mark = (x: number, y: number, colour: string): string =>
+    legendMark === "line"
+      ? `<line x1="${num(x)}" y1="${y}" x2="${num(x + 20)}" y2="${y}" stroke="${colour}" stroke-width="3"/>`
+      : `<rect x="${num(x)}" y="${y - 6}" width="20" height="12" fill="${colour}"/>`;
   const names = [...new Set(options.panels.flatMap((p) => p.series.map((s) => s.name)))];
   const colourOf = (name: string): string => SERIES_COLOURS[names.indexOf(name) % SERIES_COLOURS.length]!;
   const legendY = options.subtitle === undefined ? 42 : 60;
   const header = legendY + 14;
   const width = pw * Math.max(1, options.panels.length);
-  const height = header + ph;
-  const body = options.panels.map((p, i) => panelSvg(p, i * pw, header, pw, ph, colourOf));
-  // Legend entries centred in a row: a short line in the series' colour, then its name.
+  const height = header + panelHeight;
+  // Legend entries centred in a row: a mark in the series' colour, then its name.
   const entryWidth = (name: string): number => 34 + name.length * 6.5;
   const legendWidth = names.reduce((w, n) => w + entryWidth(n), 0);
   let lx = (width - legendWidth) / 2;
@@ -159,7 +211,7 @@ export function lineChartsSvg(options: ChartOptions): string {
     const x = lx;
     lx += entryWidth(name);
     return (
-      `<g class="legend-entry"><line x1="${num(x)}" y1="${legendY}" x2="${num(x + 20)}" y2="${legendY}" stroke="${colourOf(name)}" stroke-width="3"/>` +
+      `<g class="legend-entry">${mark(x, legendY, colourOf(name))}` +
       `<text x="${num(x + 25)}" y="${legendY}" dominant-baseline="middle" font-size="12">${escapeXml(name)}</text></g>`
     );
   });
@@ -173,8 +225,78 @@ export function lineChartsSvg(options: ChartOptions): string {
           `<text x="${num(width / 2)}" y="40" text-anchor="middle" font-size="11" fill="#555">${escapeXml(options.subtitle)}</text>`,
         ]),
     ...legend,
-    ...body,
+    ...options.panels.map((p, i) => panelSvg(p, i * pw, header, pw, panelHeight, colourOf)),
     `</svg>`,
     "",
   ].join("\n");
+}
+
+// ---- bar charts -----------------------------------------------------------------------------------
+
+export interface BarPanel {
+  title: string;
+  yLabel: string;
+  /** The groups along the x axis (e.g. routing policies), in order. */
+  categories: readonly string[];
+  /** One bar per series in each category; a null value leaves its bar out. */
+  series: readonly { name: string; values: readonly (number | null)[] }[];
+}
+
+export interface BarChartOptions {
+  title: string;
+  subtitle?: string;
+  panels: readonly BarPanel[];
+  panelWidth?: number;
+  panelHeight?: number;
+}
+
+function barPanelSvg(
+  panel: BarPanel,
+  x0: number,
+  y0: number,
+  width: number,
+  height: number,
+  colourOf: (name: string) => string,
+): string {
+  const values = panel.series.flatMap((s) => s.values);
+  const { left, top, plotW, plotH, yAt, grid, axes } = panelFrame(
+    panel.title,
+    panel.yLabel,
+    values,
+    x0,
+    y0,
+    width,
+    height,
+    40,
+  );
+  const groupW = plotW / Math.max(1, panel.categories.length);
+  const barW = (groupW * 0.8) / Math.max(1, panel.series.length);
+  const out: string[] = [`<g class="panel">`, ...grid];
+  for (const [c, category] of panel.categories.entries()) {
+    const gx = left + c * groupW + groupW * 0.1;
+    out.push(
+      `<text x="${num(left + (c + 0.5) * groupW)}" y="${num(top + plotH + 16)}" text-anchor="middle" font-size="11">${escapeXml(category)}</text>`,
+    );
+    for (const [s, series] of panel.series.entries()) {
+      const value = series.values[c] ?? null;
+      if (value === null || !Number.isFinite(value)) continue;
+      const y = yAt(Math.max(0, value));
+      out.push(
+        `<rect class="bar" x="${num(gx + s * barW)}" y="${num(y)}" width="${num(barW * 0.92)}" height="${num(top + plotH - y)}" fill="${colourOf(series.name)}"><title>${escapeXml(`${series.name}, ${category}: ${num(value)}`)}</title></rect>`,
+      );
+      out.push(
+        `<text x="${num(gx + (s + 0.46) * barW)}" y="${num(y - 4)}" text-anchor="middle" font-size="10">${value >= 100 ? Math.round(value) : value >= 10 ? num(value) : value.toFixed(2)}</text>`,
+      );
+    }
+  }
+  out.push(...axes, `</g>`);
+  return out.join("\n");
+}
+
+/**
+ * Bar panels side by side under a title and one legend (one colour per series name, as in
+ * lineChartsSvg): grouped bars, one group per category, a bar per series with its value on top.
+ */
+export function barChartsSvg(options: BarChartOptions): string {
+  return chartDocument(options, 400, "box", barPanelSvg);
 }

@@ -575,6 +575,8 @@ export async function benchCommand(args: string[]): Promise<number> {
   // Inference-time scaling runs in-process: it compares two ways of driving one engine.
   const at = args.indexOf("--scenario");
   if (at >= 0 && args[at + 1] === "its") return (await import("../bench/its-efficiency.js")).itsEfficiencyBench(args);
+  // The gateway scenario starts its own fleet of replicas and gateways (src/bench/gateway-scenario.ts).
+  if (at >= 0 && args[at + 1] === "gateway") return (await import("../bench/gateway-scenario.js")).gatewayBench(args);
   const options = parseBenchArgs(args);
   if (options === "help") {
     console.log(benchHelp());
