@@ -326,6 +326,18 @@ export interface ScalingChain {
   dispose(): void;
 }
 
+/** A prompt as a generation would take it, for Engine.matchCache. */
+export type CacheMatchRequest = Pick<GenerateRequest, "model" | "prompt" | "maxTokens"> &
+  Partial<Pick<GenerateRequest, "echo" | "logprobs">>;
+
+/** What a generation starting now would find of its prompt in the KV cache. */
+export interface CacheMatch {
+  /** The prompt's length in tokens, as the generation would evaluate it. */
+  promptTokens: number;
+  /** Of those, the ones whose KV state it would reuse instead of evaluating them (its usage's cachedPromptTokens). */
+  cachedTokens: number;
+}
+
 export interface Engine {
   readonly state: EngineState;
   listModels(): ModelInfo[];
@@ -349,6 +361,14 @@ export interface Engine {
    * Throws EngineError like generate() does.
    */
   startScaling?(request: ScalingRequest): Promise<ScalingSession>;
+  /**
+   * How much of the prompt a generation submitted now would reuse from the KV cache: the prompt is
+   * rendered and tokenized as generate() does and compared with what the sequences hold; nothing
+   * is evaluated and no sequence changes. Throws EngineError as generate() does for the prompt
+   * (unknown model, beyond the context, ids outside the vocabulary), and "not_ready" for a model
+   * that is served but not loaded. Engines that cannot see their cache leave it out.
+   */
+  matchCache?(request: CacheMatchRequest): Promise<CacheMatch>;
   /** Admin: frees a model's memory; `forget` also stops serving it. */
   unloadModel?(id: string, forget?: boolean): Promise<void>;
 }

@@ -12,6 +12,8 @@ import {
 import { EventChannel, MappedEventChannel } from "../event-channel.js";
 import { EngineError, type EngineField } from "../errors.js";
 import type {
+  CacheMatch,
+  CacheMatchRequest,
   Engine,
   EngineState,
   EngineStatus,
@@ -216,6 +218,19 @@ export class LlamaEngine implements Engine {
     });
     await session.start();
     return session;
+  }
+
+  async matchCache(request: CacheMatchRequest): Promise<CacheMatch> {
+    if (!this.specs.has(request.model))
+      throw new EngineError("model_not_found", `model '${request.model}' is not served`, "model");
+    // Not loadedModel(): a probe must neither load an unloaded model nor keep one alive.
+    const entry = this.loaded.get(request.model);
+    if (!entry)
+      throw new EngineError("not_ready", `The model \`${request.model}\` is not loaded: nothing of it is cached.`);
+    const promptTokens = this.tokenizePrompt(entry, request);
+    checkContextFits(request, promptTokens.length, entry.scheduler.contextSize);
+    const scratch = request.echo === true && request.logprobs !== undefined;
+    return { promptTokens: promptTokens.length, cachedTokens: entry.scheduler.cachedPrefix(promptTokens, scratch) };
   }
 
   async tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult> {

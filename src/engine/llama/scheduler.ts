@@ -293,6 +293,22 @@ export class ContextScheduler {
     }
   }
 
+  /**
+   * Prompt tokens a (non-chain) job for `prompt` starting now would reuse, as start() picks them:
+   * the longest prefix any sequence holds (free or running), less the last two prompt tokens,
+   * which are always evaluated again; none when `scratch` (echo with logprobs evaluates all).
+   * Reads the slots only: nothing is copied, evaluated or taken.
+   */
+  cachedPrefix(prompt: readonly Token[], scratch: boolean): number {
+    if (scratch) return 0;
+    let best = 0;
+    for (const slot of this.slots) {
+      const held = slot.active ? slot.active.kvTokens() : slot.cached;
+      best = Math.max(best, sharedPrefixLength(held, prompt));
+    }
+    return Math.max(0, Math.min(best, prompt.length - 2));
+  }
+
   /** The free sequence (other than `except`) whose cached state is the least worth keeping. */
   private spareSlot(except: number): number {
     let best = -1;
