@@ -67,13 +67,9 @@ interface PanelFrame {
 
 /** What every panel at (x0, y0) has: its title, a y axis from 0 to a round value above `values`, the grid. */
 function panelFrame(
-  title: string,
-  yLabel: string,
+  panel: { title: string; yLabel: string },
   values: readonly (number | null)[],
-  x0: number,
-  y0: number,
-  width: number,
-  height: number,
+  [x0, y0, width, height]: readonly [number, number, number, number],
   bottom: number,
 ): PanelFrame {
   const margin = { left: 64, right: 16, top: 28, bottom };
@@ -85,7 +81,7 @@ function panelFrame(
   const { top: yTop, step } = niceScale(Math.max(0, ...ys));
   const yAt = (y: number): number => top + plotH - (y / yTop) * plotH;
   const grid = [
-    `<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="${num(x0 + width / 2)}" y="${num(y0 + 16)}" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,
   ];
   for (let v = 0; v <= yTop + step / 2; v += step) {
     const y = num(yAt(v));
@@ -98,7 +94,7 @@ function panelFrame(
   const axes = [
     `<line x1="${num(left)}" y1="${num(top + plotH)}" x2="${num(left + plotW)}" y2="${num(top + plotH)}" stroke="#333"/>`,
     `<line x1="${num(left)}" y1="${num(top)}" x2="${num(left)}" y2="${num(top + plotH)}" stroke="#333"/>`,
-    `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(yLabel)}</text>`,
+    `<text class="y-label" x="${num(x0 + 16)}" y="${num(yMid)}" text-anchor="middle" font-size="12" transform="rotate(-90 ${num(x0 + 16)} ${num(yMid)})">${escapeXml(panel.yLabel)}</text>`,
   ];
   return { left, top, plotW, plotH, yAt, grid, axes };
 }
@@ -116,25 +112,17 @@ function panelSvg(
   colourOf: (name: string) => string,
 ): string {
   const ys = panel.series.flatMap((s) => s.points.map((p) => p[1]));
-  const { left, top, plotW, plotH, yAt, grid, axes } = panelFrame(
-    panel.title,
-    panel.yLabel,
-    ys,
-    x0,
-    y0,
-    width,
-    height,
-    48,
-  );
+  const frame = panelFrame(panel, ys, [x0, y0, width, height], 48);
+  const { left, top, plotW, plotH, yAt } = frame;
   const xs = [...new Set(panel.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const xAt = (x: number): number => left + (xs.length <= 1 ? plotW / 2 : (xs.indexOf(x) / (xs.length - 1)) * plotW);
-  const out: string[] = [`<g class="panel">`, ...grid];
+  const out: string[] = [`<g class="panel">`, ...frame.grid];
   for (const x of xs) {
     const px = num(xAt(x));
     out.push(`<line x1="${px}" y1="${num(top + plotH)}" x2="${px}" y2="${num(top + plotH + 4)}" stroke="#333"/>`);
     out.push(`<text x="${px}" y="${num(top + plotH + 16)}" text-anchor="middle" font-size="11">${tickLabel(x)}</text>`);
   }
-  out.push(...axes);
+  out.push(...frame.axes);
   out.push(
     `<text class="x-label" x="${num(left + plotW / 2)}" y="${num(top + plotH + 36)}" text-anchor="middle" font-size="12">${escapeXml(panel.xLabel)}</text>`,
   );
@@ -259,19 +247,11 @@ function barPanelSvg(
   colourOf: (name: string) => string,
 ): string {
   const values = panel.series.flatMap((s) => s.values);
-  const { left, top, plotW, plotH, yAt, grid, axes } = panelFrame(
-    panel.title,
-    panel.yLabel,
-    values,
-    x0,
-    y0,
-    width,
-    height,
-    40,
-  );
+  const frame = panelFrame(panel, values, [x0, y0, width, height], 40);
+  const { left, top, plotW, plotH, yAt } = frame;
   const groupW = plotW / Math.max(1, panel.categories.length);
   const barW = (groupW * 0.8) / Math.max(1, panel.series.length);
-  const out: string[] = [`<g class="panel">`, ...grid];
+  const out: string[] = [`<g class="panel">`, ...frame.grid];
   for (const [c, category] of panel.categories.entries()) {
     const gx = left + c * groupW + groupW * 0.1;
     out.push(
@@ -289,7 +269,7 @@ function barPanelSvg(
       );
     }
   }
-  out.push(...axes, `</g>`);
+  out.push(...frame.axes, `</g>`);
   return out.join("\n");
 }
 
