@@ -26,6 +26,7 @@ import { registerModels } from "../endpoints/models/route.js";
 import { registerAdmin } from "../endpoints/admin/route.js";
 import { registerStatus } from "../endpoints/status/route.js";
 import { registerTokenize } from "../endpoints/tokenize/route.js";
+import { registerCacheMatch } from "../endpoints/cache-match/route.js";
 import { registerMetricsRoute } from "./metrics-route.js";
 import { registerOpenApi } from "./openapi/route.js";
 import { registerAuth, type AuthOptions } from "./auth.js";
@@ -165,6 +166,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerResponses(app, options.engine, itsLimits, store ?? null);
   registerEmbeddings(app, options.engine);
   registerTokenize(app, options.engine);
+  registerCacheMatch(app, options.engine, itsLimits, store ?? null);
   if (registry !== null) registerMetricsRoute(app, registry);
   return app;
 }

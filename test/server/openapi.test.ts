@@ -49,6 +49,7 @@ const EXPECTED_OPERATIONS = [
   "POST /models/load",
   "POST /models/unload",
   "POST /tokenize",
+  "POST /v1/cache/match",
   "POST /v1/chat/completions",
   "POST /v1/completions",
   "POST /v1/embeddings",

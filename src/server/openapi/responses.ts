@@ -12,6 +12,7 @@ import type { WireItsDiagnostics } from "../../endpoints/shared/its/diagnostics.
 import type { ModelStateBody } from "../../endpoints/admin/response.js";
 import type { ModelList, ModelObject } from "../../endpoints/models/response.js";
 import type { DetokenizeResponse, TokenizeResponse } from "../../endpoints/tokenize/response.js";
+import type { CacheMatchResponse } from "../../endpoints/cache-match/response.js";
 import type { EngineStatus } from "../../engine/types.js";
 
 /**
@@ -247,6 +248,14 @@ const tokenizeResponse = z.object({
 
 const detokenizeResponse = z.object({ prompt: z.string() });
 
+const cacheMatch = z.object({
+  model: z.string(),
+  prompt_tokens: count.describe(
+    "The prompt's tokens as the request would evaluate them (summed over several prompts).",
+  ),
+  cached_tokens: count.describe("Of those, the ones the request, sent now, would reuse from the KV cache."),
+});
+
 // ---- operations ----
 
 const health = z.object({ status: z.literal("ok") });
@@ -294,5 +303,6 @@ export const modelStateSchema: Describes<typeof modelState, ModelStateBody> = mo
 export const loadedModelSchema: Describes<typeof loadedModel, ModelObject & ModelStateBody> = loadedModel;
 export const tokenizeResponseSchema: Describes<typeof tokenizeResponse, TokenizeResponse> = tokenizeResponse;
 export const detokenizeResponseSchema: Describes<typeof detokenizeResponse, DetokenizeResponse> = detokenizeResponse;
+export const cacheMatchSchema: Describes<typeof cacheMatch, CacheMatchResponse> = cacheMatch;
 export const statusSchema: Describes<typeof status, EngineStatus & { meanSequencesPerDecode: number }> = status;
 export const healthSchema: Describes<typeof health, { status: "ok" }> = health;

@@ -230,6 +230,21 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     body: "DetokenizeRequest",
     ok: { description: "The text of the tokens.", json: "DetokenizeResponse" },
   },
+  "POST /v1/cache/match": {
+    operationId: "matchCache",
+    summary: "Prefix-cache match (lavash)",
+    description:
+      "How many prompt tokens of a request the model's KV cache holds now, without running it: the body of a chat " +
+      "completion (`messages`), a completion (`prompt`) or a Responses API request (`input`, `previous_response_id`), " +
+      "checked and rendered as that endpoint does; `cached_tokens` is what its usage would report if it were sent now. " +
+      "The gateway probes lavash replicas with it (docs/gateway.md).",
+    tag: "Operations",
+    auth: "key",
+    // The body is one of three endpoints' (ChatCompletionRequest, CompletionRequest, the Responses
+    // API's, which the document leaves unnamed): described in words rather than as a oneOf.
+    ok: { description: "The prompt's tokens and those cached.", json: "CacheMatch" },
+    errors: [...BODY_ERRORS, 404, 501],
+  },
   "POST /models/load": {
     operationId: "loadModel",
     summary: "Load a model (admin)",

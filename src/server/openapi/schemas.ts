@@ -44,6 +44,7 @@ const RESPONSES = {
   LoadedModel: responses.loadedModelSchema,
   TokenizeResponse: responses.tokenizeResponseSchema,
   DetokenizeResponse: responses.detokenizeResponseSchema,
+  CacheMatch: responses.cacheMatchSchema,
   Health: responses.healthSchema,
   ItsDiagnostics: responses.itsDiagnosticsSchema,
   Status: responses.statusSchema,
