@@ -8,6 +8,7 @@
 //           model: Qwen/Qwen2.5-7B-Instruct     # the upstream's name; default: id
 //           api_key_env: VLLM_KEY               # or api_key: ...; none: no Authorization header
 //           weight: 2
+//           cache_probe: true                   # a lavash replica: ask its /v1/cache/match (exact)
 //       fallbacks: [small]                      # other served models, in order
 //       routing: { policy: cache_aware }        # cache_aware | least_loaded | round_robin
 //
@@ -26,6 +27,8 @@ export interface RoutingOptions {
   balanceRelThreshold: number;
   /** Characters each replica's prefix tree keeps; past it the least recently used are evicted. */
   maxTreeChars: number;
+  /** cache_aware: seconds a cache probe (replicas with cacheProbe) may take before the tree's estimate is used. */
+  probeTimeoutSeconds: number;
 }
 
 export interface HealthOptions {
@@ -48,6 +51,11 @@ export interface ReplicaConfig {
   model: string;
   apiKey: string | null;
   weight: number;
+  /**
+   * The replica is a lavash process: cache_aware routing asks its POST /v1/cache/match how much
+   * of the prompt its KV cache holds (exact) instead of estimating it from the prefix tree.
+   */
+  cacheProbe: boolean;
 }
 
 export interface UpstreamModel {
@@ -68,6 +76,7 @@ export const DEFAULT_ROUTING: RoutingOptions = {
   balanceAbsThreshold: 64,
   balanceRelThreshold: 1.5,
   maxTreeChars: 4_000_000,
+  probeTimeoutSeconds: 0.05,
 };
 
 export const DEFAULT_HEALTH: HealthOptions = {
@@ -89,6 +98,7 @@ const replicaEntry = z
     api_key: z.string().min(1).optional(),
     api_key_env: z.string().min(1).optional(),
     weight: positive.optional(),
+    cache_probe: z.boolean().optional(),
   })
   .refine((r) => r.api_key === undefined || r.api_key_env === undefined, {
     message: "give api_key or api_key_env, not both",
@@ -105,6 +115,7 @@ export const upstreamEntry = z.strictObject({
       balance_abs_threshold: z.number().min(0).optional(),
       balance_rel_threshold: z.number().min(1).optional(),
       max_tree_chars: z.int().min(1).optional(),
+      probe_timeout: positive.optional(),
     })
     .optional(),
   health_check: z
@@ -155,6 +166,7 @@ export function parseUpstreamModel(raw: unknown, where: string, env: NodeJS.Proc
       model: r.model ?? e.id,
       apiKey,
       weight: r.weight ?? 1,
+      cacheProbe: r.cache_probe ?? false,
     };
   });
   const names = new Set<string>();
@@ -176,6 +188,7 @@ export function parseUpstreamModel(raw: unknown, where: string, env: NodeJS.Proc
       balanceAbsThreshold: ro.balance_abs_threshold ?? DEFAULT_ROUTING.balanceAbsThreshold,
       balanceRelThreshold: ro.balance_rel_threshold ?? DEFAULT_ROUTING.balanceRelThreshold,
       maxTreeChars: ro.max_tree_chars ?? DEFAULT_ROUTING.maxTreeChars,
+      probeTimeoutSeconds: ro.probe_timeout ?? DEFAULT_ROUTING.probeTimeoutSeconds,
     },
     health: {
       intervalSeconds: hc.interval ?? DEFAULT_HEALTH.intervalSeconds,

@@ -8,6 +8,9 @@ export class GatewayMetrics {
   readonly firstByte: Histogram<"model" | "replica">;
   readonly duration: Histogram<"model" | "replica">;
   readonly matchRatio: Histogram<"model" | "replica">;
+  readonly probes: Counter<"model" | "replica">;
+  readonly probeFailures: Counter<"model" | "replica" | "kind">;
+  readonly probeSeconds: Histogram<"model" | "replica">;
 
   constructor(registry: Registry, gateway: Gateway) {
     const registers = [registry];
@@ -43,6 +46,25 @@ export class GatewayMetrics {
       help: "Share of the prompt the chosen replica's prefix tree matched when it was routed there (the gateway's cache-hit estimate).",
       labelNames,
       buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+      registers,
+    });
+    this.probes = new Counter({
+      name: "lavash_gateway_cache_probes_total",
+      help: "Cache probes (POST /v1/cache/match) sent to a lavash replica before routing.",
+      labelNames,
+      registers,
+    });
+    this.probeFailures = new Counter({
+      name: "lavash_gateway_cache_probe_failures_total",
+      help: "Cache probes that gave no answer in time (timeout) or no usable one (error): the prefix tree's estimate was used.",
+      labelNames: [...labelNames, "kind"],
+      registers,
+    });
+    this.probeSeconds = new Histogram({
+      name: "lavash_gateway_cache_probe_seconds",
+      help: "From sending a cache probe to its answer (answered probes).",
+      labelNames,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5],
       registers,
     });
     const perReplica = (

@@ -12,14 +12,18 @@
 // produced each response id (a bounded map in Gateway): previous_response_id goes to that replica
 // (and only to it: no other has the stored conversation), and GET/DELETE /v1/responses/{id} and
 // its input_items are proxied to it. An id the gateway does not know is left to the local routes.
+//
+// cache_aware routing over replicas marked `cache_probe` (lavash processes) first asks each
+// candidate how much of the prompt its KV cache holds (cache-probe.ts), in parallel and briefly.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "prom-client";
 import { ApiError, serviceUnavailable, toErrorBody } from "../endpoints/shared/errors.js";
 import { SseStream } from "../endpoints/shared/sse.js";
+import { PROBED_ROUTES, probeCaches } from "./cache-probe.js";
 import type { Gateway, UpstreamGroup } from "./gateway.js";
 import { GatewayMetrics } from "./metrics.js";
 import { promptText } from "./prompt-text.js";
-import type { Replica } from "./router.js";
+import type { ProbedRatios, Replica } from "./router.js";
 import {
   ChunkReframer,
   ResponseEventReframer,
@@ -162,7 +166,7 @@ class ProxiedRequest {
       }
       const tried = new Set<Replica>();
       for (let k = 0; k <= group.config.retries; k++) {
-        const choice = group.router.choose(this.text, this.session, tried);
+        const choice = group.router.choose(this.text, this.session, tried, await this.probe(group, tried));
         if (choice === null) break;
         tried.add(choice.replica);
         if (attempts > 0 && !(await this.backoff(attempts))) return this.stopped();
@@ -183,6 +187,14 @@ class ProxiedRequest {
       serviceUnavailable(`No replica of the model \`${primary.config.id}\` is available; retry shortly.`, 1);
     this.send(error);
     return true;
+  }
+
+  /** cache_aware over lavash replicas: their exact cached shares of the prompt (see cache-probe.ts). */
+  private probe(group: UpstreamGroup, tried: ReadonlySet<Replica>): Promise<ProbedRatios> | ProbedRatios {
+    if (!PROBED_ROUTES.has(this.path)) return new Map();
+    const targets = group.router.probeTargets(this.session, tried);
+    if (targets.length === 0) return new Map();
+    return probeCaches(group, targets, this.body, this.abort.signal, this.metrics);
   }
 
   private async attempt(group: UpstreamGroup, replica: Replica): Promise<Outcome> {

@@ -21,7 +21,8 @@ export function upstreamUrl(replica: ReplicaConfig, path: string): string {
   return replica.baseUrl + path.replace(/^\/v1(?=\/)/, "");
 }
 
-function headers(replica: ReplicaConfig, json: boolean): Record<string, string> {
+/** The headers of a request to `replica`: its own key (never the client's), JSON when `json`. */
+export function upstreamHeaders(replica: ReplicaConfig, json: boolean): Record<string, string> {
   return {
     ...(json ? { "content-type": "application/json" } : {}),
     accept: "application/json, text/event-stream",
@@ -66,7 +67,7 @@ export async function requestUpstream(
   try {
     const response = await fetch(upstreamUrl(replica, path), {
       method,
-      headers: headers(replica, body !== undefined),
+      headers: upstreamHeaders(replica, body !== undefined),
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: controller.signal,
     });
@@ -93,7 +94,10 @@ export async function checkReplica(
 ): Promise<boolean> {
   const url = endpoint === "health" ? `${new URL(replica.baseUrl).origin}/health` : `${replica.baseUrl}/models`;
   try {
-    const response = await fetch(url, { headers: headers(replica, false), signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(url, {
+      headers: upstreamHeaders(replica, false),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await response.body?.cancel().catch(() => undefined);
     return response.ok;
   } catch {

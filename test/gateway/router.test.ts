@@ -6,9 +6,9 @@ import { DEFAULT_ROUTING, type RoutingOptions } from "../../src/gateway/config.j
 import { ReplicaHealth } from "../../src/gateway/replica-health.js";
 import { newTree, type Replica, Router } from "../../src/gateway/router.js";
 
-function replicas(n: number, weights: number[] = []): Replica[] {
+function replicas(n: number, weights: number[] = [], cacheProbe = false): Replica[] {
   return Array.from({ length: n }, (_, i) => ({
-    config: { name: `r${i}`, baseUrl: "http://x", model: "m", apiKey: null, weight: weights[i] ?? 1 },
+    config: { name: `r${i}`, baseUrl: "http://x", model: "m", apiKey: null, weight: weights[i] ?? 1, cacheProbe },
     health: new ReplicaHealth({ failureThreshold: 1, cooldownMs: 60_000 }),
     tree: newTree(DEFAULT_ROUTING),
     inFlight: 0,
@@ -94,5 +94,41 @@ describe("Router", () => {
     assert.equal(router.choose("x", "user:alice")!.replica, moved.replica, "re-pinned");
     for (const r of rs) r.health.failure();
     assert.equal(router.choose("x", null), null, "every replica ejected");
+  });
+
+  it("cache_aware with probes: exact shares override the trees; no probing for one candidate, a session or past the balance limits", () => {
+    const rs = replicas(3, [], true);
+    const router = new Router(rs, opts({ balanceAbsThreshold: 2 }));
+    const prompt = `${sys(1)}<user>q0`;
+    // r0's tree has the prompt, but r2's cache holds it (sent there directly, or before a restart).
+    rs[0]!.tree.insert(prompt);
+    const probed = new Map([
+      [rs[0]!, 0],
+      [rs[2]!, 0.8],
+    ]);
+    assert.deepEqual(router.probeTargets(null), rs);
+    const c = router.choose(prompt, null, new Set(), probed)!;
+    assert.equal(c.replica, rs[2]);
+    assert.equal(c.reason, "cache");
+    assert.equal(c.matchRatio, 0.8);
+    // A replica whose probe failed (r1, absent) is estimated by its tree.
+    rs[1]!.tree.insert(prompt);
+    const partial = new Map([
+      [rs[0]!, 0],
+      [rs[2]!, 0.5],
+    ]);
+    assert.equal(router.choose(prompt, null, new Set(), partial)!.replica, rs[1]);
+    // Below the threshold everywhere: the least loaded.
+    rs[1]!.inFlight = 1;
+    const low = router.choose("other", null, new Set(), new Map(rs.map((r) => [r, 0.1])))!;
+    assert.equal(low.reason, "load");
+    assert.deepEqual(router.probeTargets(null, new Set([rs[0]!, rs[1]!])), [], "one candidate left");
+    router.choose("x", "user:bob");
+    assert.deepEqual(router.probeTargets("user:bob"), [], "a session's replica");
+    rs[0]!.inFlight = 10;
+    assert.deepEqual(router.probeTargets(null), [], "past the balance limits");
+    rs[0]!.inFlight = 0;
+    assert.deepEqual(new Router(replicas(2), opts()).probeTargets(null), [], "no replica probes");
+    assert.deepEqual(new Router(rs, opts({ policy: "least_loaded" })).probeTargets(null), []);
   });
 });
