@@ -88,6 +88,8 @@ interface GatewayOptions {
   policies: GatewayPolicy[];
   /** Each conversation's next turn as soon as its answer ended, instead of behind the other open conversations. */
   closedLoop: boolean;
+  /** `cache_probe: true` on every replica: cache_aware asks the replicas' /v1/cache/match instead of its trees. */
+  cacheProbe: boolean;
   out: string | null;
 }
 
@@ -118,6 +120,8 @@ Options:
   --concurrency N         requests in flight (default: ${d.concurrency})
   --closed-loop           send a conversation's next turn as soon as its answer ended (each worker
                           one conversation at a time) instead of behind the other open conversations
+  --cache-probe           cache_probe: true on every replica (cache_aware routes on the replicas'
+                          own POST /v1/cache/match answers instead of its prefix trees)
   --parallel N            sequences per replica (default: ${d.parallel})
   --reference-parallel N  sequences of the single reference replica (default: replicas x parallel)
   --ctx-size N            context per sequence (default: ${d.ctxSize})
@@ -164,6 +168,7 @@ export function parseGatewayArgs(args: string[]): GatewayOptions | "help" {
     options: {
       help: { type: "boolean" },
       "closed-loop": { type: "boolean" },
+      "cache-probe": { type: "boolean" },
       ...Object.fromEntries(names.map((n) => [n, { type: "string" as const }])),
     },
   });
@@ -204,12 +209,13 @@ export function parseGatewayArgs(args: string[]): GatewayOptions | "help" {
     overheadPairs: int(v, "overhead-pairs", d.overheadPairs, 0, 100_000),
     policies: [...new Set(policies)] as GatewayPolicy[],
     closedLoop: values["closed-loop"] === true,
+    cacheProbe: values["cache-probe"] === true,
     out: typeof v.out === "string" ? v.out : null,
   };
 }
 
 const inFlight = (o: GatewayOptions): string =>
-  `${o.concurrency} requests in flight, ${o.closedLoop ? "closed loop" : "turns interleaved"}`;
+  `${o.concurrency} requests in flight, ${o.closedLoop ? "closed loop" : "turns interleaved"}${o.cacheProbe ? ", cache probes" : ""}`;
 
 const log = (message: string): void => {
   process.stderr.write(`bench: ${message}\n`);
@@ -269,12 +275,18 @@ async function startReplicas(o: GatewayOptions, count: number, parallel: number,
 export function gatewayConfig(
   replicas: readonly { name: string; baseUrl: string; modelName: string }[],
   policy: GatewayPolicy,
+  cacheProbe = false,
 ) {
   return {
     models: [
       {
         id: GATEWAY_MODEL,
-        replicas: replicas.map((r) => ({ base_url: `${r.baseUrl}/v1`, model: r.modelName, name: r.name })),
+        replicas: replicas.map((r) => ({
+          base_url: `${r.baseUrl}/v1`,
+          model: r.modelName,
+          name: r.name,
+          ...(cacheProbe ? { cache_probe: true } : {}),
+        })),
         routing: { policy },
       },
     ],
@@ -284,6 +296,7 @@ export function gatewayConfig(
 async function startGateway(
   replicas: readonly Replica[],
   policy: GatewayPolicy,
+  cacheProbe: boolean,
   configDir: string,
   logPath: string,
 ): Promise<ServerProcess> {
@@ -294,6 +307,7 @@ async function startGateway(
       gatewayConfig(
         replicas.map((r) => ({ name: r.name, baseUrl: r.process.baseUrl, modelName: r.modelName })),
         policy,
+        cacheProbe,
       ),
       null,
       2,
@@ -301,7 +315,9 @@ async function startGateway(
   );
   const port = await freePort();
   const args = [BIN, "serve", "--config", configPath, "--host", "127.0.0.1", "--port", String(port)];
-  log(`starting the gateway: lavash serve --config ${configPath} (policy ${policy}, ${replicas.length} replica(s))`);
+  log(
+    `starting the gateway: lavash serve --config ${configPath} (policy ${policy}${cacheProbe ? ", cache_probe" : ""}, ${replicas.length} replica(s))`,
+  );
   return startServerProcess({
     command: process.execPath,
     args,
@@ -523,7 +539,7 @@ async function runPolicy(
   let gateway: ServerProcess | null = null;
   try {
     for (const r of replicas) await warmUp({ baseUrl: r.process.baseUrl, model: r.modelName, replica: r.name });
-    gateway = await startGateway(replicas, policy, configDir, `${logBase}.${policy}.gateway.log`);
+    gateway = await startGateway(replicas, policy, o.cacheProbe, configDir, `${logBase}.${policy}.gateway.log`);
     const target = { baseUrl: gateway.baseUrl, model: GATEWAY_MODEL, replica: null };
     await warmUp(target);
     log(`[${policy}] ${totalRequests(o.workload)} requests, ${inFlight(o)}`);
@@ -561,7 +577,7 @@ async function runSingle(
     const run = await runWorkload(direct, o.workload, o.concurrency, o.closedLoop, `[${label}] `);
     let overhead: { pairs: OverheadPair[]; summary: GatewayOverheadSummary } | null = null;
     if (o.overheadPairs > 0) {
-      gateway = await startGateway(replicas, "cache_aware", configDir, `${logBase}.overhead.gateway.log`);
+      gateway = await startGateway(replicas, "cache_aware", o.cacheProbe, configDir, `${logBase}.overhead.gateway.log`);
       log(
         `gateway overhead: ${o.overheadPairs} pairs of max_tokens=1 requests, direct and through the gateway, interleaved`,
       );

@@ -144,6 +144,7 @@ describe("gateway scenario options and config", () => {
     assert.equal(o.referenceParallel, 24);
     assert.deepEqual(o.policies, ["cache_aware", "round_robin", "least_loaded"]);
     assert.equal(o.closedLoop, false);
+    assert.equal(o.cacheProbe, false);
     assert.throws(() => parseGatewayArgs(["--policies", "random"]), /--policies/);
   });
 
@@ -157,6 +158,12 @@ describe("gateway scenario options and config", () => {
     );
     assert.deepEqual(config.models[0]!.replicas[1], { base_url: "http://127.0.0.1:2/v1", model: "tiny", name: "r1" });
     assert.deepEqual(config.models[0]!.routing, { policy: "round_robin" });
+    const probed = gatewayConfig(
+      [{ name: "r0", baseUrl: "http://127.0.0.1:1", modelName: "tiny" }],
+      "cache_aware",
+      true,
+    );
+    assert.equal(probed.models[0]!.replicas[0]!.cache_probe, true);
   });
 });
 
