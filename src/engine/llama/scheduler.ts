@@ -62,6 +62,8 @@ interface Slot {
   active: ActiveSequence | null;
   /** Tokens whose KV state the (free) sequence still holds. */
   cached: Token[];
+  /** When the sequence was last freed (a counter): the least recently used state goes first. */
+  freedAt: number;
 }
 
 interface BatchInput {
@@ -75,6 +77,8 @@ export class ContextScheduler {
   private readonly native: NativeContext;
   private readonly pacer: PrefillPacer | null;
   private readonly slots: Slot[];
+  /** Sequences freed so far: Slot.freedAt's clock. */
+  private frees = 0;
   private readonly queue: Job[] = [];
   /** Submission order of jobs: batches are laid out by it (see tick). */
   private readonly serials = new WeakMap<Job, number>();
@@ -109,7 +113,7 @@ export class ContextScheduler {
   ) {
     this.native = nativeContext(context);
     this.pacer = options.prefillChunk === "auto" ? new PrefillPacer(AUTO_SLOWDOWN) : null;
-    this.slots = Array.from({ length: options.parallel }, () => ({ active: null, cached: [] }));
+    this.slots = Array.from({ length: options.parallel }, () => ({ active: null, cached: [], freedAt: 0 }));
     this.loopDone = this.loop();
   }
 
@@ -232,7 +236,14 @@ export class ContextScheduler {
       const shared = sharedPrefixLength(slot.cached, prompt);
       if (shared > reused) [reused, target] = [shared, i];
     }
-    let copyFrom = -1;
+    // Continuing most of what a free sequence holds (the next turn of its conversation, the same
+    // prompt again): reuse it in place. Otherwise its state is worth more to the prompts it came
+    // from than a few shared tokens (every chat shares its template's first tokens) are to this
+    // one: take the free sequence least worth keeping, and copy the shared prefix in below.
+    if (target >= 0 && reused * 2 < this.slots[target]!.cached.length) {
+      target = this.spareSlot(-1);
+      reused = sharedPrefixLength(this.slots[target]!.cached, prompt);
+    }    let copyFrom = -1;
     if (fork) [copyFrom, reused] = [fork.slot, prompt.length];
     else {
       for (const [i, slot] of this.slots.entries()) {
@@ -309,12 +320,15 @@ export class ContextScheduler {
     return Math.max(0, Math.min(best, prompt.length - 2));
   }
 
-  /** The free sequence (other than `except`) whose cached state is the least worth keeping. */
+  /**
+   * The free sequence (other than `except`) whose cached state is the least worth keeping: an
+   * empty one, else the least recently used.
+   */
   private spareSlot(except: number): number {
     let best = -1;
+    const worth = (slot: Slot) => (slot.cached.length === 0 ? -1 : slot.freedAt);
     for (const [i, slot] of this.slots.entries())
-      if (i !== except && slot.active === null && (best < 0 || slot.cached.length < this.slots[best]!.cached.length))
-        best = i;
+      if (i !== except && slot.active === null && (best < 0 || worth(slot) < worth(this.slots[best]!))) best = i;
     return best;
   }
 
@@ -525,6 +539,7 @@ export class ContextScheduler {
     const slot = this.slots[seq.slot]!;
     if (slot.active !== seq) return;
     slot.active = null;
+    slot.freedAt = ++this.frees;
     if (seq.sampler !== seq.job.chain?.sampler) seq.sampler.dispose();
     seq.scorer?.dispose();
     seq.job.running--;
