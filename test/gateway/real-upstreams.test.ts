@@ -27,6 +27,13 @@ before(async () => {
       { id: "chat", replicas, health_check: { interval: 0, failure_threshold: 1, cooldown: 0.5 } },
       // The same replicas under active health checks.
       { id: "watched", replicas, health_check: { interval: 0.3, failure_threshold: 1, cooldown: 60 } },
+      // Balance limits low enough for 8 requests at once to pass them.
+      {
+        id: "tight",
+        replicas,
+        routing: { balance_abs_threshold: 2, balance_rel_threshold: 1.5 },
+        health_check: { interval: 0 },
+      },
       { id: "down", replicas: [{ base_url: dead, model: "tiny" }], fallbacks: ["chat"], health_check: { interval: 0 } },
       { id: "down-local", replicas: [{ base_url: dead }], fallbacks: ["local"], health_check: { interval: 0 } },
     ],
@@ -59,7 +66,7 @@ async function post(body: unknown): Promise<{ status: number; replica: string | 
 describe("gateway in front of real lavash upstreams", () => {
   it("lists local and routed models", async () => {
     const ids = (await client.models.list()).data.map((m) => m.id);
-    assert.deepEqual(ids, ["local", "chat", "watched", "down", "down-local"]);
+    assert.deepEqual(ids, ["local", "chat", "watched", "tight", "down", "down-local"]);
     assert.equal((await client.models.retrieve("chat")).owned_by, "lavash-gateway");
   });
 
@@ -130,6 +137,32 @@ describe("gateway in front of real lavash upstreams", () => {
     assert.ok((metric(metrics, "lavash_gateway_prefix_match_ratio_count", { model: "chat" }) ?? 0) > 0);
   });
 
+  it("spills a shared prefix over to the other replica once the balance limits are passed", async () => {
+    const system = `Spill-over tenant: ${"keep every answer short and exact. ".repeat(12)}`;
+    const warm = await post({ model: "tight", messages: messages(system, "warm"), max_tokens: 2 });
+    assert.equal(warm.status, 200);
+    // One at a time, the prefix keeps every request on the warm replica.
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        (await post({ model: "tight", messages: messages(system, `one ${i}`), max_tokens: 2 })).replica,
+        warm.replica,
+      );
+    // Eight at once: past 2 outstanding (and 1.5x the idle one) the gateway balances instead.
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        post({ model: "tight", messages: messages(system, `burst ${i}`), max_tokens: 24 }),
+      ),
+    );
+    for (const r of burst) assert.equal(r.status, 200);
+    const counts = new Map<string, number>();
+    for (const r of burst) counts.set(r.replica!, (counts.get(r.replica!) ?? 0) + 1);
+    assert.equal(counts.size, 2, `both replicas served the burst: ${JSON.stringify([...counts])}`);
+    assert.ok(
+      (counts.get(warm.replica!) ?? 0) >= 3,
+      `the warm replica kept the first ones: ${JSON.stringify([...counts])}`,
+    );
+  });
+
   it("serves the fallback model when a group is down: upstream, then local", async () => {
     const up = await post({ model: "down", messages: messages("s", "hi"), max_tokens: 3 });
     assert.equal(up.status, 200);
@@ -164,12 +197,13 @@ describe("gateway in front of real lavash upstreams", () => {
       } catch (error) {
         failures.push(`${i}: ${(error as Error).message}`);
       }
-      if (++done === 10) stopping = b.close(5);
+      if (++done === 20) stopping = b.close(5);
     };
+    // The issue's load: 200 requests, 8 at a time, half of them streamed.
     let next = 0;
     await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < 40) await one(next++);
+      Array.from({ length: 8 }, async () => {
+        while (next < 200) await one(next++);
       }),
     );
     await stopping;
