@@ -3,26 +3,18 @@
 // .chat() for chat completions; generateText, streamText, tools with toolChoice, and
 // structured output. The model's weights are random: the checks are on shapes, not words.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createOpenAI } from "@ai-sdk/openai";
 import { generateObject, generateText, stepCountIs, streamText, tool } from "ai";
 import { z } from "zod";
-import { openResponseStore, type ResponseStore } from "../../src/storage/response-store.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startStoringTestServer, type TestServer } from "../helpers/server.js";
 
 let server: TestServer;
-let store: ResponseStore;
-const dir = mkdtempSync(join(tmpdir(), "lavash-ai-sdk-"));
 before(async () => {
-  store = openResponseStore(join(dir, "responses.sqlite"));
-  server = await startTestServer({}, { responseStore: store });
+  server = await startStoringTestServer();
 });
 after(async () => {
   await server?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const provider = () => createOpenAI({ baseURL: server.baseURL, apiKey: "unused" });

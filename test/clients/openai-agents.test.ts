@@ -2,28 +2,20 @@
 // a function tool, run over the Responses API (the SDK's default) and over chat completions.
 // The model's weights are random; the run must still go model → tool call → tool → final output.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Agent, OpenAIProvider, Runner, setTracingDisabled, tool } from "@openai/agents";
 import { z } from "zod";
-import { openResponseStore, type ResponseStore } from "../../src/storage/response-store.js";
-import { startTestServer, type TestServer } from "../helpers/server.js";
+import { startStoringTestServer, type TestServer } from "../helpers/server.js";
 
 // Traces would be exported to OpenAI's servers.
 setTracingDisabled(true);
 
 let server: TestServer;
-let store: ResponseStore;
-const dir = mkdtempSync(join(tmpdir(), "lavash-agents-"));
 before(async () => {
-  store = openResponseStore(join(dir, "responses.sqlite"));
-  server = await startTestServer({}, { responseStore: store });
+  server = await startStoringTestServer();
 });
 after(async () => {
   await server?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const calls: unknown[] = [];

@@ -1,11 +1,15 @@
 // Starts the real lavash server (real engine, real built-in model) on a loopback port for a test
 // file, with the official openai client pointed at it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI from "openai";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { LlamaEngine, type LlamaEngineOptions } from "../../src/engine/llama/llama-engine.js";
 import { startServer, type AppOptions } from "../../src/server/app.js";
 import type { EngineStatus } from "../../src/engine/types.js";
+import { openResponseStore } from "../../src/storage/response-store.js";
 
 /** The app's own options (auth, CORS, metrics, timeouts); the engine and logger come from the helper. */
 export type TestAppOptions = Omit<AppOptions, "engine" | "logger">;
@@ -94,4 +98,21 @@ export async function waitForIdle(server: TestServer, timeoutMs = 10_000): Promi
     if (Date.now() > deadline) throw new Error(`sequences still busy: ${JSON.stringify(status.sequences)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A test server whose Responses API stores into a fresh SQLite file, removed on close. */
+export async function startStoringTestServer(
+  overrides: Partial<LlamaEngineOptions> = {},
+  appOptions: TestAppOptions = {},
+): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "lavash-responses-"));
+  const server = await startTestServer(overrides, {
+    ...appOptions,
+    responseStore: openResponseStore(join(dir, "responses.sqlite")),
+  });
+  return {
+    ...server,
+    // The app closes the store.
+    close: () => server.close().finally(() => rmSync(dir, { recursive: true, force: true })),
+  };
 }

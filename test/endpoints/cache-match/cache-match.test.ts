@@ -1,24 +1,15 @@
 // POST /v1/cache/match against a real server (tiny model): the cached tokens a request would
 // reuse, for chat, completions and Responses API bodies, equal to what the request then reports.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { openResponseStore, type ResponseStore } from "../../../src/storage/response-store.js";
-import { startTestServer, type TestServer } from "../../helpers/server.js";
+import { startStoringTestServer, type TestServer } from "../../helpers/server.js";
 
 let server: TestServer;
-let store: ResponseStore;
-let dir: string;
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "lavash-cache-match-"));
-  store = openResponseStore(join(dir, "responses.sqlite"));
-  server = await startTestServer({ parallel: 2, threads: 1 }, { responseStore: store, auth: { keys: ["k1"] } });
+  server = await startStoringTestServer({ parallel: 2, threads: 1 }, { auth: { keys: ["k1"] } });
 });
 after(async () => {
   await server?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const SYSTEM = "You answer questions about the weather in one short sentence, politely. ".repeat(4);
