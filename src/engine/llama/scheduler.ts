@@ -243,7 +243,8 @@ export class ContextScheduler {
     if (target >= 0 && reused * 2 < this.slots[target]!.cached.length) {
       target = this.spareSlot(-1);
       reused = sharedPrefixLength(this.slots[target]!.cached, prompt);
-    }    let copyFrom = -1;
+    }
+    let copyFrom = -1;
     if (fork) [copyFrom, reused] = [fork.slot, prompt.length];
     else {
       for (const [i, slot] of this.slots.entries()) {

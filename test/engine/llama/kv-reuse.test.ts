@@ -18,7 +18,10 @@ after(async () => {
 
 function tenant(name: string): ChatMessage[] {
   return [
-    { role: "system", content: `You answer for ${name}. ${`${name} keeps its own long instructions here. `.repeat(12)}` },
+    {
+      role: "system",
+      content: `You answer for ${name}. ${`${name} keeps its own long instructions here. `.repeat(12)}`,
+    },
     { role: "user", content: "Hello?" },
   ];
 }
