@@ -95,8 +95,16 @@ describe("serve --config: upstream models (src/gateway)", () => {
         model: "Qwen/Qwen2.5-7B-Instruct",
         apiKey: "sk-upstream",
         weight: 2,
+        cacheProbe: false,
       },
-      { name: "second", baseUrl: "http://10.0.0.2:8000/v1", model: "chat", apiKey: "k2", weight: 1 },
+      {
+        name: "second",
+        baseUrl: "http://10.0.0.2:8000/v1",
+        model: "chat",
+        apiKey: "k2",
+        weight: 1,
+        cacheProbe: false,
+      },
     ]);
     assert.deepEqual(u.fallbacks, ["small"]);
     assert.deepEqual(u.routing, {
@@ -105,6 +113,7 @@ describe("serve --config: upstream models (src/gateway)", () => {
       balanceAbsThreshold: 64,
       balanceRelThreshold: 1.5,
       maxTreeChars: 4_000_000,
+      probeTimeoutSeconds: 0.05,
     });
     assert.equal(u.health.intervalSeconds, 0);
     assert.equal(u.health.endpoint, "models");
