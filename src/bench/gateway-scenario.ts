@@ -40,7 +40,7 @@ import { createAgent, streamPost } from "./http-client.js";
 import { machineInfo } from "./machine.js";
 import {
   freePort,
-  killChildren,
+  killChildrenOnSignal,
   startLavashServer,
   startServerProcess,
   type ServerProcess,
@@ -638,13 +638,7 @@ export async function gatewayBench(args: string[]): Promise<number> {
   mkdirSync(dirname(outPath), { recursive: true });
   const logBase = outPath.replace(/\.json$/i, "");
   const configDir = mkdtempSync(join(tmpdir(), "lavash-bench-gateway-"));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping`);
-    killChildren();
-    process.exit(signal === "SIGINT" ? 130 : 143);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const releaseChildren = killChildrenOnSignal(log);
   try {
     const machine = machineInfo(ROOT, availableParallelism());
     log(`${machine.cpuModel}, ${machine.logicalCores} logical cores, load average ${machine.loadAverage.join(" ")}`);
@@ -700,9 +694,7 @@ export async function gatewayBench(args: string[]): Promise<number> {
     if (failed > 0) log(`${failed} request(s) failed; see the JSON and the server logs`);
     return failed > 0 ? 1 : 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    killChildren();
+    releaseChildren();
     rmSync(configDir, { recursive: true, force: true });
   }
 }

@@ -85,6 +85,26 @@ export function killChildren(): void {
   live.clear();
 }
 
+/**
+ * Until the returned function is called, SIGINT and SIGTERM kill the children and exit (130/143):
+ * they are in bench's process group, but a SIGTERM sent to bench alone would orphan them. The
+ * returned function removes the handlers and kills what is still running.
+ */
+export function killChildrenOnSignal(log: (line: string) => void): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping`);
+    killChildren();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    killChildren();
+  };
+}
+
 /** Ends a child: SIGTERM, then SIGKILL after `graceMs`. */
 export async function stopChild(
   child: ChildProcess,

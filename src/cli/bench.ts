@@ -42,7 +42,7 @@ import {
 } from "../bench/scenarios.js";
 import {
   freePort,
-  killChildren,
+  killChildrenOnSignal,
   peakRss,
   sampleMemory,
   startLavashServer,
@@ -593,14 +593,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   mkdirSync(dirname(outPath), { recursive: true });
   const logBase = outPath.replace(/\.json$/i, "");
 
-  // Children are in bench's process group, but a SIGTERM sent to bench alone would orphan them.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping`);
-    killChildren();
-    process.exit(signal === "SIGINT" ? 130 : 143);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const releaseChildren = killChildrenOnSignal(log);
   try {
     const machine = machineInfo(ROOT, cores);
     log(
@@ -775,8 +768,6 @@ export async function benchCommand(args: string[]): Promise<number> {
     if (failed > 0) log(`${failed} request(s) failed; see the JSON and the server log`);
     return failed > 0 ? 1 : 0;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    killChildren();
+    releaseChildren();
   }
 }
