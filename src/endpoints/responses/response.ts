@@ -228,19 +228,8 @@ export class ResponseBuilder implements ResponseShape {
   reasoning(_choiceIndex: number, text: string): unknown[] {
     const events: unknown[] = [];
     let item = this.current;
-    if (item?.type !== "reasoning") {
-      events.push(...this.closeCurrent("completed"));
-      item = this.add(reasoningItem(""));
-      events.push(
-        this.event("response.output_item.added", { output_index: this.index, item: { ...item, content: [] } }),
-        this.event("response.content_part.added", {
-          item_id: item.id,
-          output_index: this.index,
-          content_index: 0,
-          part: { type: "reasoning_text", text: "" },
-        }),
-      );
-    }
+    if (item?.type !== "reasoning")
+      item = this.openItem(events, reasoningItem(""), { type: "reasoning_text", text: "" });
     item.content[0]!.text += text;
     events.push(
       this.event("response.reasoning_text.delta", {
@@ -329,16 +318,21 @@ export class ResponseBuilder implements ResponseShape {
   }
 
   private openMessage(events: unknown[]): MessageItem {
+    return this.openItem(events, messageItem("in_progress", "", []), {
+      type: "output_text",
+      text: "",
+      annotations: [],
+      logprobs: [],
+    });
+  }
+
+  /** Closes the current item and opens `item` with its first, empty content part `part`. */
+  private openItem<T extends OutputItem & { id: string }>(events: unknown[], item: T, part: object): T {
     events.push(...this.closeCurrent("completed"));
-    const item = this.add(messageItem("in_progress", "", []));
+    this.add(item);
     events.push(
       this.event("response.output_item.added", { output_index: this.index, item: { ...item, content: [] } }),
-      this.event("response.content_part.added", {
-        item_id: item.id,
-        output_index: this.index,
-        content_index: 0,
-        part: { type: "output_text", text: "", annotations: [], logprobs: [] },
-      }),
+      this.event("response.content_part.added", { item_id: item.id, output_index: this.index, content_index: 0, part }),
     );
     return item;
   }
