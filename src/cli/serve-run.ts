@@ -7,6 +7,7 @@ import { LlamaEngine, type LlamaEngineOptions } from "../engine/llama/llama-engi
 import { startServer } from "../server/app.js";
 import { openResponseStore } from "../storage/response-store.js";
 import { Gateway } from "../gateway/gateway.js";
+import { Arrivals } from "../server/arrivals.js";
 import { createLogger, type Logger } from "../server/logger.js";
 import { drainAndClose } from "../server/shutdown.js";
 import { progressReporter, terminalLine } from "./progress.js";
@@ -98,8 +99,11 @@ export async function bindThenLoad(
   // Before the port: a database that cannot open fails the start as a port in use does.
   const responseStore = responses ? openResponseStore(responses.path, responses.bounds) : null;
   logger.info(responseStore ? `Stored responses: ${responseStore.path}` : "Stored responses: off (--no-store)");
+  // Requests sent together start in one decode although the server reads them one by one.
+  const arrivals = new Arrivals();
   const engine = new LlamaEngine({
     ...engineOptions,
+    arriving: () => arrivals.pending(),
     deferLoading: true,
     logger: {
       info: (m) => logger.info(m),
@@ -108,7 +112,7 @@ export async function bindThenLoad(
     },
     ...(onProgress ? { onProgress } : {}),
   });
-  const server = await startServer({ engine, host, port, logger, responseStore, gateway, ...http }).catch(
+  const server = await startServer({ engine, host, port, logger, responseStore, gateway, arrivals, ...http }).catch(
     async (error: unknown) => {
       await engine.close();
       responseStore?.close();

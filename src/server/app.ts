@@ -29,6 +29,7 @@ import { registerTokenize } from "../endpoints/tokenize/route.js";
 import { registerCacheMatch } from "../endpoints/cache-match/route.js";
 import { registerMetricsRoute } from "./metrics-route.js";
 import { registerOpenApi } from "./openapi/route.js";
+import type { Arrivals } from "./arrivals.js";
 import { registerAuth, type AuthOptions } from "./auth.js";
 import { registerCors } from "./cors.js";
 import { registerInFlight } from "./in-flight.js";
@@ -55,6 +56,8 @@ export interface AppOptions {
   responseStore?: ResponseStore | null;
   /** Models served by upstream replicas (src/gateway/); absent: local models only. */
   gateway?: Gateway | null;
+  /** Counts generation requests until their handler runs, for the engine (see arrivals.ts); absent: not counted. */
+  arrivals?: Arrivals;
 }
 
 /** Facts a route learns about a request (model, tokens) for its log line. */
@@ -114,6 +117,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   // Hook order matters: a hook that answers (preflight, 503 while draining, 401) ends the chain,
   // so metrics count those answers and CORS headers are on them.
+  options.arrivals?.register(app);
   const registry = options.metrics === false ? null : registerMetrics(app, options.engine);
   registerCors(app, options.corsOrigins ?? []);
   registerInFlight(app, options.requestTimeoutSeconds ?? 0);

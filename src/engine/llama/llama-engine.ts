@@ -80,6 +80,8 @@ export interface LlamaEngineOptions {
   deferLoading?: boolean;
   logger: EngineLogger;
   onProgress?: (model: string, progress: ResolveProgress) => void;
+  /** See SchedulerOptions.arriving: the server's count of requests it is still reading. */
+  arriving?: () => number;
 }
 
 interface LoadedModel {
@@ -597,6 +599,7 @@ export class LlamaEngine implements Engine {
       batchSize: context.batchSize,
       prefillChunk: options.prefillChunk,
       maxQueue: options.maxQueue,
+      ...(options.arriving ? { arriving: options.arriving } : {}),
     });
     const prompt = new ChatPromptRenderer(model);
     const info = { id: spec.id, created: Math.floor(Date.now() / 1000), ownedBy: "lavash" };

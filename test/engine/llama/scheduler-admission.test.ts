@@ -34,7 +34,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChunk">): Promise<Harness> {
+async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChunk" | "arriving">): Promise<Harness> {
   const context = await model.createContext({
     sequences: options.parallel,
     contextSize: 1024,
@@ -127,6 +127,39 @@ describe("scheduler admission and prefill progress", () => {
     const first = h.ticks[0]!;
     assert.equal(first.prefills.length, 8, `first decode: ${JSON.stringify(first)}`);
     assert.ok(first.prefills.every((p) => p.evaluated === p.remaining));
+  });
+
+  it("waits for requests the server is still reading, so they start in the first decode too", async () => {
+    let reading = 3;
+    const h = await harness({ parallel: 8, prefillChunk: "auto", arriving: () => reading });
+    const jobs = users.slice(0, 4).map((u) => job(prompt(u), 4));
+    // One submitted now, the others 2, 4 and 6 ms later, each leaving the server's count.
+    h.scheduler.submit(jobs[0]!);
+    jobs.slice(1).forEach((j, i) =>
+      setTimeout(
+        () => {
+          reading--;
+          h.scheduler.submit(j);
+        },
+        2 * (i + 1),
+      ),
+    );
+    await Promise.all(jobs.map(drain));
+    await h.close();
+    assert.equal(h.ticks[0]!.prefills.length, 4, `first decode: ${JSON.stringify(h.ticks[0])}`);
+  });
+
+  it("waits a bounded time for requests that never arrive", async () => {
+    const h = await harness({ parallel: 8, prefillChunk: "auto", arriving: () => 1 });
+    const started = performance.now();
+    const lone = job(prompt(users[0]!), 1);
+    h.scheduler.submit(lone);
+    await drain(lone);
+    const took = performance.now() - started;
+    await h.close();
+    assert.equal(h.ticks[0]!.prefills.length, 1);
+    // The wait is at most 12 ms; the decode and sample of one short prompt take a few more.
+    assert.ok(took < 1000, `a lone request waited ${took.toFixed(0)} ms`);
   });
 
   it("starts every request that arrives during a decode in the next decode", async () => {
