@@ -215,6 +215,22 @@ export interface EngineStatus {
   sequences: SequenceStatus[];
   queued: number;
   stats: SchedulerStats;
+  /** The native runtime doing the work; absent until it is loaded. */
+  runtime?: EngineRuntime;
+}
+
+/**
+ * Which llama.cpp build runs: node-llama-cpp uses a build from source when one is present (made
+ * by `npx node-llama-cpp source build`, or by itself when its prebuilt binaries fail to load) and
+ * its prebuilt binaries otherwise; the two differ in speed (docs/performance.md).
+ */
+export interface EngineRuntime {
+  binaries: "prebuilt" | "local build";
+  /** llama.cpp release the binaries were built from. */
+  llamaCpp: string;
+  gpu: string | false;
+  /** llama.cpp's system info line: the CPU features its kernels use (AVX2, AVX512, AMX_INT8, OPENMP, ...). */
+  cpuFeatures: string;
 }
 
 /** Input of tokenize: raw text, or chat messages rendered by the model's template. */

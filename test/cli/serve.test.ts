@@ -8,6 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { closedPortUrl, hasScript, LAVASH, PtySession, runCli, useTempDir } from "./run-cli.js";
 
 const lastLine = (text: string): string => text.trimEnd().split("\n").at(-1) ?? "";
@@ -155,8 +156,15 @@ describe("lavash serve with llama-server's flags", () => {
       }
       const status = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as {
         sequences: { model: string }[];
+        runtime: { binaries: string; llamaCpp: string; cpuFeatures: string };
       };
       assert.equal(status.sequences.length, 1, "-np 1: one sequence");
+      // The build node-llama-cpp picked (a local build when one exists), as the startup log says.
+      const picked = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+      assert.equal(status.runtime.binaries, picked.buildType === "localBuild" ? "local build" : "prebuilt");
+      assert.equal(status.runtime.llamaCpp, picked.llamaCppRelease.release);
+      assert.match(status.runtime.cpuFeatures, /AVX|NEON/);
+      assert.ok(output.includes(`llama.cpp ${picked.llamaCppRelease.release}, `), output);
       const tokenized = (await (
         await fetch(`http://127.0.0.1:${port}/tokenize`, {
           method: "POST",

@@ -16,6 +16,7 @@ import type {
   CacheMatchRequest,
   Engine,
   EngineState,
+  EngineRuntime,
   EngineStatus,
   GenerateRequest,
   Generation,
@@ -190,6 +191,7 @@ export class LlamaEngine implements Engine {
       sequences: schedulers.flatMap((s) => s.sequenceStatus()),
       queued: schedulers.reduce((n, s) => n + s.queued, 0),
       stats,
+      ...(this.llama ? { runtime: describeRuntime(this.llama) } : {}),
     };
   }
 
@@ -532,6 +534,10 @@ export class LlamaEngine implements Engine {
           else logger.warn(`llama.cpp: ${text}`);
         },
       });
+      const runtime = describeRuntime(this.llama);
+      logger.info(
+        `llama.cpp ${runtime.llamaCpp}, ${runtime.binaries === "prebuilt" ? "prebuilt binaries" : "a local build (used instead of the prebuilt binaries while it exists)"}, GPU: ${runtime.gpu || "none"}; ${runtime.cpuFeatures}`,
+      );
       for (const id of this.specs.keys()) await this.load(id);
       this.currentState = "ready";
       this.startKeepAlive();
@@ -692,4 +698,13 @@ function checkScalingSampling(sampling: SamplingParams): SamplingParams {
         field,
       );
   return sampling;
+}
+
+function describeRuntime(llama: Llama): EngineRuntime {
+  return {
+    binaries: llama.buildType === "localBuild" ? "local build" : "prebuilt",
+    llamaCpp: llama.llamaCppRelease.release,
+    gpu: llama.gpu,
+    cpuFeatures: llama.systemInfo.replace(/\s*\|\s*$/, "").trim(),
+  };
 }

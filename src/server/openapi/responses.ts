@@ -279,6 +279,17 @@ const status = z.object({
     promptTokensEvaluated: count,
     tokensGenerated: count,
   }),
+  runtime: z
+    .object({
+      binaries: z.enum(["prebuilt", "local build"]),
+      llamaCpp: z.string(),
+      gpu: z.union([z.string(), z.literal(false)]),
+      cpuFeatures: z.string(),
+    })
+    .optional()
+    .describe(
+      "The llama.cpp build doing the work (a local build from source is used instead of the prebuilt binaries while it exists)",
+    ),
   meanSequencesPerDecode: z.number().min(0),
 });
 
