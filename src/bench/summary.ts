@@ -388,7 +388,9 @@ export function summarizeShortRequests(timings: readonly StreamTiming[], concurr
 
 /**
  * Rounds of the same short-request run (interleaved between two servers) as one summary: the
- * median round's rate and latencies, failures summed; the rate is null when any round has none.
+ * median round's rate and latencies, failures summed (and shown beside the rate). The rate is the
+ * median of the rounds that completed, null only when none did: one request lost to a closed
+ * keep-alive connection no longer blanks a server's figure in the comparison.
  */
 export function mergeShortRequestRounds(rounds: readonly ShortRequestsSummary[]): ShortRequestsSummary {
   if (rounds.length === 1) return rounds[0]!;
@@ -399,7 +401,7 @@ export function mergeShortRequestRounds(rounds: readonly ShortRequestsSummary[])
     concurrency: rounds[0]?.concurrency ?? 0,
     failed: rounds.reduce((n, r) => n + r.failed, 0),
     wallMs: med((r) => r.wallMs) ?? 0,
-    requestsPerS: rounds.some((r) => r.requestsPerS === null) ? null : med((r) => r.requestsPerS),
+    requestsPerS: med((r) => r.requestsPerS),
     latencyP50Ms: med((r) => r.latencyP50Ms),
     latencyP95Ms: med((r) => r.latencyP95Ms),
   };

@@ -227,7 +227,7 @@ describe("--peer llama-server: ratios lavash / llama-server", () => {
     );
   });
 
-  it("merges interleaved short-request rounds: median rate, failures summed", () => {
+  it("merges interleaved short-request rounds: median rate of the completed rounds, failures summed", () => {
     const round = (rate: number | null, failed = 0): ShortRequestsSummary => ({
       requests: 64,
       concurrency: 4,
@@ -241,9 +241,12 @@ describe("--peer llama-server: ratios lavash / llama-server", () => {
     assert.equal(merged.requestsPerS, 40);
     assert.equal(merged.requests, 64);
     assert.equal(merged.failed, 0);
-    const failing = mergeShortRequestRounds([round(30), round(null, 1)]);
-    assert.equal(failing.requestsPerS, null);
+    const failing = mergeShortRequestRounds([round(30), round(null, 1), round(50)]);
+    assert.equal(failing.requestsPerS, 40);
     assert.equal(failing.failed, 1);
+    const allFailed = mergeShortRequestRounds([round(null, 2), round(null, 1)]);
+    assert.equal(allFailed.requestsPerS, null);
+    assert.equal(allFailed.failed, 3);
   });
 });
 
