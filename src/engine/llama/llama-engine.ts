@@ -102,6 +102,8 @@ export class LlamaEngine implements Engine {
   /** Unix seconds: the `created` of models still loading. */
   private readonly createdAt = Math.floor(Date.now() / 1000);
   private llama: Llama | null = null;
+  /** Read once at load: the Llama object refuses every getter once it is disposed (close()). */
+  private runtime: EngineRuntime | null = null;
   /** Models served (loaded or not), in order. */
   private readonly specs = new Map<string, ModelSpec>();
   private readonly loaded = new Map<string, LoadedModel>();
@@ -191,7 +193,7 @@ export class LlamaEngine implements Engine {
       sequences: schedulers.flatMap((s) => s.sequenceStatus()),
       queued: schedulers.reduce((n, s) => n + s.queued, 0),
       stats,
-      ...(this.llama ? { runtime: describeRuntime(this.llama) } : {}),
+      ...(this.runtime ? { runtime: this.runtime } : {}),
     };
   }
 
@@ -535,6 +537,7 @@ export class LlamaEngine implements Engine {
         },
       });
       const runtime = describeRuntime(this.llama);
+      this.runtime = runtime;
       logger.info(
         `llama.cpp ${runtime.llamaCpp}, ${runtime.binaries === "prebuilt" ? "prebuilt binaries" : "a local build (used instead of the prebuilt binaries while it exists)"}, GPU: ${runtime.gpu || "none"}; ${runtime.cpuFeatures}`,
       );
