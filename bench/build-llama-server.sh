@@ -47,12 +47,15 @@ cmake_args=(
   -DLLAMA_BUILD_EXAMPLES=OFF
 )
 # -march=native turns on AMX wherever the CPU lists it, and ggml then runs Q8_0 matrix products on
-# AMX tiles. Virtual machines may list AMX without enabling it for guests: llama-server then dies
-# with SIGILL on its first Q8_0 product (seen on a 2-vCPU Sapphire Rapids VM: `tilezero`). So AMX
-# is left out and the rest of native (AVX-512, VNNI...) stays; GCC keeps an explicit -mno-*
-# whatever -march comes later.
-if [[ "$(uname -m)" == "x86_64" ]]; then
-  cmake_args+=(-DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" -DCMAKE_CXX_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16")
+# AMX tiles, as node-llama-cpp's prebuilt `sapphirerapids` CPU variant does: both servers then run
+# the same kernels. GCC 12 (Debian 12's compiler) removes the stores that fill ggml's AMX tile
+# configuration (a struct on the stack read only by `_tile_loadconfig`, which GCC 12 does not count
+# as a read), so the tiles are loaded unconfigured and the first Q8_0 product dies with SIGILL on
+# `tilezero`. Dead-store elimination off keeps those stores (checked in the assembly of
+# ggml-cpu/amx/mmq.cpp); it is a GCC-only flag pair, and other compilers get no extra flags.
+predefined="$(c++ -dM -E -x c++ /dev/null 2>/dev/null || true)"
+if [[ "$(uname -m)" == "x86_64" ]] && grep -q __GNUC__ <<<"$predefined" && ! grep -q __clang__ <<<"$predefined"; then
+  cmake_args+=(-DCMAKE_C_FLAGS="-fno-tree-dse -fno-dse" -DCMAKE_CXX_FLAGS="-fno-tree-dse -fno-dse")
 fi
 # A binary built with other settings (an older version of this script) is rebuilt, not reused.
 config="${cmake_args[*]}"
@@ -86,7 +89,7 @@ else
   echo "[1/3] source already in $src" >&2
 fi
 
-echo "[2/3] configuring (Release, GGML_NATIVE=ON without AMX, server only)" >&2
+echo "[2/3] configuring (Release, GGML_NATIVE=ON, server only)" >&2
 cmake -S "$src" -B "$build" "${cmake_args[@]}" >"$dest/configure.log" 2>&1 ||
   { echo "error: cmake configure failed; see $dest/configure.log" >&2; tail -n 20 "$dest/configure.log" >&2; exit 1; }
 
