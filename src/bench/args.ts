@@ -52,6 +52,8 @@ export interface BenchOptions {
   uniquePrompts: boolean;
   /** max_tokens=1 requests for the requests/s figure (0: not measured), and how many at a time. */
   shortRequests: number;
+  /** Streamed max_tokens=1 requests one at a time per round, for the 1-stream TTFT (0: from the 1-stream level). */
+  ttftRequests: number;
   shortConcurrency: number;
   /** Prefix scenario: user turns per series (with and without the shared system prompt cached). */
   turns: number;
@@ -90,6 +92,8 @@ export const DEFAULTS = {
   /** max_tokens=1 requests when comparing (0 otherwise unless --short-requests is given). */
   shortRequests: 64,
   shortConcurrency: 4,
+  /** Streamed max_tokens=1 requests sent one at a time, per round, for TTFT at 1 stream (when comparing). */
+  ttftRequests: 24,
   turns: 20,
   systemTokens: 1000,
   longPromptTokens: 2000,
@@ -115,6 +119,7 @@ export const QUICK = {
   repeat: 1,
   concurrency: [1, 4],
   shortRequests: 16,
+  ttftRequests: 4,
   burstRounds: 1,
 } as const;
 
@@ -163,6 +168,8 @@ Options:
   --short-requests N   max_tokens=1 requests for a requests/s figure, 0 for none
                        (default: ${DEFAULTS.shortRequests} when comparing, else 0)
   --short-concurrency N  of those, how many at a time (default: ${DEFAULTS.shortConcurrency})
+  --ttft-requests N    streamed max_tokens=1 requests one at a time in each round, for TTFT at 1 stream
+                       from many samples (default: ${DEFAULTS.ttftRequests} when comparing, else 0: the 1-stream level's)
   --burst N            N streamed chats one at a time behind one ~${BURST.systemTokens}-token system prompt, then N
                        at once (${BURST.maxTokens} tokens each): TTFT p50/p95 and aggregate tok/s of the second
                        phase; 0 for none (default: ${DEFAULTS.burst} when comparing, else 0)
@@ -265,6 +272,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
       repeat: { type: "string" },
       "short-requests": { type: "string" },
       "short-concurrency": { type: "string" },
+      "ttft-requests": { type: "string" },
       turns: { type: "string" },
       "system-tokens": { type: "string" },
       "long-prompt-tokens": { type: "string" },
@@ -339,6 +347,8 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   if (prompt.length === 0) throw new Error("--prompt must not be empty");
   const shortRequests =
     int("short-requests", 0, 10_000) ?? (comparing ? (quick ? QUICK.shortRequests : DEFAULTS.shortRequests) : 0);
+  const ttftRequests =
+    int("ttft-requests", 0, 10_000) ?? (comparing ? (quick ? QUICK.ttftRequests : DEFAULTS.ttftRequests) : 0);
   return {
     scenario,
     servers,
@@ -359,6 +369,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     uniquePrompts: values["unique-prompts"] === true,
     shortRequests,
     shortConcurrency: int("short-concurrency", 1, 256) ?? DEFAULTS.shortConcurrency,
+    ttftRequests,
     turns: int("turns", 1, 1000) ?? DEFAULTS.turns,
     systemTokens,
     longPromptTokens,

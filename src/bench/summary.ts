@@ -406,3 +406,26 @@ export function mergeShortRequestRounds(rounds: readonly ShortRequestsSummary[])
     latencyP95Ms: med((r) => r.latencyP95Ms),
   };
 }
+
+/**
+ * TTFT at 1 stream from many requests sent one at a time (every round pooled): the 1-stream
+ * level has one request per round, too few for a p50 that holds between runs.
+ */
+export interface TtftSeriesSummary {
+  requests: number;
+  failed: number;
+  ttftP10Ms: number | null;
+  ttftP50Ms: number | null;
+  ttftP90Ms: number | null;
+}
+
+export function summarizeTtftSeries(timings: readonly StreamTiming[]): TtftSeriesSummary {
+  const ttfts = present(timings.filter((t) => t.error === null).map(ttftMs));
+  return {
+    requests: timings.length,
+    failed: timings.filter((t) => t.error !== null).length,
+    ttftP10Ms: nullable(percentile(ttfts, 10), round2),
+    ttftP50Ms: nullable(percentile(ttfts, 50), round2),
+    ttftP90Ms: nullable(percentile(ttfts, 90), round2),
+  };
+}

@@ -1,7 +1,13 @@
 // Plain-text rendering of a bench summary (stdout; the JSON file holds everything).
 import type { MetricRow } from "./compare.js";
 import type { BurstSummary, FairnessSummary, PrefixSummary } from "./scenarios.js";
-import { REFERENCE, type BenchSummary, type ShortRequestsSummary, type TargetResult } from "./summary.js";
+import {
+  REFERENCE,
+  type BenchSummary,
+  type ShortRequestsSummary,
+  type TargetResult,
+  type TtftSeriesSummary,
+} from "./summary.js";
 
 export type Align = "left" | "right";
 
@@ -48,6 +54,7 @@ export function renderReport(
   header: ReportHeader,
   summary: BenchSummary,
   short: ShortRequestsSummary | null = null,
+  ttftSeries: TtftSeriesSummary | null = null,
 ): string {
   const out: string[] = [];
   const setup = [
@@ -102,6 +109,7 @@ export function renderReport(
   out.push(`TTFT p50 (1 stream): ${fmt(summary.singleStreamTtftP50Ms, 0, " ms")}${ttftVsRef}`);
   out.push(`TTFT over all requests: p50 ${fmt(summary.ttftP50Ms, 0, " ms")}, p90 ${fmt(summary.ttftP90Ms, 0, " ms")}`);
   if (short !== null) out.push(renderShortRequests(short));
+  if (ttftSeries !== null) out.push(renderTtftSeries(ttftSeries));
   if (header.peakRssBytes !== null) out.push(`server peak RSS: ${fmtBytes(header.peakRssBytes)}`);
   const o = summary.overhead;
   if (o !== null) {
@@ -129,6 +137,14 @@ export function renderShortRequests(s: ShortRequestsSummary): string {
   return (
     `max_tokens=1: ${s.requests} requests, ${s.concurrency} at a time: ${fmt(s.requestsPerS, 1, " req/s")}, ` +
     `latency p50 ${fmt(s.latencyP50Ms, 0, " ms")}, p95 ${fmt(s.latencyP95Ms, 0, " ms")}` +
+    (s.failed > 0 ? `, ${s.failed} FAILED` : "")
+  );
+}
+
+export function renderTtftSeries(s: TtftSeriesSummary): string {
+  return (
+    `TTFT at 1 stream, ${s.requests} max_tokens=1 requests one at a time: p50 ${fmt(s.ttftP50Ms, 1, " ms")} ` +
+    `(p10 ${fmt(s.ttftP10Ms, 1, " ms")}, p90 ${fmt(s.ttftP90Ms, 1, " ms")})` +
     (s.failed > 0 ? `, ${s.failed} FAILED` : "")
   );
 }

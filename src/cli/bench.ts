@@ -53,7 +53,7 @@ import {
   type ServerProcess,
   type StopResult,
 } from "../bench/server-process.js";
-import { decodeMsPerToken, tokenCount } from "../bench/sse.js";
+import { decodeMsPerToken, type StreamTiming, tokenCount } from "../bench/sse.js";
 import {
   REFERENCE,
   TARGETS,
@@ -63,12 +63,14 @@ import {
   summarizeOverhead,
   mergeShortRequestRounds,
   summarizeShortRequests,
+  summarizeTtftSeries,
   toRequestRecord,
   type BenchSummary,
   type LevelSummary,
   type RequestRecord,
   type RoundRecord,
   type ShortRequestsSummary,
+  type TtftSeriesSummary,
 } from "../bench/summary.js";
 import {
   fmt,
@@ -78,6 +80,7 @@ import {
   renderPrefix,
   renderReport,
   renderShortRequests,
+  renderTtftSeries,
 } from "../bench/table.js";
 import {
   complete,
@@ -297,6 +300,7 @@ interface ThroughputResult {
   rounds: RoundRecord[];
   levels: LevelSummary[];
   short: { summary: ShortRequestsSummary; rounds: ShortRequestsSummary[]; requests: RequestRecord[] } | null;
+  ttftSeries: { summary: TtftSeriesSummary; requests: RequestRecord[] } | null;
   burst: { summary: BurstSummary; runs: BurstRun[] } | null;
 }
 
@@ -319,7 +323,7 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
     const warmup = await warmUp(s.client, options.seed);
     const schedulerStats = (await schedulerCounters(s.client)) !== null;
     if (!schedulerStats) log(`${prefix(s)}the server has no /v1/status: no scheduler statistics`);
-    results.push({ warmup, schedulerStats, rounds: [], levels: [], short: null, burst: null });
+    results.push({ warmup, schedulerStats, rounds: [], levels: [], short: null, ttftSeries: null, burst: null });
   }
   const entries = [...servers.entries()];
   const interleaved = servers.length > 1 ? ", rounds interleaved between the servers" : "";
@@ -383,6 +387,34 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
         requests: perServer[i]!.requests,
       };
     seed += options.shortRequests;
+  }
+  if (options.ttftRequests > 0) {
+    log(
+      `TTFT at 1 stream: ${options.ttftRequests} max_tokens=1 requests one at a time, ${options.repeat} round(s)${interleaved}`,
+    );
+    const perServer: { timings: StreamTiming[]; requests: RequestRecord[] }[] = servers.map(() => ({
+      timings: [],
+      requests: [],
+    }));
+    for (let round = 1; round <= options.repeat; round++) {
+      for (const [i, s] of roundOrder(entries, round)) {
+        const timings = await runShortRequests(s.client, options.ttftRequests, 1, seed);
+        const startedAt = Math.min(...timings.map((t) => t.startedAt));
+        log(`${prefix(s)}round ${round}/${options.repeat}: ${renderTtftSeries(summarizeTtftSeries(timings))}`);
+        perServer[i]!.timings.push(...timings);
+        perServer[i]!.requests.push(
+          ...timings.map((t, index) =>
+            toRequestRecord(t, { concurrency: 1, round, index, seed: seed + index, roundStartedAt: startedAt }),
+          ),
+        );
+      }
+    }
+    for (const [i] of entries)
+      results[i]!.ttftSeries = {
+        summary: summarizeTtftSeries(perServer[i]!.timings),
+        requests: perServer[i]!.requests,
+      };
+    seed += options.ttftRequests;
   }
   if (options.burst > 0) {
     log(
@@ -550,6 +582,9 @@ const DEFINITIONS = {
     tokens: "usage.completion_tokens of the final chunk, else the number of text chunks",
     shortRequests:
       "streamed /v1/completions with max_tokens 1, a fixed number, N in flight: successful requests / (first start to last end)",
+    ttftSeries:
+      "streamed /v1/completions with max_tokens 1 sent one at a time, a fixed number per round, every round pooled: TTFT p10/p50/p90; " +
+      "when present, the comparison's 'TTFT p50 (1 stream)' is this p50 instead of the 1-stream level's (one request per round)",
     overhead:
       "tiny model, 1 sequence: bare native-batch loop in its own process vs one lavash stream over HTTP, decode ms/token, medians",
   },
@@ -675,6 +710,7 @@ export async function benchCommand(args: string[]): Promise<number> {
             },
             summaries[i]!,
             r.short?.summary ?? null,
+            r.ttftSeries?.summary ?? null,
           ),
         );
         if (r.burst !== null) out.push(renderBurst(r.burst.summary));
@@ -684,12 +720,18 @@ export async function benchCommand(args: string[]): Promise<number> {
           schedulerStats: r.schedulerStats,
           rounds: r.rounds,
           shortRequests: r.short,
+          ttftSeries: r.ttftSeries,
           burst: r.burst,
           summary: summaries[i],
         });
       }
       figures = throughput.map((r, i) =>
-        throughputFigures(summaries[i]!, r.short?.summary ?? null, peakRss(servers[i]!.memoryReading)),
+        throughputFigures(
+          summaries[i]!,
+          r.short?.summary ?? null,
+          peakRss(servers[i]!.memoryReading),
+          r.ttftSeries?.summary ?? null,
+        ),
       );
       if (comparing) {
         comparison = compareThroughput(figures[0]!, figures[1]!, throughput[0]!.short?.summary ?? null);

@@ -96,6 +96,10 @@ describe("bench arguments", () => {
     );
     assert.equal(parse(["--compare", "http://p:9", "--quick"]).shortRequests, QUICK.shortRequests);
     assert.equal(parse(["--compare", "http://p:9", "--short-requests", "0"]).shortRequests, 0);
+    assert.equal(parse(["--compare", "http://p:9"]).ttftRequests, DEFAULTS.ttftRequests);
+    assert.equal(parse(["--compare", "http://p:9", "--quick"]).ttftRequests, QUICK.ttftRequests);
+    assert.equal(parse(["--compare", "http://p:9", "--ttft-requests", "0"]).ttftRequests, 0);
+    assert.equal(parse([]).ttftRequests, 0);
     assert.throws(
       () => parse(["--target", "http://a:1", "--target", "http://b:2", "--compare", "http://c:3"]),
       /at most two/,

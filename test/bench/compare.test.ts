@@ -10,8 +10,8 @@ import {
 import { summarizeFairness, summarizePrefix } from "../../src/bench/scenarios.js";
 import { peakRss, sampleMemory } from "../../src/bench/server-process.js";
 import { analyzeStream } from "../../src/bench/sse.js";
-import { summarize, summarizeShortRequests, type LevelSummary } from "../../src/bench/summary.js";
-import { renderComparison, renderShortRequests } from "../../src/bench/table.js";
+import { summarize, summarizeShortRequests, summarizeTtftSeries, type LevelSummary } from "../../src/bench/summary.js";
+import { renderComparison, renderShortRequests, renderTtftSeries } from "../../src/bench/table.js";
 
 function level(concurrency: number, aggregate: number | null, ttft = 100): LevelSummary {
   return {
@@ -87,6 +87,45 @@ describe("comparing two servers", () => {
       compareThroughput(a, b, null).some((r) => r.unit === "req/s"),
       false,
     );
+  });
+
+  it("TTFT at 1 stream comes from the one-at-a-time series when both servers ran it", () => {
+    // Requests whose first text arrives `ttft` ms after they start; one failed request is left out.
+    const series = (ttfts: number[]) =>
+      summarizeTtftSeries([
+        ...ttfts.map((ttft, i) =>
+          analyzeStream(
+            [
+              { data: JSON.stringify({ choices: [{ text: "a", finish_reason: "length" }] }), at: i * 100 + ttft },
+              { data: "[DONE]", at: i * 100 + ttft },
+            ],
+            i * 100,
+            i * 100 + ttft,
+          ),
+        ),
+        analyzeStream([], 0, 1, "socket hang up"),
+      ]);
+    const llama = series([6, 5, 7, 9, 6]);
+    assert.deepEqual(llama, { requests: 6, failed: 1, ttftP10Ms: 5.4, ttftP50Ms: 6, ttftP90Ms: 8.2 });
+    const levels = summarize([level(1, 20, 120)], [], setup, null);
+    const a = throughputFigures(levels, null, null, llama);
+    const b = throughputFigures(levels, null, null, series([8, 7, 9, 12, 8]));
+    const row = compareThroughput(a, b, null).find((r) => r.metric.startsWith("TTFT p50 (1 stream"));
+    assert.deepEqual(row && [row.metric, row.baseline, row.candidate, row.ratio], [
+      "TTFT p50 (1 stream, 6 requests one at a time)",
+      6,
+      8,
+      1.333,
+    ]);
+    assert.match(
+      renderTtftSeries(llama),
+      /6 max_tokens=1 requests one at a time: p50 6\.0 ms \(p10 5\.4 ms, p90 8\.2 ms\), 1 FAILED/,
+    );
+    // Without the series on both sides, the 1-stream level's figure, under its old name.
+    const rowWithout = compareThroughput(a, throughputFigures(levels, null, null), null).find((r) =>
+      r.metric.startsWith("TTFT p50 (1 stream"),
+    );
+    assert.deepEqual(rowWithout && [rowWithout.metric, rowWithout.candidate], ["TTFT p50 (1 stream)", 120]);
   });
 
   it("a short-request run with a failure has no rate", () => {
