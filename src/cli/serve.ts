@@ -46,7 +46,13 @@ const flagDocs: FlagDoc[] = [
     default: "4",
     aliases: ["-np"],
   },
-  { name: "threads", value: "N", help: "CPU threads for llama.cpp", default: "physical cores", aliases: ["-t"] },
+  {
+    name: "threads",
+    value: "N",
+    help: "CPU threads for llama.cpp (1 for single-token decodes of a small model while that measures faster)",
+    default: "physical cores",
+    aliases: ["-t"],
+  },
   { name: "batch-size", value: "N", help: "most tokens in one decode", default: "512" },
   {
     name: "prefill-chunk",

@@ -23,6 +23,9 @@ export interface NativeContext {
   /** Returns, for each entry of `logitIndexes`, where its logits sit in the batch. */
   addToBatch(sequenceId: number, firstPosition: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array;
   decodeBatch(): Promise<void>;
+  /** Compute threads of the next decodes (llama_set_n_threads: single tokens and batches alike). */
+  setThreads(threads: number): void;
+  getThreads(): number;
   sampleToken(index: BatchLogitIndex, sampler: NativeSampler): Promise<Token | -1>;
   /**
    * Samples and also reports raw logits: `logits` = [filter tokens, includeMax, includeMin,

@@ -22,6 +22,7 @@ import { PrefillPacer } from "./prefill-pacer.js";
 import { planPrefill } from "./prefill-plan.js";
 import { SamplerPool } from "./sampler-pool.js";
 import { ActiveSequence, type ChainExtension, type Job } from "./sequence.js";
+import { ThreadTuner } from "./thread-tuner.js";
 import { TokenScorer } from "./token-scorer.js";
 import type { TokenPieces } from "./token-pieces.js";
 
@@ -56,6 +57,17 @@ export interface SchedulerOptions {
   arriving?: () => number;
   /** Told what each tick is about to decode (tests and diagnostics). */
   onTick?: (tick: TickReport) => void;
+  /**
+   * Picks each decode's compute threads and is told how long it took: by default a ThreadTuner
+   * over the threads the context was created with. Tests pass their own.
+   */
+  threads?: DecodeThreads;
+}
+
+/** ThreadTuner's side of the scheduler. */
+export interface DecodeThreads {
+  choose(tokens: number): number;
+  record(tokens: number, threads: number, ms: number): void;
 }
 
 /** One tick's batch, as planned before its decode. */
@@ -86,6 +98,9 @@ interface BatchInput {
 export class ContextScheduler {
   private readonly native: NativeContext;
   private readonly pacer: PrefillPacer | null;
+  private readonly threads: DecodeThreads;
+  /** The compute threads the context was last set to. */
+  private threadsSet: number;
   private readonly samplers: SamplerPool;
   private readonly slots: Slot[];
   /** Sequences freed so far: Slot.freedAt's clock. */
@@ -124,6 +139,8 @@ export class ContextScheduler {
   ) {
     this.native = nativeContext(context);
     this.pacer = options.prefillChunk === "auto" ? new PrefillPacer(AUTO_SLOWDOWN) : null;
+    this.threadsSet = this.native.getThreads();
+    this.threads = options.threads ?? new ThreadTuner(this.threadsSet);
     this.slots = Array.from({ length: options.parallel }, () => ({ active: null, cached: [], freedAt: 0 }));
     this.samplers = new SamplerPool(llama, model, options.parallel);
     this.loopDone = this.loop();
@@ -415,15 +432,23 @@ export class ContextScheduler {
       room: budget,
     });
 
-    this.native.initBatch(this.options.batchSize - budget);
+    const batchTokens = this.options.batchSize - budget;
+    this.native.initBatch(batchTokens);
     const placed = inputs.map(({ seq, tokens, logitIndexes }) =>
       this.native.addToBatch(seq.slot, seq.nPast, tokens, Uint32Array.from(logitIndexes)),
     );
+    const threads = this.threads.choose(batchTokens);
+    if (threads !== this.threadsSet) {
+      this.native.setThreads(threads);
+      this.threadsSet = threads;
+    }
     const started = performance.now();
     const decoded = this.native.decodeBatch();
     this.flushEvents();
     await decoded;
-    this.pacer?.record(decoding, promptTokens, performance.now() - started);
+    const decodeMs = performance.now() - started;
+    this.threads.record(batchTokens, threads, decodeMs);
+    this.pacer?.record(decoding, promptTokens, decodeMs);
     if (decoding > 0) {
       this.stats.decodeSteps++;
       this.stats.sequencesDecoded += decoding;

@@ -1,28 +1,19 @@
 // Pins the node-llama-cpp internals the scheduler drives (src/engine/llama/native.ts), and the
 // streaming detokenizer against llama.cpp's own detokenization, on the real tiny model.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { describe, it } from "node:test";
+import type { Token } from "node-llama-cpp";
 import { createNativeSampler, nativeContext, type BatchLogitIndex } from "../../../src/engine/llama/native.js";
 import { TokenTextDecoder } from "../../../src/engine/text/token-text-decoder.js";
-import { ensureBuiltinModel } from "../../../src/models/builtin.js";
+import { useTinyModel } from "../../helpers/tiny-model.js";
 
-let llama: Llama;
-let model: LlamaModel;
-before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: await ensureBuiltinModel("tiny") });
-});
-after(async () => {
-  await model?.dispose();
-  await llama?.dispose();
-});
+const tiny = useTinyModel();
 
 async function generate(sequences: number, seeds: number[], steps: number, lockstep: boolean): Promise<Token[][]> {
-  const context = await model.createContext({ sequences, contextSize: 256, batchSize: 64, threads: 2 });
+  const context = await tiny.model.createContext({ sequences, contextSize: 256, batchSize: 64, threads: 2 });
   const native = nativeContext(context);
-  const prompt = model.tokenize("The quick brown fox");
-  const samplers = seeds.map((seed) => createNativeSampler(llama, model, { temperature: 1, seed }));
+  const prompt = tiny.model.tokenize("The quick brown fox");
+  const samplers = seeds.map((seed) => createNativeSampler(tiny.llama, tiny.model, { temperature: 1, seed }));
   const out: Token[][] = seeds.map(() => []);
   const decodeOnce = async (ids: number[], inputs: Token[][], positions: number[]): Promise<Token[]> => {
     native.initBatch(inputs.reduce((n, t) => n + t.length, 0));
@@ -75,14 +66,14 @@ describe("node-llama-cpp internals used by the scheduler", () => {
   it("samples from the full distribution without top-k when topK is absent", async () => {
     // With the JS layer's default top-k of 40, 200 draws from one position could show at most 40
     // distinct tokens; a random-weight model's near-uniform distribution shows far more.
-    const context = await model.createContext({ sequences: 1, contextSize: 64, batchSize: 16, threads: 2 });
+    const context = await tiny.model.createContext({ sequences: 1, contextSize: 64, batchSize: 16, threads: 2 });
     const native = nativeContext(context);
     native.initBatch(1);
-    const [idx] = native.addToBatch(0, 0, Uint32Array.of(model.tokenize("Hi")[0]!), Uint32Array.of(0));
+    const [idx] = native.addToBatch(0, 0, Uint32Array.of(tiny.model.tokenize("Hi")[0]!), Uint32Array.of(0));
     await native.decodeBatch();
     const seen = new Set<number>();
     for (let seed = 0; seed < 200; seed++) {
-      const sampler = createNativeSampler(llama, model, { temperature: 1, seed });
+      const sampler = createNativeSampler(tiny.llama, tiny.model, { temperature: 1, seed });
       seen.add(await native.sampleToken(idx as BatchLogitIndex, sampler));
       sampler.dispose();
     }
@@ -91,9 +82,9 @@ describe("node-llama-cpp internals used by the scheduler", () => {
   });
 
   it("removes a suffix of a sequence's KV cache", async () => {
-    const context = await model.createContext({ sequences: 1, contextSize: 64, batchSize: 16, threads: 2 });
+    const context = await tiny.model.createContext({ sequences: 1, contextSize: 64, batchSize: 16, threads: 2 });
     const native = nativeContext(context);
-    const tokens = model.tokenize("one two three four");
+    const tokens = tiny.model.tokenize("one two three four");
     native.initBatch(tokens.length);
     native.addToBatch(0, 0, Uint32Array.from(tokens), new Uint32Array(0));
     await native.decodeBatch();
@@ -102,7 +93,7 @@ describe("node-llama-cpp internals used by the scheduler", () => {
   });
 });
 
-describe("TokenTextDecoder with llama.cpp's detokenizer", () => {
+describe("TokenTextDecoder with tiny.llama.cpp's detokenizer", () => {
   it("streams CJK, emoji and ZWJ sequences token by token without U+FFFD", () => {
     const samples = [
       "你好，世界！今日は良い天気です。",
@@ -110,10 +101,10 @@ describe("TokenTextDecoder with llama.cpp's detokenizer", () => {
       "mixed: café ñandú Ελληνικά ☃︎ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
     ];
     for (const text of samples) {
-      const tokens = model.tokenize(text);
+      const tokens = tiny.model.tokenize(text);
       // The sample must really exercise split characters: some single token detokenizes to U+FFFD.
-      const split = tokens.some((t) => model.detokenize([t]).includes("\uFFFD"));
-      const decoder = new TokenTextDecoder<Token>((ts) => model.detokenize(ts));
+      const split = tokens.some((t) => tiny.model.detokenize([t]).includes("\uFFFD"));
+      const decoder = new TokenTextDecoder<Token>((ts) => tiny.model.detokenize(ts));
       const pieces = tokens.map((t) => decoder.push(t));
       pieces.push(decoder.flush());
       assert.equal(pieces.join(""), text);

@@ -3,25 +3,16 @@
 // waits while others decode (issue 12: with an allowance of one token a prompt with two tokens
 // left never advanced, and a paced allowance went to one prompt at a time).
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { describe, it } from "node:test";
+import type { Token } from "node-llama-cpp";
 import { EventChannel } from "../../../src/engine/event-channel.js";
 import { ContextScheduler, type SchedulerOptions, type TickReport } from "../../../src/engine/llama/scheduler.js";
 import { newJob, type Job } from "../../../src/engine/llama/sequence.js";
 import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
 import type { GenerationEvent } from "../../../src/engine/types.js";
-import { ensureBuiltinModel } from "../../../src/models/builtin.js";
+import { useTinyModel } from "../../helpers/tiny-model.js";
 
-let llama: Llama;
-let model: LlamaModel;
-before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: await ensureBuiltinModel("tiny") });
-});
-after(async () => {
-  await model?.dispose();
-  await llama?.dispose();
-});
+const tiny = useTinyModel();
 
 /** Token ids 15..24 are the digits 0..9 in the Qwen vocabulary: biased up, no end-of-text can end a stream early. */
 const DIGITS = Uint32Array.from({ length: 10 }, (_, i) => 15 + i);
@@ -35,7 +26,7 @@ interface Harness {
 }
 
 async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChunk" | "arriving">): Promise<Harness> {
-  const context = await model.createContext({
+  const context = await tiny.model.createContext({
     sequences: options.parallel,
     contextSize: 1024,
     batchSize: 512,
@@ -43,7 +34,7 @@ async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChun
   });
   const ticks: TickReport[] = [];
   let hooks: (() => void)[] = [];
-  const scheduler = new ContextScheduler(llama, model, context, new TokenPieces(model), "tiny", {
+  const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
     ...options,
     contextSize: context.contextSize,
     batchSize: context.batchSize,
@@ -87,7 +78,7 @@ async function drain(j: Job): Promise<void> {
 }
 
 function prompt(text: string): Token[] {
-  return model.tokenize(text, false);
+  return tiny.model.tokenize(text, false);
 }
 
 /** The tick (index into ticks) in which each slot's prompt was completed, in completion order. */

@@ -1,0 +1,131 @@
+// How many compute threads a single-token decode gets. The prebuilt addon starts its compute
+// threads anew for every decode and makes them wait for each other at a barrier that spins without
+// yielding: when another thread (the server's main thread, a client on the same machine) takes one
+// of their cores, the other spins until it comes back. With one stream on the tiny model that made
+// 15-30% of the 1.4 ms decodes take 25-35 ms, for seconds at a time (docs/performance.md, "Like for
+// like"), while one thread, which has no barrier, decodes in 2.5 ms. So while single-token decodes
+// are short, the tuner keeps the recent times of the setting in use, now and then runs a few
+// decodes with the other, and moves to whichever is faster. Longer decodes (a real model's) and
+// batches are left alone: there one thread costs more than the stalls (measured on the 0.5B
+// shape). llama.cpp computes the same numbers with either setting (test/engine/llama/thread-tuner
+// checks a seeded request, token for token and logprob for logprob).
+
+/**
+ * Single-token decodes are tuned while the faster setting's best takes at most this long, and
+ * not at all once every thread's best alone exceeds 4 times it (a real model: no try is spent).
+ */
+export const SHORT_DECODE_MS = 5;
+/** Decode times kept for the setting in use. */
+const WINDOW = 8;
+/** Decodes per try of the other setting; the first after a switch is not counted (it re-plans). */
+const TRY_LENGTH = 4;
+/**
+ * Decodes between tries: from the first, doubling while the other setting stays slower, and
+ * growing 8-fold after a try that was far slower.
+ */
+const FIRST_TRY_EVERY = 8;
+const LAST_TRY_EVERY = 1024;
+const FAR_SLOWER = 1.5;
+/**
+ * A try starts at once when the setting in use gets this much slower than its best (a stall
+ * phase begins), though not sooner than SOONEST_TRY decodes after the last one.
+ */
+const SLOWED = 2.5;
+const SOONEST_TRY = 8;
+/** The other setting takes over only when this much faster (no flapping between near-equals). */
+const MARGIN = 0.85;
+
+type Setting = "one" | "all";
+
+export class ThreadTuner {
+  /** The setting in use. */
+  private current: Setting = "all";
+  /** Recent decode times (ms) of the setting in use. */
+  private recent: number[] = [];
+  /** The lowest mean of a full window each setting has had. */
+  private readonly best = { one: Number.POSITIVE_INFINITY, all: Number.POSITIVE_INFINITY };
+  /** Decodes left in a try of the other setting (0: none runs), and the times it measured. */
+  private tryLeft = 0;
+  private tried: number[] = [];
+  /** The next decode is the first back in the setting in use after a try: not counted. */
+  private settling = false;
+  private sinceTry = 0;
+  private tryEvery = FIRST_TRY_EVERY;
+  /** Set once single-token decodes prove long: from then on every thread, always. */
+  private off: boolean;
+
+  /** `maxThreads`: the server's --threads; with 1 there is nothing to choose. */
+  constructor(private readonly maxThreads: number) {
+    this.off = maxThreads <= 1;
+  }
+
+  /** Threads for a decode carrying `tokens` batch tokens. */
+  choose(tokens: number): number {
+    if (this.off || tokens !== 1) return this.maxThreads;
+    if (this.tryLeft === 0 && this.recent.length >= WINDOW) {
+      const slowed = this.sinceTry >= SOONEST_TRY && mean(this.recent) > this.best[this.current] * SLOWED;
+      if (this.sinceTry >= this.tryEvery || slowed) {
+        this.tryLeft = TRY_LENGTH;
+        this.tried = [];
+      }
+    }
+    return this.threadsOf(this.tryLeft > 0 ? other(this.current) : this.current);
+  }
+
+  /** How long a decode of `tokens` tokens took with the `threads` that choose() returned. */
+  record(tokens: number, threads: number, ms: number): void {
+    if (this.off || tokens !== 1) return;
+    if (this.tryLeft > 0) {
+      if (this.tryLeft < TRY_LENGTH) this.tried.push(ms);
+      if (--this.tryLeft > 0) return;
+      this.endTry();
+      return;
+    }
+    if (this.settling || threads !== this.threadsOf(this.current)) {
+      this.settling = false;
+      return;
+    }
+    this.recent.push(ms);
+    if (this.recent.length > WINDOW) this.recent.shift();
+    if (this.recent.length === WINDOW) this.noteBest(this.current, mean(this.recent));
+    this.sinceTry++;
+  }
+
+  /** The threads single-token decodes get now (diagnostics and tests). */
+  threads(): number {
+    return this.off ? this.maxThreads : this.threadsOf(this.current);
+  }
+
+  private noteBest(setting: Setting, meanMs: number): void {
+    this.best[setting] = Math.min(this.best[setting], meanMs);
+    const { one, all } = this.best;
+    const bothKnown = Number.isFinite(one) && Number.isFinite(all);
+    if (all > 4 * SHORT_DECODE_MS || (bothKnown && Math.min(one, all) > SHORT_DECODE_MS)) this.off = true;
+  }
+
+  private endTry(): void {
+    this.sinceTry = 0;
+    const [tried, recent] = [mean(this.tried), mean(this.recent)];
+    this.noteBest(other(this.current), tried);
+    if (tried < recent * MARGIN) {
+      this.current = other(this.current);
+      this.recent = [...this.tried];
+      this.tryEvery = FIRST_TRY_EVERY;
+    } else {
+      this.tryEvery = Math.min(this.tryEvery * (tried > recent * FAR_SLOWER ? 8 : 2), LAST_TRY_EVERY);
+      this.settling = true;
+    }
+  }
+
+  private threadsOf(setting: Setting): number {
+    return setting === "all" ? this.maxThreads : 1;
+  }
+}
+
+function other(setting: Setting): Setting {
+  return setting === "all" ? "one" : "all";
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
