@@ -3,7 +3,7 @@
 // one generation's RNG or penalty history into the next.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
+import type { LlamaContext, Token } from "node-llama-cpp";
 import {
   type BatchLogitIndex,
   configureSampler,
@@ -14,27 +14,23 @@ import {
   nativeContext,
 } from "../../../src/engine/llama/native.js";
 import { SamplerPool } from "../../../src/engine/llama/sampler-pool.js";
-import { ensureBuiltinModel } from "../../../src/models/builtin.js";
+import { useTinyModel } from "../../helpers/tiny-model.js";
 
-let llama: Llama;
-let model: LlamaModel;
+const tiny = useTinyModel();
 let context: LlamaContext;
 let native: NativeContext;
 let logits: BatchLogitIndex;
 before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: await ensureBuiltinModel("tiny") });
-  context = await model.createContext({ sequences: 1, contextSize: 256, batchSize: 64, threads: 2 });
+  await tiny.loaded;
+  context = await tiny.model.createContext({ sequences: 1, contextSize: 256, batchSize: 64, threads: 2 });
   native = nativeContext(context);
-  const prompt = Uint32Array.from(model.tokenize("The quick brown fox"));
+  const prompt = Uint32Array.from(tiny.model.tokenize("The quick brown fox"));
   native.initBatch(prompt.length);
   logits = native.addToBatch(0, 0, prompt, Uint32Array.of(prompt.length - 1))[0] as BatchLogitIndex;
   await native.decodeBatch();
 });
 after(async () => {
   await context?.dispose();
-  await model?.dispose();
-  await llama?.dispose();
 });
 
 /** Draws from the same logits: each draw advances the RNG and, with penalties, the history. */
@@ -45,7 +41,7 @@ async function draws(sampler: NativeSampler, count = 24): Promise<Token[]> {
 }
 
 async function fresh(config: NativeSamplerConfig): Promise<Token[]> {
-  const sampler = createNativeSampler(llama, model, config);
+  const sampler = createNativeSampler(tiny.llama, tiny.model, config);
   try {
     return await draws(sampler);
   } finally {
@@ -73,7 +69,7 @@ const biased: NativeSamplerConfig = {
 
 describe("SamplerPool", () => {
   it("the addon keeps a repeated seed's RNG state: reconfiguring alone would leak it", async () => {
-    const sampler = createNativeSampler(llama, model, seeded);
+    const sampler = createNativeSampler(tiny.llama, tiny.model, seeded);
     try {
       const first = await draws(sampler);
       configureSampler(sampler, seeded);
@@ -84,7 +80,7 @@ describe("SamplerPool", () => {
   });
 
   it("a reused sampler draws what a new one draws, whatever the previous generation used", async () => {
-    const pool = new SamplerPool(llama, model, 1);
+    const pool = new SamplerPool(tiny.llama, tiny.model, 1);
     try {
       const first = pool.acquire(seeded);
       await draws(first);
@@ -101,7 +97,7 @@ describe("SamplerPool", () => {
   });
 
   it("keeps at most its bound and builds new samplers beyond it", async () => {
-    const pool = new SamplerPool(llama, model, 1);
+    const pool = new SamplerPool(tiny.llama, tiny.model, 1);
     try {
       const a = pool.acquire(seeded);
       const b = pool.acquire(seeded);
