@@ -344,7 +344,7 @@ export interface ScalingChain {
 
 /** A prompt as a generation would take it, for Engine.matchCache. */
 export type CacheMatchRequest = Pick<GenerateRequest, "model" | "prompt" | "maxTokens"> &
-  Partial<Pick<GenerateRequest, "echo" | "logprobs">>;
+  Partial<Pick<GenerateRequest, "echo" | "logprobs" | "sampling">>;
 
 /** What a generation starting now would find of its prompt in the KV cache. */
 export interface CacheMatch {

@@ -45,7 +45,7 @@ import { nativeContext, nativeGrammarState, type NativeSamplerConfig } from "./n
 import { LlamaScalingSession } from "./scaling-session.js";
 import { checkFits, estimateMemory, mmapWeights } from "./memory-estimate.js";
 import { OutputGrammars } from "./output-grammar.js";
-import { samplerConfigs } from "./sampler-config.js";
+import { isReproducible, samplerConfigs } from "./sampler-config.js";
 import { ContextScheduler } from "./scheduler.js";
 import { newJob, type LazyGrammar } from "./sequence.js";
 import { ChatChoiceOutputs } from "./tools/choice-output.js";
@@ -167,6 +167,7 @@ export class LlamaEngine implements Engine {
         logprobs: request.logprobs ?? null,
         scoreChoices: request.scoreChoices ?? false,
         echo: request.echo ?? false,
+        reproducible: isReproducible(request.sampling),
         channel: this.eventChannel(entry, request, () => cancel()),
       },
       n,
@@ -236,7 +237,12 @@ export class LlamaEngine implements Engine {
     const promptTokens = this.tokenizePrompt(entry, request);
     checkContextFits(request, promptTokens.length, entry.scheduler.contextSize);
     const scratch = request.echo === true && request.logprobs !== undefined;
-    return { promptTokens: promptTokens.length, cachedTokens: entry.scheduler.cachedPrefix(promptTokens, scratch) };
+    // A probe without sampling parameters counts as reproducible: it then says at most one token less.
+    const reproducible = request.sampling ? isReproducible(request.sampling) : true;
+    return {
+      promptTokens: promptTokens.length,
+      cachedTokens: entry.scheduler.cachedPrefix(promptTokens, scratch, reproducible),
+    };
   }
 
   async tokenize(model: string, input: TokenizeInput): Promise<TokenizeResult> {

@@ -72,6 +72,15 @@ function baseConfig(
   return config;
 }
 
+/**
+ * Whether a request's output is fixed by the request (a seed, or greedy sampling), so it must not
+ * depend on what the KV cache held (docs/reference.md, "Seeds"). Without a seed, a fresh random
+ * seed draws the tokens, and nothing is promised across requests.
+ */
+export function isReproducible(sampling: Pick<SamplingParams, "seed" | "temperature">): boolean {
+  return sampling.seed !== undefined || sampling.temperature === 0;
+}
+
 /** OpenAI seeds are int64; llama.cpp's RNG takes 32 bits. Fold the high half in. */
 export function seedToUint32(seed: number): number {
   const big = BigInt.asUintN(64, BigInt(Math.trunc(seed)));

@@ -120,6 +120,7 @@ export class LlamaScalingSession implements ScalingSession {
         logprobs: null,
         scoreChoices: false,
         echo: false,
+        reproducible: true,
         channel,
         ...(chain
           ? {

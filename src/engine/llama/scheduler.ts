@@ -310,15 +310,8 @@ export class ContextScheduler {
         const shared = sharedPrefixLength(slot.active ? slot.active.kvTokens() : slot.cached, prompt);
         if (shared > reused) [reused, copyFrom] = [shared, i];
       }
-      // At least the last two prompt tokens are evaluated again: the last one's logits give the
-      // first new token, and llama.cpp's logits for a token evaluated alone differ in the last
-      // bits from the same token evaluated with others (F16 kernels), which would make a seeded
-      // request's output depend on what the cache held. Prefill never ends with a one-token
-      // chunk either (see tick), so cached and uncached runs compute the same numbers. Echo
-      // scoring needs the logits of every prompt position, so it evaluates the whole prompt.
-      // A chain's extension continues its own decoding: only its last sampled token is new, and
-      // plain decoding evaluates that token alone too.
-      const keep = job.chain ? 1 : 2;
+      const keep = reevaluatedPromptTokens(job);
+      // Echo scoring needs the logits of every prompt position: it evaluates the whole prompt.
       const scratch = (job.echo && job.logprobs !== null && choice === 0) || job.chain?.reuseKvCache === false;
       reused = scratch ? 0 : Math.max(0, Math.min(reused, prompt.length - keep));
       if (reused === 0) copyFrom = -1;
@@ -365,18 +358,18 @@ export class ContextScheduler {
 
   /**
    * Prompt tokens a (non-chain) job for `prompt` starting now would reuse, as start() picks them:
-   * the longest prefix any sequence holds (free or running), less the last two prompt tokens,
-   * which are always evaluated again; none when `scratch` (echo with logprobs evaluates all).
+   * the longest prefix any sequence holds (free or running), less the prompt tokens always
+   * evaluated again (reevaluatedPromptTokens); none when `scratch` (echo with logprobs evaluates all).
    * Reads the slots only: nothing is copied, evaluated or taken.
    */
-  cachedPrefix(prompt: readonly Token[], scratch: boolean): number {
+  cachedPrefix(prompt: readonly Token[], scratch: boolean, reproducible: boolean): number {
     if (scratch) return 0;
     let best = 0;
     for (const slot of this.slots) {
       const held = slot.active ? slot.active.kvTokens() : slot.cached;
       best = Math.max(best, sharedPrefixLength(held, prompt));
     }
-    return Math.max(0, Math.min(best, prompt.length - 2));
+    return Math.max(0, Math.min(best, prompt.length - reevaluatedPromptTokens({ reproducible })));
   }
 
   /**
@@ -643,4 +636,19 @@ function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
+}
+
+/**
+ * How many of a prompt's last tokens a job evaluates again even when the KV cache holds them: the
+ * last one's logits give the first new token. A seeded or greedy job evaluates two: llama.cpp's
+ * logits for a token evaluated alone differ in the last bits from the same token evaluated with
+ * others (F16 kernels; on AMX CPUs one row takes another kernel than several), which would make
+ * its output depend on what the cache held. Prefill never ends with a one-token chunk either
+ * (see tick), so cached and uncached runs compute the same numbers. A job with a fresh random
+ * seed promises nothing across requests and evaluates one, as llama-server does: on AMX the one
+ * row costs about 25% less than two (docs/performance.md). A chain's extension continues its own
+ * decoding: only its last sampled token is new, and plain decoding evaluates that token alone too.
+ */
+export function reevaluatedPromptTokens(job: Pick<Job, "reproducible"> & { chain?: unknown }): number {
+  return job.chain || !job.reproducible ? 1 : 2;
 }

@@ -28,6 +28,8 @@ export interface Job {
   /** Sum each choice's token logprobs (best_of) even when `logprobs` is null. */
   readonly scoreChoices: boolean;
   readonly echo: boolean;
+  /** A seed or greedy sampling fixes the output: it must not depend on the cache (Scheduler.start). */
+  readonly reproducible: boolean;
   readonly channel: EventChannel<GenerationEvent>;
   cancelled: boolean;
   /** Choices not yet given a sequence, in order; choice 0 (the leader) evaluates the prompt. */
@@ -58,6 +60,7 @@ export type JobSpec = Pick<
   | "logprobs"
   | "scoreChoices"
   | "echo"
+  | "reproducible"
   | "channel"
   | "lazyGrammar"
   | "chain"

@@ -52,7 +52,10 @@ describe("POST /v1/cache/match", () => {
     const text = "Once upon a time in a quiet village by the sea, ".repeat(3);
     await post("/completions", { model: "tiny", prompt: text, max_tokens: 2, temperature: 0 });
     const one = await post("/cache/match", { model: "tiny", prompt: text });
-    assert.equal(one.json.cached_tokens, one.json.prompt_tokens - 2);
+    // No seed, temperature 1: only the last prompt token is evaluated again; a seed makes it two.
+    assert.equal(one.json.cached_tokens, one.json.prompt_tokens - 1);
+    const seeded = await post("/cache/match", { model: "tiny", prompt: text, seed: 5 });
+    assert.equal(seeded.json.cached_tokens, seeded.json.prompt_tokens - 2);
     const two = await post("/cache/match", { model: "tiny", prompt: [text, "zzz unrelated"] });
     assert.ok(two.json.prompt_tokens > one.json.prompt_tokens);
     assert.ok(two.json.cached_tokens >= one.json.cached_tokens);

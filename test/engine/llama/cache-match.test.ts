@@ -67,6 +67,24 @@ describe("LlamaEngine.matchCache", () => {
     assert.equal(echo.cachedTokens, 0);
   });
 
+  it("evaluates only the last prompt token again for a request without a seed, and the probe says so", async () => {
+    const text = "A prompt sent twice, once with a seed and once without, about lighthouses. ".repeat(3);
+    const random = { temperature: 0.8, topP: 1 };
+    const seeded = { ...random, seed: 42 };
+    await run(request({ kind: "text", text }, { sampling: seeded }));
+    // A seeded (or greedy) request must not depend on the cache: two tokens again.
+    const probeSeeded = await engine.matchCache(request({ kind: "text", text }, { sampling: seeded }));
+    assert.equal(probeSeeded.cachedTokens, probeSeeded.promptTokens - 2);
+    assert.equal(await run(request({ kind: "text", text }, { sampling: seeded })), probeSeeded.cachedTokens);
+    // A fresh random seed promises nothing across requests: the last token only, as llama-server.
+    const probeRandom = await engine.matchCache(request({ kind: "text", text }, { sampling: random }));
+    assert.equal(probeRandom.cachedTokens, probeRandom.promptTokens - 1);
+    assert.equal(await run(request({ kind: "text", text }, { sampling: random })), probeRandom.cachedTokens);
+    // A probe that does not say how it samples counts as seeded.
+    const { sampling: _, ...unsaid } = request({ kind: "text", text });
+    assert.equal((await engine.matchCache(unsaid)).cachedTokens, probeSeeded.cachedTokens);
+  });
+
   it("counts token prompts and leaves the scheduler untouched", async () => {
     const before = engine.status();
     const match = await engine.matchCache(request({ kind: "tokens", tokens: [15, 16, 17, 18] }));

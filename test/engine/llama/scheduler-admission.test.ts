@@ -67,6 +67,7 @@ function job(promptTokens: readonly Token[], maxTokens: number): Job {
       logprobs: null,
       scoreChoices: false,
       echo: false,
+      reproducible: true,
       channel: new EventChannel<GenerationEvent>(() => {}),
     },
     1,

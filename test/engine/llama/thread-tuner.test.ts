@@ -87,6 +87,7 @@ describe("decodes with one thread or two", () => {
         logprobs: 2,
         scoreChoices: false,
         echo: false,
+        reproducible: true,
         channel: new EventChannel<GenerationEvent>(() => {}),
       },
       1,
