@@ -55,6 +55,12 @@ export interface BenchOptions {
   /** Streamed max_tokens=1 requests one at a time per round, for the 1-stream TTFT (0: from the 1-stream level). */
   ttftRequests: number;
   shortConcurrency: number;
+  /**
+   * Send seeds with the max_tokens=1 requests (rate and 1-stream TTFT) too. Off by default: a
+   * client's regenerate or one-token request rarely carries one, and a seeded exact repeat costs
+   * lavash a second re-evaluated prompt token (docs/reference.md, "Seeds").
+   */
+  seededShort: boolean;
   /** Prefix scenario: user turns per series (with and without the shared system prompt cached). */
   turns: number;
   /** Prefix scenario: tokens of the shared system prompt (exact with Qwen's vocabulary, see prompts.ts). */
@@ -170,6 +176,8 @@ Options:
   --short-concurrency N  of those, how many at a time (default: ${DEFAULTS.shortConcurrency})
   --ttft-requests N    streamed max_tokens=1 requests one at a time in each round, for TTFT at 1 stream
                        from many samples (default: ${DEFAULTS.ttftRequests} when comparing, else 0: the 1-stream level's)
+  --seeded-short       give those max_tokens=1 requests seeds too (default: none, as most clients send; lavash
+                       then evaluates two cached prompt tokens again instead of one, for the seed guarantee)
   --burst N            N streamed chats one at a time behind one ~${BURST.systemTokens}-token system prompt, then N
                        at once (${BURST.maxTokens} tokens each): TTFT p50/p95 and aggregate tok/s of the second
                        phase; 0 for none (default: ${DEFAULTS.burst} when comparing, else 0)
@@ -253,6 +261,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
       quick: { type: "boolean" },
       "no-overhead": { type: "boolean" },
       "unique-prompts": { type: "boolean" },
+      "seeded-short": { type: "boolean" },
       scenario: { type: "string" },
       model: { type: "string" },
       target: { type: "string", multiple: true },
@@ -369,6 +378,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     uniquePrompts: values["unique-prompts"] === true,
     shortRequests,
     shortConcurrency: int("short-concurrency", 1, 256) ?? DEFAULTS.shortConcurrency,
+    seededShort: values["seeded-short"] === true,
     ttftRequests,
     turns: int("turns", 1, 1000) ?? DEFAULTS.turns,
     systemTokens,

@@ -60,13 +60,19 @@ export function makeClient(
 
 const streaming = { stream: true, stream_options: { include_usage: true } } as const;
 
-export function completionBody(client: Client, seed: number, maxTokens: number): Record<string, unknown> {
+/** A streamed completion; `seeded` false leaves the seed out (it still makes a unique prompt unique). */
+export function completionBody(
+  client: Client,
+  seed: number,
+  maxTokens: number,
+  seeded = true,
+): Record<string, unknown> {
   return {
     model: client.modelName,
     prompt: client.uniquePrompts ? `${seed}. ${client.prompt}` : client.prompt,
     max_tokens: maxTokens,
     temperature: 1,
-    seed,
+    ...(seeded ? { seed } : {}),
     ...streaming,
   };
 }
@@ -187,12 +193,13 @@ export async function runRound(
   return record;
 }
 
-/** `count` max_tokens=1 streamed requests, `concurrency` in flight at a time. */
+/** `count` max_tokens=1 streamed requests, `concurrency` in flight at a time; seeds only if `seeded`. */
 export async function runShortRequests(
   client: Client,
   count: number,
   concurrency: number,
   firstSeed: number,
+  seeded: boolean,
 ): Promise<StreamTiming[]> {
   const timings: StreamTiming[] = new Array(count);
   let next = 0;
@@ -200,7 +207,7 @@ export async function runShortRequests(
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
-      timings[i] = await complete(client, firstSeed + i, 1);
+      timings[i] = await post(client, "/v1/completions", completionBody(client, firstSeed + i, 1, seeded));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));

@@ -362,7 +362,13 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
     }));
     for (let round = 1; round <= options.repeat; round++) {
       for (const [i, s] of roundOrder(entries, round)) {
-        const timings = await runShortRequests(s.client, options.shortRequests, options.shortConcurrency, seed);
+        const timings = await runShortRequests(
+          s.client,
+          options.shortRequests,
+          options.shortConcurrency,
+          seed,
+          options.seededShort,
+        );
         const startedAt = Math.min(...timings.map((t) => t.startedAt));
         const summary = summarizeShortRequests(timings, options.shortConcurrency);
         log(`${prefix(s)}round ${round}/${options.repeat}: ${renderShortRequests(summary)}`);
@@ -398,7 +404,7 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
     }));
     for (let round = 1; round <= options.repeat; round++) {
       for (const [i, s] of roundOrder(entries, round)) {
-        const timings = await runShortRequests(s.client, options.ttftRequests, 1, seed);
+        const timings = await runShortRequests(s.client, options.ttftRequests, 1, seed, options.seededShort);
         const startedAt = Math.min(...timings.map((t) => t.startedAt));
         log(`${prefix(s)}round ${round}/${options.repeat}: ${renderTtftSeries(summarizeTtftSeries(timings))}`);
         perServer[i]!.timings.push(...timings);

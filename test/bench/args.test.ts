@@ -100,6 +100,8 @@ describe("bench arguments", () => {
     assert.equal(parse(["--compare", "http://p:9", "--quick"]).ttftRequests, QUICK.ttftRequests);
     assert.equal(parse(["--compare", "http://p:9", "--ttft-requests", "0"]).ttftRequests, 0);
     assert.equal(parse([]).ttftRequests, 0);
+    assert.equal(parse(["--compare", "http://p:9"]).seededShort, false);
+    assert.equal(parse(["--compare", "http://p:9", "--seeded-short"]).seededShort, true);
     assert.throws(
       () => parse(["--target", "http://a:1", "--target", "http://b:2", "--compare", "http://c:3"]),
       /at most two/,

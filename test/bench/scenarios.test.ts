@@ -11,6 +11,7 @@ import {
 } from "../../src/bench/scenarios.js";
 import { analyzeStream } from "../../src/bench/sse.js";
 import { renderFairness, renderPrefix } from "../../src/bench/table.js";
+import { completionBody, makeClient } from "../../src/bench/workloads.js";
 
 describe("bench prompts", () => {
   const tokenizer = fromPreTrained();
@@ -27,6 +28,22 @@ describe("bench prompts", () => {
     const firsts = Array.from({ length: 20 }, (_, i) => tokenizer.encode(`${nonce(123, i)} the`)[0]);
     assert.equal(new Set(firsts).size, 20);
     assert.equal(new Set(Array.from({ length: 20 }, (_, i) => userTurn(i))).size, 20);
+  });
+});
+
+describe("bench request bodies", () => {
+  it("carry the seed unless told not to; a unique prompt stays unique without it", () => {
+    const options = { tokens: 8, prompt: "Once", apiKey: null };
+    const client = makeClient("http://127.0.0.1:9", "m", options, true);
+    try {
+      assert.equal(completionBody(client, 7, 1).seed, 7);
+      const unseeded = completionBody(client, 7, 1, false);
+      assert.equal("seed" in unseeded, false);
+      assert.equal(unseeded.prompt, "7. Once");
+      assert.equal(unseeded.max_tokens, 1);
+    } finally {
+      client.agent.destroy();
+    }
   });
 });
 
