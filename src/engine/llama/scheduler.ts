@@ -649,6 +649,6 @@ function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
  * row costs about 25% less than two (docs/performance.md). A chain's extension continues its own
  * decoding: only its last sampled token is new, and plain decoding evaluates that token alone too.
  */
-export function reevaluatedPromptTokens(job: Pick<Job, "reproducible"> & { chain?: unknown }): number {
+export function reevaluatedPromptTokens(job: Pick<Job, "reproducible" | "chain">): number {
   return job.chain || !job.reproducible ? 1 : 2;
 }

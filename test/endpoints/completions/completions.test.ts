@@ -82,6 +82,17 @@ describe("legacy completions", () => {
     assert.equal(chunks.at(-1)!.usage!.prompt_tokens_details?.cached_tokens, plain.usage!.prompt_tokens - 2);
   });
 
+  it("evaluates only the last cached prompt token again for a request without a seed", async () => {
+    const request = { model: "tiny", prompt: "A lighthouse keeper counts the ships that pass", max_tokens: 2 };
+    const first = await server.client.completions.create(request);
+    const again = await server.client.completions.create(request);
+    const prompt = first.usage!.prompt_tokens;
+    assert.equal(again.usage!.prompt_tokens_details?.cached_tokens, prompt - 1);
+    // The same request with a seed evaluates two again (the seed guarantee).
+    const seeded = await server.client.completions.create({ ...request, seed: 3 });
+    assert.equal(seeded.usage!.prompt_tokens_details?.cached_tokens, prompt - 2);
+  });
+
   it("keeps control-token text in a prompt as plain text", async () => {
     // "<|im_end|>" typed by a user must not become the end-of-turn control token.
     const res = await server.client.completions.create({ model: "tiny", prompt: "<|im_end|>", max_tokens: 1 });
