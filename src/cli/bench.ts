@@ -314,6 +314,36 @@ function roundOrder<T>(servers: readonly T[], round: number): T[] {
 }
 
 /**
+ * `options.repeat` rounds of `count` max_tokens=1 requests (`concurrency` at a time) on every
+ * server in turn, each round logged with `describe`: per server, each round's timings and the
+ * request records of all of them.
+ */
+async function shortRequestRounds(
+  servers: readonly BenchServer[],
+  options: BenchOptions,
+  seed: number,
+  count: number,
+  concurrency: number,
+  describe: (timings: StreamTiming[]) => string,
+): Promise<{ rounds: StreamTiming[][]; requests: RequestRecord[] }[]> {
+  const perServer = servers.map(() => ({ rounds: [] as StreamTiming[][], requests: [] as RequestRecord[] }));
+  for (let round = 1; round <= options.repeat; round++) {
+    for (const [i, s] of roundOrder([...servers.entries()], round)) {
+      const timings = await runShortRequests(s.client, count, concurrency, seed, options.seededShort);
+      const startedAt = Math.min(...timings.map((t) => t.startedAt));
+      log(`${prefix(s)}round ${round}/${options.repeat}: ${describe(timings)}`);
+      perServer[i]!.rounds.push(timings);
+      perServer[i]!.requests.push(
+        ...timings.map((t, index) =>
+          toRequestRecord(t, { concurrency, round, index, seed: seed + index, roundStartedAt: startedAt }),
+        ),
+      );
+    }
+  }
+  return perServer;
+}
+
+/**
  * Level by level, and within a level round by round on every server in turn (same seeds), so a
  * noisy shared machine disturbs both servers' figures alike instead of one server's level.
  */
@@ -356,68 +386,30 @@ async function runThroughput(servers: BenchServer[], options: BenchOptions): Pro
     log(
       `${options.shortRequests} max_tokens=1 requests, ${options.shortConcurrency} at a time, ${options.repeat} round(s)${interleaved}`,
     );
-    const perServer: { summaries: ShortRequestsSummary[]; requests: RequestRecord[] }[] = servers.map(() => ({
-      summaries: [],
-      requests: [],
-    }));
-    for (let round = 1; round <= options.repeat; round++) {
-      for (const [i, s] of roundOrder(entries, round)) {
-        const timings = await runShortRequests(
-          s.client,
-          options.shortRequests,
-          options.shortConcurrency,
-          seed,
-          options.seededShort,
-        );
-        const startedAt = Math.min(...timings.map((t) => t.startedAt));
-        const summary = summarizeShortRequests(timings, options.shortConcurrency);
-        log(`${prefix(s)}round ${round}/${options.repeat}: ${renderShortRequests(summary)}`);
-        perServer[i]!.summaries.push(summary);
-        perServer[i]!.requests.push(
-          ...timings.map((t, index) =>
-            toRequestRecord(t, {
-              concurrency: options.shortConcurrency,
-              round,
-              index,
-              seed: seed + index,
-              roundStartedAt: startedAt,
-            }),
-          ),
-        );
-      }
+    const perServer = await shortRequestRounds(
+      servers,
+      options,
+      seed,
+      options.shortRequests,
+      options.shortConcurrency,
+      (t) => renderShortRequests(summarizeShortRequests(t, options.shortConcurrency)),
+    );
+    for (const [i] of entries) {
+      const rounds = perServer[i]!.rounds.map((t) => summarizeShortRequests(t, options.shortConcurrency));
+      results[i]!.short = { summary: mergeShortRequestRounds(rounds), rounds, requests: perServer[i]!.requests };
     }
-    for (const [i] of entries)
-      results[i]!.short = {
-        summary: mergeShortRequestRounds(perServer[i]!.summaries),
-        rounds: perServer[i]!.summaries,
-        requests: perServer[i]!.requests,
-      };
     seed += options.shortRequests;
   }
   if (options.ttftRequests > 0) {
     log(
       `TTFT at 1 stream: ${options.ttftRequests} max_tokens=1 requests one at a time, ${options.repeat} round(s)${interleaved}`,
     );
-    const perServer: { timings: StreamTiming[]; requests: RequestRecord[] }[] = servers.map(() => ({
-      timings: [],
-      requests: [],
-    }));
-    for (let round = 1; round <= options.repeat; round++) {
-      for (const [i, s] of roundOrder(entries, round)) {
-        const timings = await runShortRequests(s.client, options.ttftRequests, 1, seed, options.seededShort);
-        const startedAt = Math.min(...timings.map((t) => t.startedAt));
-        log(`${prefix(s)}round ${round}/${options.repeat}: ${renderTtftSeries(summarizeTtftSeries(timings))}`);
-        perServer[i]!.timings.push(...timings);
-        perServer[i]!.requests.push(
-          ...timings.map((t, index) =>
-            toRequestRecord(t, { concurrency: 1, round, index, seed: seed + index, roundStartedAt: startedAt }),
-          ),
-        );
-      }
-    }
+    const perServer = await shortRequestRounds(servers, options, seed, options.ttftRequests, 1, (t) =>
+      renderTtftSeries(summarizeTtftSeries(t)),
+    );
     for (const [i] of entries)
       results[i]!.ttftSeries = {
-        summary: summarizeTtftSeries(perServer[i]!.timings),
+        summary: summarizeTtftSeries(perServer[i]!.rounds.flat()),
         requests: perServer[i]!.requests,
       };
     seed += options.ttftRequests;
