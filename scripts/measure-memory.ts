@@ -8,7 +8,7 @@
 // file-backed memory (the mmapped weights), and child processes are counted too.
 //   node --import tsx scripts/measure-memory.ts --model builtin:tiny
 //   node --import tsx scripts/measure-memory.ts --model builtin:qwen2.5-0.5b-shape --targets lavash,llama-server
-// `npm run build` first: lavash runs from dist/ (bin/lavash.js), as bench starts it. One JSON line
+// `npm run build` first: lavash runs from dist/ (bin/lavash.cjs), as bench starts it. One JSON line
 // per target on stdout, a table on stderr. Memory figures hold under load; timings here do not matter.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -30,7 +30,7 @@ const { values } = parseArgs({
     streams: { type: "string", default: "4" },
     tokens: { type: "string", default: "32" },
     rounds: { type: "string", default: "2" },
-    "lavash-bin": { type: "string", default: "bin/lavash.js" },
+    "lavash-bin": { type: "string", default: "bin/lavash.cjs" },
     "lavash-arg": { type: "string", multiple: true, default: [] },
     "peer-bin": { type: "string" },
     "peer-arg": { type: "string", multiple: true, default: [] },

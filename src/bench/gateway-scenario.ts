@@ -52,7 +52,7 @@ import { nullable, round2 } from "./summary.js";
 import { fmt } from "./table.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "lavash.js");
+const BIN = join(ROOT, "bin", "lavash.cjs");
 /** The upstream model's name in the gateway's config (what the client asks the gateway for). */
 const GATEWAY_MODEL = "bench";
 

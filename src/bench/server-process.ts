@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 
 export interface ServeOptions {
-  /** Path of bin/lavash.js. */
+  /** Path of bin/lavash.cjs. */
   bin: string;
   cwd: string;
   model: string;

@@ -121,7 +121,7 @@ function startServer(
   if (model.startsWith("builtin:"))
     log("a built-in model is generated on first use (the 0.5B shape takes ~12 s), then cached");
   return startLavashServer({
-    bin: join(ROOT, "bin", "lavash.js"),
+    bin: join(ROOT, "bin", "lavash.cjs"),
     cwd: ROOT,
     model,
     threads,

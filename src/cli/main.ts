@@ -1,4 +1,4 @@
-// `lavash <command>` (serve, make-model, bench, chat, complete, models, pull): the command line entry point (bin/lavash.js loads it after setting up the
+// `lavash <command>` (serve, make-model, bench, chat, complete, models, pull): the command line entry point (bin/lavash.cjs loads it after setting up the
 // process environment). Each command is imported when it runs, so `--help` and `--version` load
 // neither fastify nor node-llama-cpp.
 import { readFileSync } from "node:fs";

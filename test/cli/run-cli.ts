@@ -1,4 +1,4 @@
-// Runs `node bin/lavash.js ...` as a child process for the command-line tests: with stdin fed from
+// Runs `node bin/lavash.cjs ...` as a child process for the command-line tests: with stdin fed from
 // a string (a pipe, so not a terminal), or inside a pseudo-terminal through util-linux `script`.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -10,7 +10,7 @@ import type { LlamaEngineOptions } from "../../src/engine/llama/llama-engine.js"
 import { startTestServer, type TestServer } from "../helpers/server.js";
 import { fileURLToPath } from "node:url";
 
-export const LAVASH = fileURLToPath(new URL("../../bin/lavash.js", import.meta.url));
+export const LAVASH = fileURLToPath(new URL("../../bin/lavash.cjs", import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -14,7 +14,7 @@ describe("docs/reference.md", () => {
     assert.equal(
       block[1],
       serveHelp(),
-      "docs/reference.md is stale: paste the output of `node bin/lavash.js serve --help`",
+      "docs/reference.md is stale: paste the output of `node bin/lavash.cjs serve --help`",
     );
   });
 });

@@ -38,7 +38,7 @@ describe("the packed tarball", () => {
       "package.json",
       "LICENSE",
       "README.md",
-      "bin/lavash.js",
+      "bin/lavash.cjs",
       "dist/cli/main.js",
       "dist/client/index.js",
       "dist/client/index.d.ts",

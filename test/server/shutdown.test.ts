@@ -121,7 +121,7 @@ describe("graceful shutdown", () => {
   });
 
   it("lavash serve drains on SIGTERM and exits 0", { timeout: 120_000 }, async () => {
-    const bin = fileURLToPath(new URL("../../bin/lavash.js", import.meta.url));
+    const bin = fileURLToPath(new URL("../../bin/lavash.cjs", import.meta.url));
     const child = spawn(
       process.execPath,
       [bin, "serve", "--host", "127.0.0.1", "--port", "0", "--ctx-size", "1024", "--parallel", "1", "--threads", "1"],
