@@ -11,8 +11,10 @@
 // checks a seeded request, token for token and logprob for logprob).
 
 /**
- * Single-token decodes are tuned while the faster setting's best takes at most this long, and
- * not at all once every thread's best alone exceeds 4 times it (a real model: no try is spent).
+ * Single-token decodes are tuned while the faster setting's fastest decode takes at most this
+ * long, and not at all once every thread's fastest alone exceeds 4 times it (a real model: no try
+ * is spent). The fastest decode, not a window's mean: stalls inflate the means of the first
+ * windows, and a tuner that judged by them turned itself off for good on a small model.
  */
 export const SHORT_DECODE_MS = 5;
 /** Decode times kept for the setting in use. */
@@ -44,6 +46,8 @@ export class ThreadTuner {
   private recent: number[] = [];
   /** The lowest mean of a full window each setting has had. */
   private readonly best = { one: Number.POSITIVE_INFINITY, all: Number.POSITIVE_INFINITY };
+  /** The fastest counted decode of each setting. */
+  private readonly fastest = { one: Number.POSITIVE_INFINITY, all: Number.POSITIVE_INFINITY };
   /** Decodes left in a try of the other setting (0: none runs), and the times it measured. */
   private tryLeft = 0;
   private tried: number[] = [];
@@ -76,7 +80,7 @@ export class ThreadTuner {
   record(tokens: number, threads: number, ms: number): void {
     if (this.off || tokens !== 1) return;
     if (this.tryLeft > 0) {
-      if (this.tryLeft < TRY_LENGTH) this.tried.push(ms);
+      if (this.tryLeft < TRY_LENGTH) this.noteDecode(other(this.current), ms, this.tried);
       if (--this.tryLeft > 0) return;
       this.endTry();
       return;
@@ -85,7 +89,7 @@ export class ThreadTuner {
       this.settling = false;
       return;
     }
-    this.recent.push(ms);
+    this.noteDecode(this.current, ms, this.recent);
     if (this.recent.length > WINDOW) this.recent.shift();
     if (this.recent.length === WINDOW) this.noteBest(this.current, mean(this.recent));
     this.sinceTry++;
@@ -96,9 +100,15 @@ export class ThreadTuner {
     return this.off ? this.maxThreads : this.threadsOf(this.current);
   }
 
+  private noteDecode(setting: Setting, ms: number, times: number[]): void {
+    times.push(ms);
+    this.fastest[setting] = Math.min(this.fastest[setting], ms);
+  }
+
+  /** Called when a window fills or a try ends: enough decodes to judge the model by. */
   private noteBest(setting: Setting, meanMs: number): void {
     this.best[setting] = Math.min(this.best[setting], meanMs);
-    const { one, all } = this.best;
+    const { one, all } = this.fastest;
     const bothKnown = Number.isFinite(one) && Number.isFinite(all);
     if (all > 4 * SHORT_DECODE_MS || (bothKnown && Math.min(one, all) > SHORT_DECODE_MS)) this.off = true;
   }

@@ -51,6 +51,13 @@ describe("ThreadTuner", () => {
     assert.ok(ones(used.slice(40)) > 120, `one thread in ${ones(used.slice(40))} of 160 decodes`);
   });
 
+  it("stays on when stalls make the first windows of both settings slow", () => {
+    const tuner = new ThreadTuner(2);
+    // Every second two-thread decode stalls (window mean ~16 ms); one thread takes a steady 6 ms.
+    const used = drive(tuner, 400, (t, i) => (t === 1 ? 6 : i % 2 === 0 ? 30 : 1.5));
+    assert.ok(ones(used.slice(100)) > 250, `one thread in ${ones(used.slice(100))} of 300 decodes`);
+  });
+
   it("leaves long decodes, batches and a single thread alone", () => {
     const model = new ThreadTuner(2);
     // A real model's single-token decode: one thread is never tried.
