@@ -11,14 +11,10 @@ import { after, before, describe, it } from "node:test";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
 import {
-  getLlama,
   LlamaGrammarEvaluationState,
-  LlamaLogLevel,
-  type Llama,
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaGrammar,
-  type LlamaModel,
   type Token,
 } from "node-llama-cpp";
 import { zodResponseFormat } from "openai/helpers/zod";
@@ -30,8 +26,8 @@ import {
   UnsupportedSchemaError,
   type JsonSchemaToGbnfOptions,
 } from "../../../src/engine/grammar/json-schema-to-gbnf.js";
-import { ensureBuiltinModel } from "../../../src/models/builtin.js";
 import { rng } from "../../helpers/rng.js";
+import { useTinyModel } from "../../helpers/tiny-model.js";
 
 const SEEDS = [1, 2, 3];
 const TOKEN_CAP = 300;
@@ -597,8 +593,7 @@ const CASES: Case[] = [
   },
 ];
 
-let llama: Llama;
-let model: LlamaModel;
+const tiny = useTinyModel();
 let context: LlamaContext;
 let sequence: LlamaContextSequence;
 let prompt: Token[];
@@ -606,16 +601,13 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 formats.default(ajv);
 
 before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-  model = await llama.loadModel({ modelPath: await ensureBuiltinModel("tiny") });
-  context = await model.createContext({ sequences: 1, contextSize: 512, batchSize: 64, threads: 1 });
+  await tiny.loaded;
+  context = await tiny.model.createContext({ sequences: 1, contextSize: 512, batchSize: 64, threads: 1 });
   sequence = context.getSequence();
-  prompt = model.tokenize("JSON:");
+  prompt = tiny.model.tokenize("JSON:");
 });
 after(async () => {
   await context?.dispose();
-  await model?.dispose();
-  await llama?.dispose();
 });
 
 /** node-llama-cpp's AddonGrammar.isTextCompatible: does the grammar accept exactly this text? */
@@ -644,7 +636,7 @@ async function generate(
   cap: number,
 ): Promise<{ text: string; tokens: number; finished: boolean }> {
   await sequence.clearHistory();
-  const grammarEvaluationState = new LlamaGrammarEvaluationState({ model, grammar });
+  const grammarEvaluationState = new LlamaGrammarEvaluationState({ model: tiny.model, grammar });
   const tokens: Token[] = [];
   let finished = true;
   for await (const token of sequence.evaluate(prompt, { temperature: 1, seed, grammarEvaluationState })) {
@@ -654,7 +646,7 @@ async function generate(
       break;
     }
   }
-  return { text: model.detokenize(tokens), tokens: tokens.length, finished };
+  return { text: tiny.model.detokenize(tokens), tokens: tokens.length, finished };
 }
 
 const MUTATION_CHARS = [...'{}[],:"0123456789-.eaZ \n\\'];
@@ -686,7 +678,7 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
   for (const c of CASES) {
     it(c.name, async () => {
       const gbnf = jsonSchemaToGbnf(c.schema, c.options);
-      const grammar = await llama.createGrammar({ grammar: gbnf });
+      const grammar = await tiny.llama.createGrammar({ grammar: gbnf });
       const valid = ajvValidator(c.schema);
       for (const text of c.accept ?? []) {
         assert.ok(valid(text), `test data: ajv should accept ${text.slice(0, 80)}`);
@@ -769,7 +761,7 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
     ];
     let checked = 0;
     for (const b of integerRanges) {
-      const grammar = await llama.createGrammar({ grammar: jsonSchemaToGbnf(schemaOf("integer", b)) });
+      const grammar = await tiny.llama.createGrammar({ grammar: jsonSchemaToGbnf(schemaOf("integer", b)) });
       const points = near([0, 1000, 99, 123, ...Object.values(b)].map(Math.round));
       for (const v of points) {
         assert.equal(accepts(grammar, String(v)), Number.isInteger(v) && inRange(v, b), `${JSON.stringify(b)}: ${v}`);
@@ -786,7 +778,7 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
       { min: 0, max: 0 },
     ];
     for (const b of numberRanges) {
-      const grammar = await llama.createGrammar({ grammar: jsonSchemaToGbnf(schemaOf("number", b)) });
+      const grammar = await tiny.llama.createGrammar({ grammar: jsonSchemaToGbnf(schemaOf("number", b)) });
       const texts = near([0, 1, 3, 10, -1, -5]).flatMap((i) =>
         [0, 0.001, 0.25, 0.5, 0.999].map((f) => (i + f === 0 ? "0" : (i + f).toFixed(3).replace(/\.?0+$/, ""))),
       );
@@ -799,7 +791,7 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
   });
 
   it("draft-7 tuples (items as an array, additionalItems)", async () => {
-    const grammar = await llama.createGrammar({
+    const grammar = await tiny.llama.createGrammar({
       grammar: jsonSchemaToGbnf({
         type: "array",
         items: [{ type: "boolean" }, { type: "null" }],
@@ -813,7 +805,7 @@ describe("jsonSchemaToGbnf: grammars checked by llama.cpp and ajv", () => {
   });
 
   it("JSON_OBJECT_GBNF is any JSON object", async () => {
-    const grammar = await llama.createGrammar({ grammar: JSON_OBJECT_GBNF });
+    const grammar = await tiny.llama.createGrammar({ grammar: JSON_OBJECT_GBNF });
     for (const text of ["{}", '{"a":1}', '{ "a": [true, {"b": null}] }']) assert.ok(accepts(grammar, text), text);
     for (const text of ["[]", "1", '"{}"', "{}{}", " {}"]) assert.ok(!accepts(grammar, text), text);
   });
