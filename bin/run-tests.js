@@ -25,7 +25,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // One file at a time: the integration tests each start a server with a real model, and the
-// machine has 2 cores. UV_THREADPOOL_SIZE=1 as in production (see src/cli/entry.ts).
+// machine has 2 cores. UV_THREADPOOL_SIZE=1 as in production (see bin/lavash.cjs).
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
