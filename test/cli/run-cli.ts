@@ -1,10 +1,11 @@
 // Runs `node bin/lavash.cjs ...` as a child process for the command-line tests: with stdin fed from
 // a string (a pipe, so not a terminal), or inside a pseudo-terminal through util-linux `script`.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { after, before } from "node:test";
 import type { LlamaEngineOptions } from "../../src/engine/llama/llama-engine.js";
 import { startTestServer, type TestServer } from "../helpers/server.js";
@@ -44,6 +45,56 @@ function collect(child: ChildProcessWithoutNullStreams, timeoutMs: number, what:
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  /** http://127.0.0.1:PORT of the server. */
+  readonly root: string;
+  /** Its stdout lines and stderr output so far. */
+  readonly log: string[];
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * `lavash serve ARGS --host 127.0.0.1 --port 0` as a child process, resolved once it listens and
+ * GET /health says its models are loaded (fails after 60 s each). The caller kills it.
+ */
+export async function startServeProcess(args: string[], env: NodeJS.ProcessEnv): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [LAVASH, "serve", "--host", "127.0.0.1", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const log: string[] = [];
+  child.stderr.on("data", (d: Buffer) => log.push(d.toString()));
+  try {
+    const root = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line within 60 s:\n${log.join("\n")}`)), 60_000);
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        log.push(line);
+        const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      void exited.then((code) => reject(new Error(`lavash serve exited (${code}):\n${log.join("\n")}`)));
+    });
+    for (let i = 0; ; i++) {
+      const status = await fetch(`${root}/health`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) return { child, root, log, exited };
+      if (i >= 600) throw new Error(`models not loaded within 60 s:\n${log.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
 }
 
 /** Whether util-linux `script` (a pseudo-terminal without node-pty) is installed. */

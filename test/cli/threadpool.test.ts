@@ -4,59 +4,21 @@
 // Observed from outside: the server's thread count (/proc/PID/task) at rest, once its model is
 // loaded, is the same as with UV_THREADPOOL_SIZE=1 set by hand, and 3 less than with 4.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
-import { LAVASH } from "./run-cli.js";
+import { startServeProcess } from "./run-cli.js";
 
 /** Threads of a `lavash serve` started with `pool` as UV_THREADPOOL_SIZE (undefined: unset). */
 async function serverThreads(pool: string | undefined): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env, LAVASH_API_KEY: "" };
   delete env.UV_THREADPOOL_SIZE;
   if (pool !== undefined) env.UV_THREADPOOL_SIZE = pool;
-  const args = [
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--ctx-size",
-    "256",
-    "--parallel",
-    "1",
-    "--threads",
-    "1",
-  ];
-  const child = spawn(process.execPath, [LAVASH, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
-  const log: string[] = [];
-  child.stderr.on("data", (d: Buffer) => log.push(d.toString()));
+  // The model loads on a pool thread: once /health says ready, the pool has started.
+  const server = await startServeProcess(["--ctx-size", "256", "--parallel", "1", "--threads", "1"], env);
   try {
-    const root = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line within 60 s:\n${log.join("\n")}`)), 60_000);
-      createInterface({ input: child.stdout }).on("line", (line) => {
-        log.push(line);
-        const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      child.once("exit", (code) => reject(new Error(`lavash serve exited (${code}):\n${log.join("\n")}`)));
-    });
-    // The model loads on a pool thread: once /health says ready, the pool has started.
-    for (let i = 0; ; i++) {
-      const status = await fetch(`${root}/health`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status === 200) break;
-      assert.ok(i < 600, `model loaded within 60 s:\n${log.join("\n")}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return readdirSync(`/proc/${child.pid}/task`).length;
+    return readdirSync(`/proc/${server.child.pid}/task`).length;
   } finally {
-    child.kill("SIGKILL");
+    server.child.kill("SIGKILL");
   }
 }
 

@@ -2,12 +2,10 @@
 // allows, and are stopped (stream: error event; JSON: 503) when it does not; then the engine is
 // closed. Last, the real `lavash serve` process under SIGTERM.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import OpenAI from "openai";
 import { drainAndClose } from "../../src/server/shutdown.js";
+import { startServeProcess } from "../cli/run-cli.js";
 import { startTestServer } from "../helpers/server.js";
 
 const messages = [{ role: "user" as const, content: "Keep talking." }];
@@ -121,36 +119,11 @@ describe("graceful shutdown", () => {
   });
 
   it("lavash serve drains on SIGTERM and exits 0", { timeout: 120_000 }, async () => {
-    const bin = fileURLToPath(new URL("../../bin/lavash.cjs", import.meta.url));
-    const child = spawn(
-      process.execPath,
-      [bin, "serve", "--host", "127.0.0.1", "--port", "0", "--ctx-size", "1024", "--parallel", "1", "--threads", "1"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, LAVASH_API_KEY: "" },
-      },
+    const { child, root, log, exited } = await startServeProcess(
+      ["--ctx-size", "1024", "--parallel", "1", "--threads", "1"],
+      { ...process.env, LAVASH_API_KEY: "" },
     );
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const log: string[] = [];
-    let listening: (url: string) => void = () => {};
-    const address = new Promise<string>((resolve) => (listening = resolve));
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      log.push(line);
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (m) listening(m[1]!);
-    });
-    child.stderr!.on("data", (d: Buffer) => log.push(d.toString()));
     try {
-      const root = await bounded(address, 60_000, "listening line");
-      for (let i = 0; ; i++) {
-        const status = await fetch(`${root}/health`).then(
-          (r) => r.status,
-          () => 0,
-        );
-        if (status === 200) break;
-        assert.ok(i < 600, "model loaded within 60 s");
-        await new Promise((r) => setTimeout(r, 100));
-      }
       const client = new OpenAI({ baseURL: `${root}/v1`, apiKey: "x", maxRetries: 0 });
       const stream = await client.chat.completions.create({
         model: "tiny",
