@@ -42,6 +42,7 @@ export class ModelEmbeddings {
   private context: Promise<LlamaEmbeddingContext> | null = null;
   /** node-llama-cpp's embedding context evaluates one input at a time: calls queue here. */
   private tail: Promise<unknown> = Promise.resolve();
+  private pending = 0;
   private readonly contextSize: number;
   private vectorSize: number;
 
@@ -164,6 +165,11 @@ export class ModelEmbeddings {
     });
   }
 
+  /** Whether a request is being embedded or waits its turn (keep-alive leaves the model loaded). */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
   async dispose(): Promise<void> {
     await this.tail;
     const context = this.context;
@@ -172,7 +178,8 @@ export class ModelEmbeddings {
   }
 
   private serialized<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
+    this.pending++;
+    const result = this.tail.then(task).finally(() => this.pending--);
     this.tail = result.catch(() => undefined);
     return result;
   }

@@ -46,6 +46,7 @@ import { LlamaScalingSession } from "./scaling-session.js";
 import { checkFits, estimateMemory, mmapWeights } from "./memory-estimate.js";
 import { OutputGrammars } from "./output-grammar.js";
 import { isReproducible, samplerConfigs } from "./sampler-config.js";
+import { IdleClock } from "./idle-clock.js";
 import { ContextScheduler } from "./scheduler.js";
 import { newJob, type LazyGrammar } from "./sequence.js";
 import { ChatChoiceOutputs } from "./tools/choice-output.js";
@@ -108,7 +109,7 @@ export class LlamaEngine implements Engine {
   private readonly specs = new Map<string, ModelSpec>();
   private readonly loaded = new Map<string, LoadedModel>();
   private readonly loading = new Map<string, Promise<LoadedModel>>();
-  private readonly lastUsed = new Map<string, number>();
+  private readonly idleClock: IdleClock;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   /** Per model, created on its first embedding request. */
   private readonly embedders = new Map<string, ModelEmbeddings>();
@@ -119,6 +120,7 @@ export class LlamaEngine implements Engine {
 
   constructor(private readonly options: LlamaEngineOptions) {
     for (const spec of options.models) this.specs.set(spec.id, spec);
+    this.idleClock = new IdleClock((options.keepAlive ?? 0) * 1000);
     this.ready = new Promise<void>((resolve) => (this.begin = resolve)).then(() => this.loadAll());
     this.ready.catch(() => undefined); // observed through `state` and by whoever awaits `ready`
     if (options.deferLoading !== true) this.start();
@@ -285,7 +287,7 @@ export class LlamaEngine implements Engine {
   /** The model, loaded again first if it was unloaded (idle or by an admin); marks it used. */
   private async loadedModel(id: string): Promise<LoadedModel> {
     if (!this.specs.has(id)) throw new EngineError("model_not_found", `model '${id}' is not served`, "model");
-    this.lastUsed.set(id, Date.now());
+    this.idleClock.touch(id);
     const entry = this.loaded.get(id);
     if (entry) return entry;
     // During startup the server answers 503 (clients retry); later a request waits for a reload.
@@ -382,9 +384,11 @@ export class LlamaEngine implements Engine {
     this.keepAliveTimer = setInterval(
       () => {
         for (const [id, entry] of this.loaded) {
-          const idle =
-            entry.scheduler.queued === 0 && entry.scheduler.sequenceStatus().every((s) => s.state === "idle");
-          if (idle && Date.now() - (this.lastUsed.get(id) ?? 0) > seconds * 1000) {
+          const busy =
+            entry.scheduler.queued > 0 ||
+            entry.scheduler.sequenceStatus().some((s) => s.state !== "idle") ||
+            this.embedders.get(id)?.busy === true;
+          if (this.idleClock.expired(id, busy)) {
             this.options.logger.info(`Model '${id}' idle for ${seconds} s: unloading (keep-alive)`);
             void this.unloadModel(id);
           }
@@ -630,6 +634,7 @@ export class LlamaEngine implements Engine {
       scheduler,
     };
     this.loaded.set(spec.id, entry);
+    this.idleClock.touch(spec.id);
     options.logger.info(
       `Model '${spec.id}' ready: ${model.fileInfo.metadata.general.architecture}, ${(model.size / 1e6).toFixed(0)} MB, ` +
         `chat template ${prompt.templateName}, ${parallel} sequences x ${context.contextSize} tokens, ${threads} threads`,
