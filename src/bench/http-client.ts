@@ -35,6 +35,9 @@ export interface StreamHooks {
   onEvents?: (events: readonly SseEvent[]) => void;
 }
 
+/** Bounds the retries over closed keep-alive connections (more than any round leaves idle). */
+const MAX_STALE_RETRIES = 64;
+
 /** POSTs `body` and reads the SSE response, timing every event on arrival. */
 export function streamPost(
   url: string,
@@ -72,7 +75,7 @@ export function streamPost(
       resolve(analyzeStream(events, startedAt, endedAt, cancelled ? httpError : (error ?? httpError), cancelled));
     };
     let req: http.ClientRequest;
-    const send = (retry: boolean): void => {
+    const send = (attempt: number): void => {
       req = lib.request(
         target,
         {
@@ -106,9 +109,11 @@ export function streamPost(
       sent.on("error", (e) => {
         // A kept-alive connection the server had already closed (seen with llama-server right
         // after a streamed response, back to back): the request never reached it, so it is sent
-        // once more on a new connection, as Node's documentation advises. The time lost stays in
-        // the request's timing.
-        if (!retry && !settled && !cancelled && status === 0 && sent.reusedSocket && isConnectionReset(e)) send(true);
+        // again, as Node's documentation advises. The agent may hand the retry another of the
+        // closed connections, so it goes on while the failed try was on a reused one (each try
+        // uses one up; a new connection ends it). The time lost stays in the request's timing.
+        const stale = status === 0 && sent.reusedSocket && isConnectionReset(e);
+        if (stale && !settled && !cancelled && attempt < MAX_STALE_RETRIES) send(attempt + 1);
         else finish(`request error: ${e.message}`);
       });
       sent.setNoDelay(true);
@@ -123,7 +128,7 @@ export function streamPost(
       finish(null);
       req.destroy();
     };
-    send(false);
+    send(0);
     if (hooks.signal?.aborted) cancel();
     else hooks.signal?.addEventListener("abort", cancel, { once: true });
   });
