@@ -78,6 +78,8 @@ export interface TickReport {
   prefills: { slot: number; remaining: number; evaluated: number }[];
   /** Batch positions left unused. */
   room: number;
+  /** The sequences in the batch, in the order they were laid out (ascending: see tick()). */
+  layout: number[];
 }
 
 interface Slot {
@@ -225,9 +227,9 @@ export class ContextScheduler {
   }
 
   /**
-   * Active sequences by (job submission, choice). llama.cpp's matrix kernels treat a batch row
-   * differently by its place in the batch (tiles and remainders), so laying batches out by slot
-   * number would make a seeded request's numbers depend on which slots it happened to get.
+   * Active sequences by (job submission, choice): the order in which a tick plans their prompt
+   * tokens (the oldest request's floor first when the batch runs short). The batch itself is laid
+   * out by sequence (tick()).
    */
   private activeSequences(): ActiveSequence[] {
     const out: ActiveSequence[] = [];
@@ -419,10 +421,18 @@ export class ContextScheduler {
       budget -= count;
       promptTokens += count;
     }
+    // By sequence id. Each sequence has its own KV stream (node-llama-cpp creates contexts with
+    // kv_unified off), and llama.cpp then splits a batch into ubatches that each hold a run of
+    // consecutive sequence ids, the run starting at the first unused entry of the batch: every
+    // ubatch is another pass over all the weights. Laid out in request order, 16 streams whose
+    // requests had taken the sequences in another order went in up to 16 ubatches a decode, and ran
+    // at half the speed (docs/performance.md, "One ubatch a decode").
+    inputs.sort((a, b) => a.seq.slot - b.seq.slot);
     this.options.onTick?.({
       decoding,
       prefills: prefilling.map((seq, i) => ({ slot: seq.slot, remaining: seq.promptRemaining, evaluated: counts[i]! })),
       room: budget,
+      layout: inputs.map((input) => input.seq.slot),
     });
 
     const batchTokens = this.options.batchSize - budget;

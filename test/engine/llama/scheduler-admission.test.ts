@@ -192,6 +192,30 @@ describe("scheduler admission and prefill progress", () => {
     for (const t of h.ticks.slice(2)) for (const p of t.prefills) assert.ok(p.evaluated >= Math.min(2, p.remaining));
   });
 
+  it("lays every batch out by sequence, whatever order the requests came in (one llama.cpp ubatch)", async () => {
+    const h = await harness({ parallel: 3, prefillChunk: "auto" });
+    const [first, second, third] = [job(prompt(users[0]!), 2), job(prompt(users[1]!), 40), job(prompt(users[2]!), 40)];
+    [first, second, third].forEach((j) => h.scheduler.submit(j!));
+    await drain(first!);
+    // The only free sequence is the first request's: the latest request gets the lowest id.
+    const late = job(prompt(users[3]!), 4);
+    h.scheduler.submit(late);
+    await Promise.all([second, third, late].map((j) => drain(j!)));
+    await h.close();
+    assert.deepEqual(
+      h.ticks[0]!.prefills.map((p) => p.slot),
+      [0, 1, 2],
+    );
+    const withLate = h.ticks.filter((t) => t.prefills.some((p) => p.slot === 0));
+    assert.equal(withLate.length, 2, "the first request's prompt, then the late one's");
+    assert.deepEqual(withLate[1]!.layout, [0, 1, 2], "the late request (sequence 0) first, before the older two");
+    for (const t of h.ticks)
+      assert.deepEqual(
+        t.layout,
+        [...t.layout].sort((a, b) => a - b),
+      );
+  });
+
   for (const prefillChunk of [1, "auto"] as const)
     it(`serves eight chats one at a time, then eight at once: all start within two decodes (prefill chunk ${prefillChunk})`, async () => {
       const h = await harness({ parallel: 8, prefillChunk });
