@@ -289,11 +289,12 @@ export class ContextScheduler {
   private async start(job: Job, choice: number, fork: { slot: number; index: BatchLogitIndex } | null): Promise<void> {
     const prompt = job.promptTokens;
     // Everything up to the first await is synchronous, so two starts never take the same sequence.
+    // Only free sequences next to running ones, where there are such: see compactFreeSlots().
+    const candidates = this.compactFreeSlots();
     let target = -1;
     let reused = -1;
-    for (const [i, slot] of this.slots.entries()) {
-      if (slot.active !== null) continue;
-      const shared = sharedPrefixLength(slot.cached, prompt);
+    for (const i of candidates) {
+      const shared = sharedPrefixLength(this.slots[i]!.cached, prompt);
       if (shared > reused) [reused, target] = [shared, i];
     }
     // Continuing most of what a free sequence holds (the next turn of its conversation, the same
@@ -301,7 +302,7 @@ export class ContextScheduler {
     // from than a few shared tokens (every chat shares its template's first tokens) are to this
     // one: take the free sequence least worth keeping, and copy the shared prefix in below.
     if (target >= 0 && reused * 2 < this.slots[target]!.cached.length) {
-      target = this.spareSlot(-1);
+      target = this.spareSlot(-1, candidates);
       reused = sharedPrefixLength(this.slots[target]!.cached, prompt);
     }
     let copyFrom = -1;
@@ -378,12 +379,33 @@ export class ContextScheduler {
    * The free sequence (other than `except`) whose cached state is the least worth keeping: an
    * empty one, else the least recently used.
    */
-  private spareSlot(except: number): number {
+  private spareSlot(except: number, among: readonly number[] = [...this.slots.keys()]): number {
     let best = -1;
     const worth = (slot: Slot) => (slot.cached.length === 0 ? -1 : slot.freedAt);
-    for (const [i, slot] of this.slots.entries())
+    for (const i of among) {
+      const slot = this.slots[i]!;
       if (i !== except && slot.active === null && (best < 0 || worth(slot) < worth(this.slots[best]!))) best = i;
+    }
     return best;
+  }
+
+  /**
+   * The free sequences with the most running neighbours (ids one below and one above), in id
+   * order: a new sequence there joins or extends a run of consecutive ids, which llama.cpp
+   * evaluates as one ubatch (see tick()); anywhere else it starts a run of its own, another pass
+   * over the weights on every tick they share. A prefix cached elsewhere is copied in (start()).
+   */
+  private compactFreeSlots(): number[] {
+    const running = (i: number): number => (this.slots[i]?.active ? 1 : 0);
+    let most = -1;
+    let out: number[] = [];
+    for (const [i, slot] of this.slots.entries()) {
+      if (slot.active !== null) continue;
+      const neighbours = running(i - 1) + running(i + 1);
+      if (neighbours > most) [most, out] = [neighbours, []];
+      if (neighbours === most) out.push(i);
+    }
+    return out;
   }
 
   private async tick(active: ActiveSequence[]): Promise<void> {

@@ -216,6 +216,30 @@ describe("scheduler admission and prefill progress", () => {
       );
   });
 
+  it("starts a request in the free sequence between running ones, so the batch stays one run of ids", async () => {
+    const h = await harness({ parallel: 4, prefillChunk: "auto" });
+    const lengths = [2, 40, 4, 40];
+    const jobs = lengths.map((n, i) => job(prompt(users[i]!), n));
+    jobs.forEach((j) => h.scheduler.submit(j));
+    await drain(jobs[0]!);
+    await drain(jobs[2]!);
+    // Sequences 0 and 2 are free, 0 the longer: 2 (between 1 and 3) keeps the batch one run.
+    const late = job(prompt(users[4]!), 4);
+    h.scheduler.submit(late);
+    await Promise.all([jobs[1], jobs[3], late].map((j) => drain(j!)));
+    await h.close();
+    assert.deepEqual(
+      h.ticks[0]!.prefills.map((p) => p.slot),
+      [0, 1, 2, 3],
+    );
+    const lateTick = h.ticks.findLast((t) => t.prefills.length > 0);
+    assert.deepEqual(
+      lateTick?.prefills.map((p) => p.slot),
+      [2],
+    );
+    assert.deepEqual(lateTick?.layout, [1, 2, 3]);
+  });
+
   for (const prefillChunk of [1, "auto"] as const)
     it(`serves eight chats one at a time, then eight at once: all start within two decodes (prefill chunk ${prefillChunk})`, async () => {
       const h = await harness({ parallel: 8, prefillChunk });
