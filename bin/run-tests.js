@@ -25,7 +25,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 // One file at a time: the integration tests each start a server with a real model, and the
-// machine has 2 cores. UV_THREADPOOL_SIZE=1 as in production (see bin/lavash.cjs).
+// machine has 2 cores. The tests' in-process servers run their native calls on one libuv thread,
+// one after another as the suite has always run them; `lavash serve` takes one per CPU
+// (bin/lavash.cjs), and test/cli/threadpool.test.ts checks that.
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],

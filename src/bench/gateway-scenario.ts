@@ -323,7 +323,7 @@ async function startGateway(
     args,
     recordedArgs: args.slice(1),
     cwd: ROOT,
-    env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+    env: process.env,
     baseUrl: `http://127.0.0.1:${port}`,
     logPath,
     onStartupLine: (line) => {

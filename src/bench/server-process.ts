@@ -152,7 +152,9 @@ export async function startLavashServer(options: ServeOptions): Promise<ServerPr
     // The args recorded in the results leave out node's own path.
     recordedArgs: args.slice(1),
     cwd: options.cwd,
-    env: { ...process.env, UV_THREADPOOL_SIZE: "1" },
+    // bench runs through bin/lavash.cjs: the server gets its libuv pool size (one thread per CPU,
+    // or the user's UV_THREADPOOL_SIZE), as `lavash serve` does.
+    env: process.env,
     baseUrl: `http://127.0.0.1:${port}`,
     logPath: options.logPath,
     onStartupLine: options.onStartupLine,
