@@ -376,8 +376,8 @@ export class ContextScheduler {
   }
 
   /**
-   * The free sequence (other than `except`) whose cached state is the least worth keeping: an
-   * empty one, else the least recently used.
+   * The free sequence (other than `except`, and among `among`: every sequence by default) whose
+   * cached state is the least worth keeping: an empty one, else the least recently used.
    */
   private spareSlot(except: number, among: readonly number[] = [...this.slots.keys()]): number {
     let best = -1;
