@@ -49,7 +49,7 @@ const flagDocs: FlagDoc[] = [
   {
     name: "threads",
     value: "N",
-    help: "CPU threads for llama.cpp (1 for single-token decodes of a small model while that measures faster)",
+    help: "CPU threads for llama.cpp (1 for a small model's decodes of up to 16 tokens while that measures faster)",
     default: "physical cores",
     aliases: ["-t"],
   },

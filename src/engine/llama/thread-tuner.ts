@@ -1,17 +1,22 @@
-// How many compute threads a single-token decode gets. The prebuilt addon starts its compute
-// threads anew for every decode and makes them wait for each other at a barrier that spins without
+// How many compute threads a short decode gets. The prebuilt addon starts its compute threads
+// anew for every decode and makes them wait for each other at a barrier that spins without
 // yielding: when another thread (the server's main thread, a client on the same machine) takes one
 // of their cores, the other spins until it comes back. With one stream on the tiny model that made
 // 15-30% of the 1.4 ms decodes take 25-35 ms, for seconds at a time (docs/performance.md, "Like for
-// like"), while one thread, which has no barrier, decodes in 2.5 ms. So while single-token decodes
-// are short, the tuner keeps the recent times of the setting in use, now and then runs a few
-// decodes with the other, and moves to whichever is faster. Longer decodes (a real model's) and
-// batches are left alone: there one thread costs more than the stalls (measured on the 0.5B
-// shape). llama.cpp computes the same numbers with either setting (test/engine/llama/thread-tuner
-// checks a seeded request, token for token and logprob for logprob).
+// like"), while one thread, which has no barrier, decodes in 2.5 ms. Short batches stall the same
+// way: max_tokens=1 requests 4 at a time decode 2-3 tokens a tick while the main thread answers
+// and reads requests, and their two-thread decodes averaged 6.6-10 ms. So while a decode size's
+// decodes are short, the tuner keeps the recent times of the setting in use for that size, now
+// and then runs a few decodes with the other, and moves to whichever is faster. Longer decodes (a
+// real model's) and larger batches are left alone: there one thread costs more than the stalls
+// (measured on the 0.5B shape). llama.cpp computes the same numbers with either setting
+// (test/engine/llama/thread-tuner checks seeded requests, token for token and logprob for logprob).
+
+/** Decodes of at most this many batch tokens are tuned, each size on its own. */
+export const MAX_TUNED_TOKENS = 16;
 
 /**
- * Single-token decodes are tuned while the faster setting's fastest decode takes at most this
+ * A decode size is tuned while the faster setting's fastest decode takes at most this
  * long, and not at all once every thread's fastest alone exceeds 4 times it (a real model: no try
  * is spent). The fastest decode, not a window's mean: stalls inflate the means of the first
  * windows, and a tuner that judged by them turned itself off for good on a small model.
@@ -39,7 +44,38 @@ const MARGIN = 0.85;
 
 type Setting = "one" | "all";
 
+/** Picks the compute threads of each decode by its size (batch tokens): see the top of this file. */
 export class ThreadTuner {
+  private readonly sizes = new Map<number, SizeTuner>();
+
+  /** `maxThreads`: the server's --threads; with 1 there is nothing to choose. */
+  constructor(private readonly maxThreads: number) {}
+
+  /** Threads for a decode carrying `tokens` batch tokens. */
+  choose(tokens: number): number {
+    return this.tunerOf(tokens)?.choose() ?? this.maxThreads;
+  }
+
+  /** How long a decode of `tokens` tokens took with the `threads` that choose() returned. */
+  record(tokens: number, threads: number, ms: number): void {
+    this.tunerOf(tokens)?.record(threads, ms);
+  }
+
+  /** The threads decodes of `tokens` tokens get now (diagnostics and tests). */
+  threads(tokens = 1): number {
+    return this.tunerOf(tokens)?.threads() ?? this.maxThreads;
+  }
+
+  private tunerOf(tokens: number): SizeTuner | undefined {
+    if (this.maxThreads <= 1 || tokens < 1 || tokens > MAX_TUNED_TOKENS) return undefined;
+    let tuner = this.sizes.get(tokens);
+    if (tuner === undefined) this.sizes.set(tokens, (tuner = new SizeTuner(this.maxThreads)));
+    return tuner;
+  }
+}
+
+/** The tuning of one decode size. */
+class SizeTuner {
   /** The setting in use. */
   private current: Setting = "all";
   /** Recent decode times (ms) of the setting in use. */
@@ -55,17 +91,15 @@ export class ThreadTuner {
   private settling = false;
   private sinceTry = 0;
   private tryEvery = FIRST_TRY_EVERY;
-  /** Set once single-token decodes prove long: from then on every thread, always. */
+  /** Set once this size's decodes prove long: from then on every thread, always. */
   private off: boolean;
 
-  /** `maxThreads`: the server's --threads; with 1 there is nothing to choose. */
   constructor(private readonly maxThreads: number) {
     this.off = maxThreads <= 1;
   }
 
-  /** Threads for a decode carrying `tokens` batch tokens. */
-  choose(tokens: number): number {
-    if (this.off || tokens !== 1) return this.maxThreads;
+  choose(): number {
+    if (this.off) return this.maxThreads;
     if (this.tryLeft === 0 && this.recent.length >= WINDOW) {
       const slowed = this.sinceTry >= SOONEST_TRY && mean(this.recent) > this.best[this.current] * SLOWED;
       if (this.sinceTry >= this.tryEvery || slowed) {
@@ -76,9 +110,8 @@ export class ThreadTuner {
     return this.threadsOf(this.tryLeft > 0 ? other(this.current) : this.current);
   }
 
-  /** How long a decode of `tokens` tokens took with the `threads` that choose() returned. */
-  record(tokens: number, threads: number, ms: number): void {
-    if (this.off || tokens !== 1) return;
+  record(threads: number, ms: number): void {
+    if (this.off) return;
     if (this.tryLeft > 0) {
       if (this.tryLeft < TRY_LENGTH) this.noteDecode(other(this.current), ms, this.tried);
       if (--this.tryLeft > 0) return;
@@ -95,7 +128,6 @@ export class ThreadTuner {
     this.sinceTry++;
   }
 
-  /** The threads single-token decodes get now (diagnostics and tests). */
   threads(): number {
     return this.off ? this.maxThreads : this.threadsOf(this.current);
   }

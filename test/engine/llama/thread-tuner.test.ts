@@ -7,7 +7,7 @@ import type { Token } from "node-llama-cpp";
 import { EventChannel } from "../../../src/engine/event-channel.js";
 import { ContextScheduler, type DecodeThreads } from "../../../src/engine/llama/scheduler.js";
 import { newJob } from "../../../src/engine/llama/sequence.js";
-import { ThreadTuner } from "../../../src/engine/llama/thread-tuner.js";
+import { MAX_TUNED_TOKENS, ThreadTuner } from "../../../src/engine/llama/thread-tuner.js";
 import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
 import type { GenerationEvent } from "../../../src/engine/types.js";
 import { useTinyModel } from "../../helpers/tiny-model.js";
@@ -58,72 +58,132 @@ describe("ThreadTuner", () => {
     assert.ok(ones(used.slice(100)) > 250, `one thread in ${ones(used.slice(100))} of 300 decodes`);
   });
 
-  it("leaves long decodes, batches and a single thread alone", () => {
+  it("tunes each short decode size on its own", () => {
+    const tuner = new ThreadTuner(2);
+    // Single tokens decode faster with two threads; three-token decodes (max_tokens=1 requests
+    // arriving while the main thread answers others) stall with two.
+    const used: Record<number, number[]> = { 1: [], 3: [] };
+    for (let i = 0; i < 600; i++) {
+      const tokens = i % 2 === 0 ? 1 : 3;
+      const threads = tuner.choose(tokens);
+      used[tokens]!.push(threads);
+      tuner.record(tokens, threads, tokens === 1 ? (threads === 2 ? 1.5 : 2.6) : threads === 2 ? 9 : 3.5);
+    }
+    assert.equal(tuner.threads(1), 2);
+    assert.equal(tuner.threads(3), 1);
+    assert.ok(ones(used[3]!.slice(100)) > 180, `one thread in ${ones(used[3]!.slice(100))} of 200 three-token decodes`);
+    assert.ok(ones(used[1]!) <= 16, `one thread in ${ones(used[1]!)} of 300 single-token decodes`);
+  });
+
+  it("leaves long decodes, large batches and a single thread alone", () => {
     const model = new ThreadTuner(2);
-    // A real model's single-token decode: one thread is never tried.
+    // A real model's decodes: one thread is never tried, for single tokens or short batches.
     assert.deepEqual([...new Set(drive(model, 500, (t) => (t === 2 ? 21 : 38)))], [2]);
+    assert.deepEqual([...new Set(drive(model, 500, (t) => (t === 2 ? 30 : 55), 4))], [2]);
     const small = new ThreadTuner(2);
-    assert.deepEqual([...new Set(drive(small, 500, (t) => (t === 1 ? 1 : 10), 4))], [2], "batches get every thread");
+    assert.deepEqual(
+      [...new Set(drive(small, 500, (t) => (t === 1 ? 1 : 10), MAX_TUNED_TOKENS + 1))],
+      [2],
+      "larger batches get every thread",
+    );
     assert.deepEqual([...new Set(drive(new ThreadTuner(1), 50, () => 1))], [1]);
+    assert.deepEqual([...new Set(drive(new ThreadTuner(1), 50, () => 1, 3))], [1]);
   });
 });
 
 describe("decodes with one thread or two", () => {
   const tiny = useTinyModel();
 
-  /** A seeded 24-token generation with logprobs, each decode's threads picked by `threads`. */
-  async function generate(threads: DecodeThreads): Promise<{ tokens: number[]; logprobs: number[] }> {
-    const context = await tiny.model.createContext({ sequences: 1, contextSize: 256, batchSize: 64, threads: 2 });
+  const prompts = [
+    "The quick brown fox jumps over the lazy dog. Once upon a time,",
+    "In a hole in the ground there lived",
+  ];
+
+  /**
+   * Seeded 24-token generations with logprobs, one per prompt of `count`, run together (so their
+   * tokens share decodes), each decode's threads picked by `threads`.
+   */
+  async function generate(threads: DecodeThreads, count: number): Promise<{ tokens: number[]; logprobs: number[] }[]> {
+    const context = await tiny.model.createContext({ sequences: count, contextSize: 256, batchSize: 64, threads: 2 });
     const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
-      parallel: 1,
+      parallel: count,
       contextSize: context.contextSize,
       batchSize: context.batchSize,
       prefillChunk: 64,
       maxQueue: 4,
       threads,
     });
-    const job = newJob(
-      {
-        promptTokens: tiny.model.tokenize(
-          "The quick brown fox jumps over the lazy dog. Once upon a time,",
-          false,
-        ) as Token[],
-        maxTokens: 24,
-        stop: [],
-        samplers: [{ temperature: 1, seed: 7 }],
-        logprobs: 2,
-        scoreChoices: false,
-        echo: false,
-        reproducible: true,
-        channel: new EventChannel<GenerationEvent>(() => {}),
-      },
-      1,
+    const jobs = prompts.slice(0, count).map((prompt, i) =>
+      newJob(
+        {
+          promptTokens: tiny.model.tokenize(prompt, false) as Token[],
+          maxTokens: 24,
+          stop: [],
+          samplers: [{ temperature: 1, seed: 7 + i }],
+          logprobs: 2,
+          scoreChoices: false,
+          echo: false,
+          reproducible: true,
+          channel: new EventChannel<GenerationEvent>(() => {}),
+        },
+        1,
+      ),
     );
-    scheduler.submit(job);
-    const tokens: number[] = [];
-    const logprobs: number[] = [];
-    for await (const event of job.channel) {
-      if (event.type !== "text") continue;
-      for (const entry of event.logprobs ?? []) {
-        tokens.push(entry.token);
-        logprobs.push(entry.logprob);
-      }
-    }
+    for (const job of jobs) scheduler.submit(job);
+    const results = await Promise.all(
+      jobs.map(async (job) => {
+        const tokens: number[] = [];
+        const logprobs: number[] = [];
+        for await (const event of job.channel) {
+          if (event.type !== "text") continue;
+          for (const entry of event.logprobs ?? []) {
+            tokens.push(entry.token);
+            logprobs.push(entry.logprob);
+          }
+        }
+        return { tokens, logprobs };
+      }),
+    );
     await scheduler.close();
     await context.dispose();
-    return { tokens, logprobs };
+    return results;
   }
 
-  it("gives the same tokens and logprobs", async () => {
-    const fixed = (n: number): DecodeThreads => ({ choose: () => n, record: () => {} });
-    let decodes = 0;
-    const alternating: DecodeThreads = { choose: () => (decodes++ % 2 === 0 ? 1 : 2), record: () => {} };
-    const two = await generate(fixed(2));
-    const one = await generate(fixed(1));
-    const mixed = await generate(alternating);
-    assert.equal(two.tokens.length, 24);
-    assert.deepEqual(one, two);
-    assert.deepEqual(mixed, two);
-    assert.ok(decodes > 20, `${decodes} decodes alternated`);
-  });
+  /** Each decode's threads from `pick`; the sizes of the decodes it was asked about are kept in `sizes`. */
+  function threadsBy(pick: () => number, sizes: number[] = []): DecodeThreads {
+    return {
+      choose: (tokens) => {
+        sizes.push(tokens);
+        return pick();
+      },
+      record: () => {},
+    };
+  }
+
+  for (const count of [1, 2]) {
+    it(`gives the same tokens and logprobs (${count} sequence${count > 1 ? "s" : ""} a decode)`, async () => {
+      let decodes = 0;
+      const sizes: number[] = [];
+      const two = await generate(
+        threadsBy(() => 2),
+        count,
+      );
+      const one = await generate(
+        threadsBy(() => 1),
+        count,
+      );
+      const mixed = await generate(
+        threadsBy(() => (decodes++ % 2 === 0 ? 1 : 2), sizes),
+        count,
+      );
+      for (const result of two) assert.equal(result.tokens.length, 24);
+      assert.deepEqual(one, two);
+      assert.deepEqual(mixed, two);
+      assert.ok(decodes > 20, `${decodes} decodes alternated`);
+      assert.ok(
+        sizes.filter((tokens) => tokens === count).length > 20,
+        `decodes of ${count} tokens: ${sizes.join(",")}`,
+      );
+    });
+  }
 });
