@@ -28,6 +28,13 @@ import type { TokenPieces } from "./token-pieces.js";
 
 /** Largest paced chunk (prefillChunk "auto"). */
 const AUTO_MAX_CHUNK = 128;
+/**
+ * Context cells a prefix copy may move per prompt token it saves. A copy moves the source's whole KV
+ * stream (placement()): on the 0.5B shape on 2 vCPUs, 32,768 cells took ~50 ms, where a prompt token
+ * costs ~2.5 ms to evaluate again, so copies pay from ~1 token per 1,600 cells; at 1,024 a copy
+ * saves at least 1.6 times what it costs there (docs/performance.md, "Prefix copies").
+ */
+const COPIED_CELLS_PER_TOKEN = 1024;
 /** A tick with prompt tokens may take this many times a decode-only tick (prefillChunk "auto"). */
 const AUTO_SLOWDOWN = 2.5;
 /**
@@ -281,49 +288,28 @@ export class ContextScheduler {
   }
 
   /**
-   * Starts a choice in a free sequence, reusing the longest KV prefix available: the free
-   * sequence's own cache, or a copy of any sequence's. With `fork`, the choice starts as a copy of
-   * its leader right after the leader's prompt was evaluated, sampling its first token from the
-   * leader's logits (batch position `index`).
+   * Starts a choice in a free sequence, reusing a KV prefix where one is worth it: the free
+   * sequence's own cache, or a copy of another sequence's (placement()). With `fork`, the choice
+   * starts as a copy of its leader right after the leader's prompt was evaluated, sampling its
+   * first token from the leader's logits (batch position `index`).
    */
   private async start(job: Job, choice: number, fork: { slot: number; index: BatchLogitIndex } | null): Promise<void> {
     const prompt = job.promptTokens;
     // Everything up to the first await is synchronous, so two starts never take the same sequence.
-    // Only free sequences next to running ones, where there are such: see compactFreeSlots().
-    const candidates = this.compactFreeSlots();
-    let target = -1;
-    let reused = -1;
-    for (const i of candidates) {
-      const shared = sharedPrefixLength(this.slots[i]!.cached, prompt);
-      if (shared > reused) [reused, target] = [shared, i];
-    }
-    // Continuing most of what a free sequence holds (the next turn of its conversation, the same
-    // prompt again): reuse it in place. Otherwise its state is worth more to the prompts it came
-    // from than a few shared tokens (every chat shares its template's first tokens) are to this
-    // one: take the free sequence least worth keeping, and copy the shared prefix in below.
-    if (target >= 0 && reused * 2 < this.slots[target]!.cached.length) {
-      target = this.spareSlot(-1, candidates);
-      reused = sharedPrefixLength(this.slots[target]!.cached, prompt);
-    }
-    let copyFrom = -1;
-    if (fork) [copyFrom, reused] = [fork.slot, prompt.length];
-    else {
-      for (const [i, slot] of this.slots.entries()) {
-        if (i === target) continue;
-        const shared = sharedPrefixLength(slot.active ? slot.active.kvTokens() : slot.cached, prompt);
-        if (shared > reused) [reused, copyFrom] = [shared, i];
-      }
-      const keep = reevaluatedPromptTokens(job);
-      // Echo scoring needs the logits of every prompt position: it evaluates the whole prompt.
-      const scratch = (job.echo && job.logprobs !== null && choice === 0) || job.chain?.reuseKvCache === false;
-      reused = scratch ? 0 : Math.max(0, Math.min(reused, prompt.length - keep));
-      if (reused === 0) copyFrom = -1;
-      // Chains branch and come back (an MH proposal that is rejected, SMC's copies): rather than
-      // cut a longer state, leave it for later and take a copy into a spare free sequence.
-      if (job.chain && copyFrom < 0 && reused > 0 && this.slots[target]!.cached.length > reused) {
-        const spare = this.spareSlot(target);
-        if (spare >= 0) [copyFrom, target] = [target, spare];
-      }
+    let { target, copyFrom, reused } = fork
+      ? { ...this.placement(prompt, 0), copyFrom: fork.slot, reused: prompt.length }
+      : this.placement(
+          prompt,
+          // Echo scoring needs the logits of every prompt position: it evaluates the whole prompt.
+          (job.echo && job.logprobs !== null && choice === 0) || job.chain?.reuseKvCache === false
+            ? 0
+            : prompt.length - reevaluatedPromptTokens(job),
+        );
+    // Chains branch and come back (an MH proposal that is rejected, SMC's copies): rather than
+    // cut a longer state, leave it for later and take a copy into a spare free sequence.
+    if (!fork && job.chain && copyFrom < 0 && reused > 0 && this.slots[target]!.cached.length > reused) {
+      const spare = this.spareSlot(target);
+      if (spare >= 0) [copyFrom, target] = [target, spare];
     }
     const slot = this.slots[target]!;
     slot.cached = [];
@@ -360,19 +346,60 @@ export class ContextScheduler {
   }
 
   /**
-   * Prompt tokens a (non-chain) job for `prompt` starting now would reuse, as start() picks them:
-   * the longest prefix any sequence holds (free or running), less the prompt tokens always
-   * evaluated again (reevaluatedPromptTokens); none when `scratch` (echo with logprobs evaluates all).
+   * Prompt tokens a (non-chain) job for `prompt` starting now would reuse, as start() places it
+   * (placement()); none when `scratch` (echo with logprobs evaluates all). With no sequence free,
+   * the longest prefix any sequence holds: the one that frees first may be the one it holds.
    * Reads the slots only: nothing is copied, evaluated or taken.
    */
   cachedPrefix(prompt: readonly Token[], scratch: boolean, reproducible: boolean): number {
-    if (scratch) return 0;
+    const limit = scratch ? 0 : prompt.length - reevaluatedPromptTokens({ reproducible });
+    if (this.slots.some((slot) => slot.active === null)) return this.placement(prompt, limit).reused;
     let best = 0;
-    for (const slot of this.slots) {
-      const held = slot.active ? slot.active.kvTokens() : slot.cached;
-      best = Math.max(best, sharedPrefixLength(held, prompt));
+    for (const slot of this.slots) best = Math.max(best, sharedPrefixLength(slot.active!.kvTokens(), prompt));
+    return Math.max(0, Math.min(best, limit));
+  }
+
+  /**
+   * Where a choice for `prompt` starts, reusing at most `limit` prompt tokens (the rest is
+   * evaluated again): the free sequence it takes (`target`, -1 if none is free), the sequence
+   * whose state is copied into it first (`copyFrom`, -1 for none), and the prompt tokens it then
+   * reuses. Reads the slots only.
+   *
+   * A free sequence that holds most of its own state as this prompt's prefix (the next turn of its
+   * conversation, the same prompt again) is reused in place. Otherwise its state is worth more to
+   * the prompts it came from than a few shared tokens (every chat shares its template's first
+   * tokens) are to this one: it takes the free sequence least worth keeping. A longer prefix held
+   * by another sequence is copied in when it is at least minCopiedPrefix() tokens: each sequence
+   * has its own KV stream, and llama.cpp copies the source's whole stream, every cell of the
+   * context on every layer, whatever the prefix's length, inside the next decode.
+   */
+  private placement(prompt: readonly Token[], limit: number): { target: number; copyFrom: number; reused: number } {
+    const reusable = (held: readonly Token[]): number => Math.max(0, Math.min(sharedPrefixLength(held, prompt), limit));
+    // Only free sequences next to running ones, where there are such: see compactFreeSlots().
+    const candidates = this.compactFreeSlots();
+    let target = -1;
+    let reused = -1;
+    for (const i of candidates) {
+      const shared = sharedPrefixLength(this.slots[i]!.cached, prompt);
+      if (shared > reused) [reused, target] = [shared, i];
     }
-    return Math.max(0, Math.min(best, prompt.length - reevaluatedPromptTokens({ reproducible })));
+    if (target >= 0 && reused * 2 < this.slots[target]!.cached.length) target = this.spareSlot(-1, candidates);
+    reused = target >= 0 ? reusable(this.slots[target]!.cached) : 0;
+    let copyFrom = -1;
+    for (const [i, slot] of this.slots.entries()) {
+      if (i === target) continue;
+      const shared = reusable(slot.active ? slot.active.kvTokens() : slot.cached);
+      if (shared > reused && shared >= this.minCopiedPrefix()) [reused, copyFrom] = [shared, i];
+    }
+    return { target, copyFrom, reused };
+  }
+
+  /**
+   * The shortest prefix worth copying from another sequence: one prompt token per COPIED_CELLS_PER_TOKEN
+   * cells of the context that the copy moves (see placement()).
+   */
+  private minCopiedPrefix(): number {
+    return Math.max(1, Math.ceil(this.options.contextSize / COPIED_CELLS_PER_TOKEN));
   }
 
   /**
