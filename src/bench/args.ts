@@ -95,8 +95,12 @@ export const DEFAULTS = {
   parallel: 8,
   /** Per scenario: the prefix scenario's ~1,000-token system prompt, the fairness one's ~2,000-token prompt. */
   ctxSize: { throughput: 1024, prefix: 2048, fairness: 4096 } as Readonly<Record<Scenario, number>>,
-  /** max_tokens=1 requests when comparing (0 otherwise unless --short-requests is given). */
-  shortRequests: 64,
+  /**
+   * max_tokens=1 requests when comparing (0 otherwise unless --short-requests is given). A round of
+   * 64 took 0.2-0.35 s on tiny and its rate was bimodal (188, 335, 190 req/s in one run): 256
+   * spreads a round over a second or more.
+   */
+  shortRequests: 256,
   shortConcurrency: 4,
   /** Streamed max_tokens=1 requests sent one at a time, per round, for TTFT at 1 stream (when comparing). */
   ttftRequests: 24,
