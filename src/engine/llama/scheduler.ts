@@ -420,7 +420,7 @@ export class ContextScheduler {
    * The free sequences with the most running neighbours (ids one below and one above), in id
    * order: a new sequence there joins or extends a run of consecutive ids, which llama.cpp
    * evaluates as one ubatch (see tick()); anywhere else it starts a run of its own, another pass
-   * over the weights on every tick they share. A prefix cached elsewhere is copied in (start()).
+   * over the weights on every tick they share. A prefix held elsewhere may be copied in (placement()).
    */
   private compactFreeSlots(): number[] {
     const running = (i: number): number => (this.slots[i]?.active ? 1 : 0);
