@@ -42,6 +42,13 @@ const AUTO_SLOWDOWN = 2.5;
  * 8 requests sent at once reached the engine over 5-13 ms on 2 vCPUs (tiny model, measured).
  */
 const GATHER_MAX_MS = 12;
+/**
+ * Shortest decode after which the rows ending their requests are sampled one at a time (see
+ * tick). A sample over a 152k vocabulary takes ~1.5 ms on 2 vCPUs: after a 30 ms decode (the
+ * 0.5B shape) one at a time costs little and lets the next requests make the next decode; after a
+ * 3 ms one (tiny) it lengthens the tick by a third (docs/performance.md, "Answers first").
+ */
+const SERIAL_ENDINGS_MIN_DECODE_MS = 10;
 
 export interface SchedulerOptions {
   /** Sequences the context was created with. */
@@ -69,6 +76,11 @@ export interface SchedulerOptions {
    * over the threads the context was created with. Tests pass their own.
    */
   threads?: DecodeThreads;
+  /**
+   * Shortest decode (ms) after which the rows ending their requests are sampled one at a time
+   * (see tick); default SERIAL_ENDINGS_MIN_DECODE_MS. Tests set it to see both orders on any CPU.
+   */
+  serialEndingsAfterMs?: number;
 }
 
 /** ThreadTuner's side of the scheduler. */
@@ -506,17 +518,22 @@ export class ContextScheduler {
       this.stats.sequencesDecoded += decoding;
     }
 
-    // Sampling (and scoring) of different sequences is independent: run it concurrently. The
-    // samples run one after another on the worker thread while the main thread waits: hand each
-    // sequence's events over as soon as it is sampled while others still are (its first token
-    // reaches the client a few samples earlier); the last one's wait for the next decode (staged).
-    let sampling = inputs.length;
-    await Promise.all(
-      inputs.map(async (input, i) => {
-        await this.afterDecode(input, placed[i]!);
-        if (--sampling > 0) this.flushEvents();
-      }),
-    );
+    // Sampling (and scoring) of different sequences is independent. Each sequence's events are
+    // handed over as soon as it is sampled while others still are (its token reaches the client a
+    // few samples earlier); the last one's wait for the next decode (staged). After a long decode,
+    // rows that end their request go first, one at a time: libuv's pool has a thread per core, and
+    // a sample running alone keeps a core free for the main thread to write those answers and read
+    // the requests that follow, which then join the next decode instead of the one after. The rest
+    // run concurrently, on every pool thread.
+    const serialEndings = decodeMs >= (this.options.serialEndingsAfterMs ?? SERIAL_ENDINGS_MIN_DECODE_MS);
+    const ending = inputs.map((input) => serialEndings && samplesLastToken(input));
+    let left = inputs.length;
+    const sample = async (i: number): Promise<void> => {
+      await this.afterDecode(inputs[i]!, placed[i]!);
+      if (--left > 0) this.flushEvents();
+    };
+    for (const [i, ends] of ending.entries()) if (ends) await sample(i);
+    await Promise.all(ending.flatMap((ends, i) => (ends ? [] : [sample(i)])));
   }
 
   private async afterDecode({ seq, tokens, logitIndexes }: BatchInput, placed: Uint32Array): Promise<void> {
@@ -688,6 +705,15 @@ export class ContextScheduler {
     this.staged = [];
     for (const [channel, event] of staged) channel.push(event);
   }
+}
+
+/**
+ * Whether this row's sample is its sequence's last token: max_tokens is then reached (a stop
+ * sequence or end-of-generation token can end it too, but is not known before the sample).
+ */
+function samplesLastToken({ seq, tokens, logitIndexes }: BatchInput): boolean {
+  const samples = logitIndexes.length > 0 && (seq.phase === "decode" || tokens.length === seq.promptRemaining);
+  return samples && seq.generated.length + 1 >= seq.job.maxTokens;
 }
 
 function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {

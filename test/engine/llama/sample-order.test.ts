@@ -1,0 +1,127 @@
+// After a long decode, the rows whose sample is their sequence's last token are sampled first, one
+// at a time, and the rest concurrently: a free core then writes the finished answers and reads the
+// requests that follow. After a short one all are sampled at once. On the real tiny model, whose
+// decodes are short: the tests set the threshold (0 ms: every decode counts as long). The
+// scheduler's native sampleToken is wrapped to record when each call is made and returns.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Token } from "node-llama-cpp";
+import { EventChannel } from "../../../src/engine/event-channel.js";
+import { ContextScheduler } from "../../../src/engine/llama/scheduler.js";
+import { newJob, type Job } from "../../../src/engine/llama/sequence.js";
+import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
+import type { GenerationEvent } from "../../../src/engine/types.js";
+import { useTinyModel } from "../../helpers/tiny-model.js";
+
+const tiny = useTinyModel();
+
+function job(promptTokens: readonly Token[], maxTokens: number): Job {
+  return newJob(
+    {
+      promptTokens,
+      maxTokens,
+      stop: [],
+      samplers: [{ temperature: 1, seed: 7 }],
+      logprobs: null,
+      scoreChoices: false,
+      echo: false,
+      reproducible: true,
+      channel: new EventChannel<GenerationEvent>(() => {}),
+    },
+    1,
+  );
+}
+
+type Step = "call" | "return";
+
+/**
+ * Runs jobs submitted together (one tick admits them all) and returns each tick's sampleToken
+ * calls and returns, in order, for the ticks that sampled anything.
+ */
+async function sampleSteps(
+  specs: { prompt: string; maxTokens: number }[],
+  serialEndingsAfterMs = 0,
+): Promise<Step[][]> {
+  const context = await tiny.model.createContext({
+    sequences: specs.length,
+    contextSize: 1024,
+    batchSize: 512,
+    threads: 2,
+  });
+  const ticks: Step[][] = [];
+  const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
+    parallel: specs.length,
+    contextSize: context.contextSize,
+    batchSize: context.batchSize,
+    prefillChunk: 512,
+    maxQueue: 8,
+    serialEndingsAfterMs,
+    onTick: () => ticks.push([]),
+  });
+  // The native context is the addon's object, whose methods are read-only: wrap it in a proxy.
+  const holder = scheduler as unknown as { native: object };
+  const native = holder.native as Record<string | symbol, unknown>;
+  holder.native = new Proxy(native, {
+    get(target, property) {
+      const value = target[property];
+      if (typeof value !== "function") return value;
+      if (property !== "sampleToken") return value.bind(target);
+      return async (...args: unknown[]) => {
+        ticks.at(-1)?.push("call");
+        const token = await value.apply(target, args);
+        ticks.at(-1)?.push("return");
+        return token;
+      };
+    },
+  });
+  const jobs = specs.map(({ prompt, maxTokens }) => job(tiny.model.tokenize(prompt, false), maxTokens));
+  for (const j of jobs) scheduler.submit(j);
+  await Promise.all(
+    jobs.map(async (j) => {
+      for await (const _ of j.channel);
+    }),
+  );
+  await scheduler.close();
+  await context.dispose();
+  return ticks.filter((steps) => steps.length > 0);
+}
+
+const serial = (n: number): Step[] => Array.from({ length: n }, () => ["call", "return"] as Step[]).flat();
+
+describe("sampling order after a decode", () => {
+  it("samples requests that end with this token one at a time after a long decode", async () => {
+    const ticks = await sampleSteps([
+      { prompt: "The quick brown fox", maxTokens: 1 },
+      { prompt: "Once upon a time", maxTokens: 1 },
+      { prompt: "Seven green parrots", maxTokens: 1 },
+    ]);
+    assert.deepEqual(ticks, [serial(3)]);
+  });
+
+  it("samples the ending row alone first, then the others together", async () => {
+    const ticks = await sampleSteps([
+      { prompt: "The quick brown fox", maxTokens: 2 },
+      { prompt: "Once upon a time", maxTokens: 5 },
+      { prompt: "Seven green parrots", maxTokens: 5 },
+    ]);
+    assert.equal(ticks.length, 5, JSON.stringify(ticks));
+    // First tick: nobody ends, three samples in flight at once.
+    assert.deepEqual(ticks[0], ["call", "call", "call", "return", "return", "return"]);
+    // Second: the first request's last token alone, then the two others together.
+    assert.deepEqual(ticks[1], ["call", "return", "call", "call", "return", "return"]);
+    // Third and fourth: two streams going on; fifth: both end, one after the other.
+    assert.deepEqual(ticks[2], ["call", "call", "return", "return"]);
+    assert.deepEqual(ticks[4], serial(2));
+  });
+
+  it("samples every row at once after a decode shorter than the threshold", async () => {
+    const ticks = await sampleSteps(
+      [
+        { prompt: "The quick brown fox", maxTokens: 1 },
+        { prompt: "Once upon a time", maxTokens: 1 },
+      ],
+      Number.POSITIVE_INFINITY,
+    );
+    assert.deepEqual(ticks, [["call", "call", "return", "return"]]);
+  });
+});
