@@ -15,13 +15,21 @@ import { useTinyModel } from "../../helpers/tiny-model.js";
 
 const tiny = useTinyModel();
 
+/** End-of-generation tokens, banned so that every request runs to its max_tokens on any CPU. */
+function endOfGenerationBias(): { tokenBiasKeys: Uint32Array; tokenBiasValues: Float32Array } {
+  const size = tiny.model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+  const eog = Array.from({ length: size }, (_, t) => t).filter((t) => tiny.model.isEogToken(t as Token));
+  assert.ok(eog.length > 0);
+  return { tokenBiasKeys: Uint32Array.from(eog), tokenBiasValues: new Float32Array(eog.length).fill(-Infinity) };
+}
+
 function job(promptTokens: readonly Token[], maxTokens: number): Job {
   return newJob(
     {
       promptTokens,
       maxTokens,
       stop: [],
-      samplers: [{ temperature: 1, seed: 7 }],
+      samplers: [{ temperature: 1, seed: 7, ...endOfGenerationBias() }],
       logprobs: null,
       scoreChoices: false,
       echo: false,
@@ -111,6 +119,7 @@ describe("sampling order after a decode", () => {
     assert.deepEqual(ticks[1], ["call", "return", "call", "call", "return", "return"]);
     // Third and fourth: two streams going on; fifth: both end, one after the other.
     assert.deepEqual(ticks[2], ["call", "call", "return", "return"]);
+    assert.deepEqual(ticks[3], ["call", "call", "return", "return"]);
     assert.deepEqual(ticks[4], serial(2));
   });
 
