@@ -6,38 +6,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Token } from "node-llama-cpp";
-import { EventChannel } from "../../../src/engine/event-channel.js";
-import { ContextScheduler } from "../../../src/engine/llama/scheduler.js";
-import { newJob, type Job } from "../../../src/engine/llama/sequence.js";
-import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
-import type { GenerationEvent } from "../../../src/engine/types.js";
+import type { ContextScheduler } from "../../../src/engine/llama/scheduler.js";
 import { useTinyModel } from "../../helpers/tiny-model.js";
+import { drain, plainJob, tinyScheduler } from "../../helpers/tiny-scheduler.js";
 
 const tiny = useTinyModel();
-
-function job(promptTokens: readonly Token[]): Job {
-  return newJob(
-    {
-      promptTokens,
-      maxTokens: 2,
-      stop: [],
-      samplers: [{ temperature: 0 }],
-      logprobs: null,
-      scoreChoices: false,
-      echo: false,
-      reproducible: true,
-      channel: new EventChannel<GenerationEvent>(() => {}),
-    },
-    1,
-  );
-}
 
 /** Runs `prompt` to the end; returns what the probe said before it started and what it reused. */
 async function run(scheduler: ContextScheduler, prompt: readonly Token[]): Promise<{ probed: number; reused: number }> {
   const probed = scheduler.cachedPrefix(prompt, false, true);
-  const j = job(prompt);
+  const j = plainJob(prompt, 2);
   scheduler.submit(j);
-  for await (const _ of j.channel);
+  await drain(j);
   return { probed, reused: j.cachedPromptTokens };
 }
 
@@ -49,14 +29,7 @@ async function run(scheduler: ContextScheduler, prompt: readonly Token[]): Promi
 async function scenario(
   contextSize: number,
 ): Promise<{ short: { probed: number; reused: number }; long: { probed: number; reused: number } }> {
-  const context = await tiny.model.createContext({ sequences: 3, contextSize, batchSize: 512, threads: 2 });
-  const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
-    parallel: 3,
-    contextSize: context.contextSize,
-    batchSize: context.batchSize,
-    prefillChunk: 512,
-    maxQueue: 8,
-  });
+  const { scheduler, close } = await tinyScheduler(tiny, { parallel: 3, contextSize, prefillChunk: 512, maxQueue: 8 });
   const base = tiny.model.tokenize(
     "The quick brown fox jumps over the lazy dog. Once upon a time, in a land far away, there lived a king.",
     false,
@@ -68,8 +41,7 @@ async function scenario(
   await run(scheduler, base);
   const short = await run(scheduler, [...base.slice(0, 3), ...other]);
   const long = await run(scheduler, [...base.slice(0, 12), ...other]);
-  await scheduler.close();
-  await context.dispose();
+  await close();
   return { short, long };
 }
 

@@ -6,12 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Token } from "node-llama-cpp";
-import { EventChannel } from "../../../src/engine/event-channel.js";
-import { ContextScheduler } from "../../../src/engine/llama/scheduler.js";
-import { newJob, type Job } from "../../../src/engine/llama/sequence.js";
-import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
-import type { GenerationEvent } from "../../../src/engine/types.js";
 import { useTinyModel } from "../../helpers/tiny-model.js";
+import { drain, plainJob, tinyScheduler } from "../../helpers/tiny-scheduler.js";
 
 const tiny = useTinyModel();
 
@@ -21,23 +17,6 @@ function endOfGenerationBias(): { tokenBiasKeys: Uint32Array; tokenBiasValues: F
   const eog = Array.from({ length: size }, (_, t) => t).filter((t) => tiny.model.isEogToken(t as Token));
   assert.ok(eog.length > 0);
   return { tokenBiasKeys: Uint32Array.from(eog), tokenBiasValues: new Float32Array(eog.length).fill(-Infinity) };
-}
-
-function job(promptTokens: readonly Token[], maxTokens: number): Job {
-  return newJob(
-    {
-      promptTokens,
-      maxTokens,
-      stop: [],
-      samplers: [{ temperature: 1, seed: 7, ...endOfGenerationBias() }],
-      logprobs: null,
-      scoreChoices: false,
-      echo: false,
-      reproducible: true,
-      channel: new EventChannel<GenerationEvent>(() => {}),
-    },
-    1,
-  );
 }
 
 type Step = "call" | "return";
@@ -50,17 +29,9 @@ async function sampleSteps(
   specs: { prompt: string; maxTokens: number }[],
   serialEndingsAfterMs = 0,
 ): Promise<Step[][]> {
-  const context = await tiny.model.createContext({
-    sequences: specs.length,
-    contextSize: 1024,
-    batchSize: 512,
-    threads: 2,
-  });
   const ticks: Step[][] = [];
-  const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
+  const { scheduler, close } = await tinyScheduler(tiny, {
     parallel: specs.length,
-    contextSize: context.contextSize,
-    batchSize: context.batchSize,
     prefillChunk: 512,
     maxQueue: 8,
     serialEndingsAfterMs,
@@ -82,15 +53,13 @@ async function sampleSteps(
       };
     },
   });
-  const jobs = specs.map(({ prompt, maxTokens }) => job(tiny.model.tokenize(prompt, false), maxTokens));
-  for (const j of jobs) scheduler.submit(j);
-  await Promise.all(
-    jobs.map(async (j) => {
-      for await (const _ of j.channel);
-    }),
+  const bias = endOfGenerationBias();
+  const jobs = specs.map(({ prompt, maxTokens }) =>
+    plainJob(tiny.model.tokenize(prompt, false), maxTokens, { samplers: [{ temperature: 1, seed: 7, ...bias }] }),
   );
-  await scheduler.close();
-  await context.dispose();
+  for (const j of jobs) scheduler.submit(j);
+  await Promise.all(jobs.map(drain));
+  await close();
   return ticks.filter((steps) => steps.length > 0);
 }
 

@@ -5,12 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Token } from "node-llama-cpp";
-import { EventChannel } from "../../../src/engine/event-channel.js";
-import { ContextScheduler, type SchedulerOptions, type TickReport } from "../../../src/engine/llama/scheduler.js";
-import { newJob, type Job } from "../../../src/engine/llama/sequence.js";
-import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
-import type { GenerationEvent } from "../../../src/engine/types.js";
+import type { ContextScheduler, SchedulerOptions, TickReport } from "../../../src/engine/llama/scheduler.js";
+import type { Job } from "../../../src/engine/llama/sequence.js";
 import { useTinyModel } from "../../helpers/tiny-model.js";
+import { drain, plainJob, tinyScheduler } from "../../helpers/tiny-scheduler.js";
 
 const tiny = useTinyModel();
 
@@ -26,18 +24,10 @@ interface Harness {
 }
 
 async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChunk" | "arriving">): Promise<Harness> {
-  const context = await tiny.model.createContext({
-    sequences: options.parallel,
-    contextSize: 1024,
-    batchSize: 512,
-    threads: 2,
-  });
   const ticks: TickReport[] = [];
   let hooks: (() => void)[] = [];
-  const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
+  const { scheduler, close } = await tinyScheduler(tiny, {
     ...options,
-    contextSize: context.contextSize,
-    batchSize: context.batchSize,
     maxQueue: 64,
     onTick: (tick) => {
       ticks.push(tick);
@@ -46,36 +36,13 @@ async function harness(options: Pick<SchedulerOptions, "parallel" | "prefillChun
       for (const fn of run) fn();
     },
   });
-  return {
-    scheduler,
-    ticks,
-    duringNextTick: (fn) => hooks.push(fn),
-    close: async () => {
-      await scheduler.close();
-      await context.dispose();
-    },
-  };
+  return { scheduler, ticks, duringNextTick: (fn) => hooks.push(fn), close };
 }
 
 function job(promptTokens: readonly Token[], maxTokens: number): Job {
-  return newJob(
-    {
-      promptTokens,
-      maxTokens,
-      stop: [],
-      samplers: [{ tokenBiasKeys: DIGITS, tokenBiasValues: new Float32Array(DIGITS.length).fill(100) }],
-      logprobs: null,
-      scoreChoices: false,
-      echo: false,
-      reproducible: true,
-      channel: new EventChannel<GenerationEvent>(() => {}),
-    },
-    1,
-  );
-}
-
-async function drain(j: Job): Promise<void> {
-  for await (const _ of j.channel);
+  return plainJob(promptTokens, maxTokens, {
+    samplers: [{ tokenBiasKeys: DIGITS, tokenBiasValues: new Float32Array(DIGITS.length).fill(100) }],
+  });
 }
 
 function prompt(text: string): Token[] {

@@ -3,14 +3,10 @@
 // (a seeded request through the real scheduler gives the same tokens and logprobs either way).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Token } from "node-llama-cpp";
-import { EventChannel } from "../../../src/engine/event-channel.js";
-import { ContextScheduler, type DecodeThreads } from "../../../src/engine/llama/scheduler.js";
-import { newJob } from "../../../src/engine/llama/sequence.js";
+import type { DecodeThreads } from "../../../src/engine/llama/scheduler.js";
 import { MAX_TUNED_TOKENS, ThreadTuner } from "../../../src/engine/llama/thread-tuner.js";
-import { TokenPieces } from "../../../src/engine/llama/token-pieces.js";
-import type { GenerationEvent } from "../../../src/engine/types.js";
 import { useTinyModel } from "../../helpers/tiny-model.js";
+import { plainJob, tinyScheduler } from "../../helpers/tiny-scheduler.js";
 
 /** Runs `decodes` decodes of `tokens` tokens; `ms(threads, i)` is how long decode i takes. Returns the threads used. */
 function drive(tuner: ThreadTuner, decodes: number, ms: (threads: number, i: number) => number, tokens = 1): number[] {
@@ -104,31 +100,19 @@ describe("decodes with one thread or two", () => {
    * tokens share decodes), each decode's threads picked by `threads`.
    */
   async function generate(threads: DecodeThreads, count: number): Promise<{ tokens: number[]; logprobs: number[] }[]> {
-    const context = await tiny.model.createContext({ sequences: count, contextSize: 256, batchSize: 64, threads: 2 });
-    const scheduler = new ContextScheduler(tiny.llama, tiny.model, context, new TokenPieces(tiny.model), "tiny", {
+    const { scheduler, close } = await tinyScheduler(tiny, {
       parallel: count,
-      contextSize: context.contextSize,
-      batchSize: context.batchSize,
+      contextSize: 256,
+      batchSize: 64,
       prefillChunk: 64,
       maxQueue: 4,
       threads,
     });
-    const jobs = prompts.slice(0, count).map((prompt, i) =>
-      newJob(
-        {
-          promptTokens: tiny.model.tokenize(prompt, false) as Token[],
-          maxTokens: 24,
-          stop: [],
-          samplers: [{ temperature: 1, seed: 7 + i }],
-          logprobs: 2,
-          scoreChoices: false,
-          echo: false,
-          reproducible: true,
-          channel: new EventChannel<GenerationEvent>(() => {}),
-        },
-        1,
-      ),
-    );
+    const jobs = prompts
+      .slice(0, count)
+      .map((prompt, i) =>
+        plainJob(tiny.model.tokenize(prompt, false), 24, { samplers: [{ temperature: 1, seed: 7 + i }], logprobs: 2 }),
+      );
     for (const job of jobs) scheduler.submit(job);
     const results = await Promise.all(
       jobs.map(async (job) => {
@@ -144,8 +128,7 @@ describe("decodes with one thread or two", () => {
         return { tokens, logprobs };
       }),
     );
-    await scheduler.close();
-    await context.dispose();
+    await close();
     return results;
   }
 
