@@ -398,10 +398,11 @@ export class ContextScheduler {
     if (target >= 0 && reused * 2 < this.slots[target]!.cached.length) target = this.spareSlot(-1, candidates);
     reused = target >= 0 ? reusable(this.slots[target]!.cached) : 0;
     let copyFrom = -1;
+    const shortestCopy = this.minCopiedPrefix();
     for (const [i, slot] of this.slots.entries()) {
       if (i === target) continue;
       const shared = reusable(slot.active ? slot.active.kvTokens() : slot.cached);
-      if (shared > reused && shared >= this.minCopiedPrefix()) [reused, copyFrom] = [shared, i];
+      if (shared > reused && shared >= shortestCopy) [reused, copyFrom] = [shared, i];
     }
     return { target, copyFrom, reused };
   }
